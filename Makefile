@@ -1,0 +1,53 @@
+# Majlis — the two commands are `make run` and `make test`; the rest is for operators.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAGE ?= dev
+BUILD := build/$(STAGE)
+
+.PHONY: run test lint fmt package deploy bench clean
+
+# The virtual environment, rebuilt whenever a requirements file changes.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+## Majlis on this machine, on embedded AWS: http://127.0.0.1:8000 (PORT overrides).
+run: $(VENV)/.installed
+	$(BIN)/python -m infra.local
+
+## Lint, format check and the whole test suite.
+test: $(VENV)/.installed lint
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## The CloudFormation template and code bundle for a stage (STAGE=dev|prod).
+package: $(VENV)/.installed
+	rm -rf $(BUILD)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package \
+		--stage $(STAGE) --template-format yaml \
+		--merge-template infra/resources.yaml $(BUILD)
+	$(BIN)/cfn-lint $(BUILD)/sam.yaml
+
+## Deploy a packaged stage with your AWS credentials (needs the aws CLI and a bucket).
+deploy: package
+	aws cloudformation package --template-file $(BUILD)/sam.yaml \
+		--s3-bucket $(DEPLOY_BUCKET) --output-template-file $(BUILD)/packaged.yaml
+	aws cloudformation deploy --template-file $(BUILD)/packaged.yaml \
+		--stack-name majlis-$(STAGE) --capabilities CAPABILITY_IAM
+
+## Figures: request-path AWS calls, import time (see bench/).
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,477 @@
+"""The DynamoDB table: Majlis's one table and its key scheme.
+
+===================  ===============================  ==========  =====================
+item                 pk                               sk          index keys
+===================  ===============================  ==========  =====================
+event settings       ``EVENT#{event}``                ``EVENT``
+event seat counter   ``EVENT#{event}``                ``SEATS``
+registration         ``REG#{registration}``           ``REG``     gsi1: ``EVENT#{event}#REG``
+                                                                  / registration id
+email key (unique)   ``EVENT#{event}#EMAIL#{key}``    ``EMAIL``
+email owed (log)     ``REG#{registration}``           ``MAIL#{n}``  gsi2: ``SESMSG#{id}``
+organizer token      ``TOKEN#{sha256}``               ``TOKEN``
+===================  ===============================  ==========  =====================
+
+Every item carries ``kind`` so that the stream handler can tell them apart. Registration
+ids sort by creation time, so ``gsi1`` pages through an event oldest first and a
+cursor is simply the id of the last registration a page looked at.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.aws import client, error_code
+from chalicelib.domain.events import Event, utc_text
+from chalicelib.domain.ids import is_id
+from chalicelib.domain.registrations import Registration, RegistrationFilter, Status
+from chalicelib.ports import (
+    AlreadyRegistered,
+    EventStore,
+    Page,
+    RegistrationStore,
+    SeatsChanged,
+    SendClaim,
+    SendLog,
+    StoreBusy,
+    TokenStore,
+)
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+CONFLICT_RETRIES = 4
+MAX_QUERIES_PER_PAGE = 20
+
+
+def event_key(event_id: str) -> dict[str, str]:
+    return {"pk": f"EVENT#{event_id}", "sk": "EVENT"}
+
+
+def seats_key(event_id: str) -> dict[str, str]:
+    return {"pk": f"EVENT#{event_id}", "sk": "SEATS"}
+
+
+def registration_key(registration_id: str) -> dict[str, str]:
+    return {"pk": f"REG#{registration_id}", "sk": "REG"}
+
+
+def email_key(event_id: str, key: str) -> dict[str, str]:
+    return {"pk": f"EVENT#{event_id}#EMAIL#{key}", "sk": "EMAIL"}
+
+
+def send_key(registration_id: str, seq: int) -> dict[str, str]:
+    return {"pk": f"REG#{registration_id}", "sk": f"MAIL#{seq:08d}"}
+
+
+def token_key(token_hash: str) -> dict[str, str]:
+    return {"pk": f"TOKEN#{token_hash}", "sk": "TOKEN"}
+
+
+def event_registrations(event_id: str) -> str:
+    return f"EVENT#{event_id}#REG"
+
+
+def to_attributes(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(_plain(v)) for k, v in values.items() if v is not None}
+
+
+def from_attributes(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _native(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return Decimal(str(value))
+    if isinstance(value, Status):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _native(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _native(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [_native(v) for v in value]
+    return value
+
+
+def registration_item(registration: Registration) -> dict[str, Any]:
+    values = registration.model_dump()
+    values.update(
+        registration_key(registration.registration_id),
+        kind="registration",
+        gsi1pk=event_registrations(registration.event_id),
+        gsi1sk=registration.registration_id,
+    )
+    return to_attributes(values)
+
+
+def registration_from(item: dict[str, Any]) -> Registration:
+    return Registration.model_validate(from_attributes(item))
+
+
+def _reasons(error: ClientError) -> list[dict[str, Any]]:
+    return error.response.get("CancellationReasons") or []
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.02 * 2**attempt))
+
+
+class Table:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def db(self) -> Any:
+        return client("dynamodb")
+
+
+class DynamoEventStore(Table, EventStore):
+    def get(self, event_id: str) -> Event | None:
+        item = self.db.get_item(TableName=self.name, Key=to_attributes(event_key(event_id))).get(
+            "Item"
+        )
+        if not item:
+            return None
+        return Event.model_validate_json(from_attributes(item)["settings"])
+
+    def put(self, event: Event, now: datetime) -> bool:
+        stamp = utc_text(now)
+        response = self.db.put_item(
+            TableName=self.name,
+            Item=to_attributes(
+                {
+                    **event_key(event.id),
+                    "kind": "event",
+                    "settings": event.model_dump_json(),
+                    "updated_at": stamp,
+                }
+            ),
+            ReturnValues="ALL_OLD",
+        )
+        try:
+            self.db.put_item(
+                TableName=self.name,
+                Item=to_attributes(
+                    {
+                        **seats_key(event.id),
+                        "kind": "seats",
+                        "registered": 0,
+                        "waitlisted": 0,
+                        "cancelled": 0,
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+        return "Attributes" not in response
+
+
+class CachedEventStore(EventStore):
+    """Keeps each event for a few seconds, so the registration path makes one call."""
+
+    def __init__(self, inner: EventStore, seconds: float) -> None:
+        self._inner = inner
+        self._seconds = seconds
+        self._cache: dict[str, tuple[float, Event | None]] = {}
+
+    def get(self, event_id: str) -> Event | None:
+        hit = self._cache.get(event_id)
+        if hit and time.monotonic() - hit[0] < self._seconds:
+            return hit[1]
+        event = self._inner.get(event_id)
+        self._cache[event_id] = (time.monotonic(), event)
+        return event
+
+    def put(self, event: Event, now: datetime) -> bool:
+        created = self._inner.put(event, now)
+        self._cache.pop(event.id, None)
+        return created
+
+
+class DynamoRegistrationStore(Table, RegistrationStore):
+    def add(self, registration: Registration, capacity: int | None) -> None:
+        seat = "registered" if registration.status is Status.REGISTERED else "waitlisted"
+        update: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": to_attributes(seats_key(registration.event_id)),
+            "UpdateExpression": f"ADD {seat} :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if capacity is not None:
+            # The seat rule of chalicelib.domain.registrations.seat_free, and its negation.
+            update["ConditionExpression"] = (
+                "registered < :cap AND waitlisted = :zero"
+                if seat == "registered"
+                else "registered >= :cap OR waitlisted > :zero"
+            )
+            update["ExpressionAttributeValues"].update(
+                {":cap": {"N": str(capacity)}, ":zero": {"N": "0"}}
+            )
+        elif seat == "waitlisted":
+            raise SeatsChanged()
+        items = [
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": registration_item(registration),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": to_attributes(
+                        {
+                            **email_key(registration.event_id, registration.email_key),
+                            "kind": "email",
+                            "registration_id": registration.registration_id,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {"Update": update},
+        ]
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                self.db.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                code = error_code(error)
+                if code != "TransactionCanceledException":
+                    if code in ("ProvisionedThroughputExceededException", "ThrottlingException"):
+                        raise StoreBusy() from error
+                    raise
+                reasons = _reasons(error)
+                codes = [r.get("Code") for r in reasons]
+                if len(codes) == 3 and codes[1] == "ConditionalCheckFailed":
+                    existing = from_attributes(reasons[1].get("Item") or {})
+                    raise AlreadyRegistered(existing["registration_id"]) from None
+                if len(codes) == 3 and codes[2] == "ConditionalCheckFailed":
+                    raise SeatsChanged() from None
+                if "TransactionConflict" in codes or "ThrottlingError" in codes:
+                    _backoff(attempt)
+                    continue
+                raise
+        raise StoreBusy()
+
+    def get(self, registration_id: str, consistent: bool = False) -> Registration | None:
+        item = self.db.get_item(
+            TableName=self.name,
+            Key=to_attributes(registration_key(registration_id)),
+            ConsistentRead=consistent,
+        ).get("Item")
+        return registration_from(item) if item else None
+
+    def request_mail(
+        self, registration_id: str, reason: str, now: datetime, not_since: datetime
+    ) -> Status | None:
+        try:
+            response = self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(registration_key(registration_id)),
+                UpdateExpression=(
+                    "SET mail_seq = mail_seq + :one, mail_reason = :reason, "
+                    "mail_requested_at = :now"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(pk) AND #status <> :cancelled "
+                    "AND mail_requested_at <= :not_since"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_attributes(
+                    {
+                        ":one": 1,
+                        ":reason": reason,
+                        ":now": now,
+                        ":cancelled": Status.CANCELLED,
+                        ":not_since": not_since,
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return Status(from_attributes(response["Attributes"])["status"])
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            old = error.response.get("Item")
+            if not old:
+                return None
+            status = Status(from_attributes(old)["status"])
+            return None if status is Status.CANCELLED else status
+
+    def page(
+        self, event_id: str, where: RegistrationFilter, limit: int, cursor: str | None
+    ) -> Page:
+        if cursor is not None and not is_id(cursor):
+            raise ValueError("cursor")
+        query: dict[str, Any] = {
+            "TableName": self.name,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :event",
+            "ExpressionAttributeValues": {":event": {"S": event_registrations(event_id)}},
+        }
+        filter_expression = _filter_expression(where, query)
+        if filter_expression:
+            query["FilterExpression"] = filter_expression
+        items: list[Registration] = []
+        position = cursor
+        for _ in range(MAX_QUERIES_PER_PAGE):
+            if position:
+                query["ExclusiveStartKey"] = to_attributes(
+                    {
+                        **registration_key(position),
+                        "gsi1pk": event_registrations(event_id),
+                        "gsi1sk": position,
+                    }
+                )
+            query["Limit"] = limit - len(items)
+            response = self.db.query(**query)
+            for item in response.get("Items", []):
+                items.append(registration_from(item))
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return Page(items, None)
+            position = from_attributes(last)["gsi1sk"]
+            if len(items) >= limit:
+                break
+        return Page(items, position)
+
+
+def _filter_expression(where: RegistrationFilter, query: dict[str, Any]) -> str:
+    names: dict[str, str] = {}
+    values: dict[str, Any] = query["ExpressionAttributeValues"]
+    clauses = []
+    for attribute, wanted in (
+        ("status", where.status),
+        ("language", where.languages),
+        ("country", where.countries),
+    ):
+        if wanted:
+            names[f"#{attribute}"] = attribute
+            placeholders = []
+            for i, value in enumerate(sorted(wanted)):
+                values[f":{attribute}{i}"] = {"S": str(value)}
+                placeholders.append(f":{attribute}{i}")
+            clauses.append(f"#{attribute} IN ({', '.join(placeholders)})")
+    if where.sessions:
+        parts = []
+        for i, session_id in enumerate(sorted(where.sessions)):
+            values[f":session{i}"] = {"S": session_id}
+            parts.append(f"contains(sessions, :session{i})")
+        clauses.append(f"({' OR '.join(parts)})")
+    if names:
+        query["ExpressionAttributeNames"] = names
+    return " AND ".join(clauses)
+
+
+class DynamoSendLog(Table, SendLog):
+    def __init__(self, name: str, lease_seconds: int) -> None:
+        super().__init__(name)
+        self._lease = timedelta(seconds=lease_seconds)
+
+    def claim(self, registration_id: str, seq: int, kind: str, now: datetime) -> SendClaim:
+        try:
+            self.db.put_item(
+                TableName=self.name,
+                Item=to_attributes(
+                    {
+                        **send_key(registration_id, seq),
+                        "kind": "send",
+                        "mail_kind": kind,
+                        "state": "sending",
+                        "lease_until": now + self._lease,
+                        "claimed_at": now,
+                    }
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (#state = :sending AND lease_until < :now)"
+                ),
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=to_attributes({":sending": "sending", ":now": now}),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return SendClaim(proceed=True)
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            old = from_attributes(error.response.get("Item") or {})
+            return SendClaim(proceed=False, in_progress=old.get("state") == "sending")
+
+    def sent(self, registration_id: str, seq: int, message_id: str, now: datetime) -> None:
+        self.db.update_item(
+            TableName=self.name,
+            Key=to_attributes(send_key(registration_id, seq)),
+            UpdateExpression=(
+                "SET #state = :sent, ses_message_id = :id, gsi2pk = :msg, sent_at = :now "
+                "REMOVE lease_until"
+            ),
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=to_attributes(
+                {":sent": "sent", ":id": message_id, ":msg": f"SESMSG#{message_id}", ":now": now}
+            ),
+        )
+
+    def failed(self, registration_id: str, seq: int, reason: str, now: datetime) -> None:
+        self.db.update_item(
+            TableName=self.name,
+            Key=to_attributes(send_key(registration_id, seq)),
+            UpdateExpression="SET #state = :failed, reason = :reason, failed_at = :now "
+            "REMOVE lease_until",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=to_attributes(
+                {":failed": "failed", ":reason": reason[:500], ":now": now}
+            ),
+        )
+
+    def release(self, registration_id: str, seq: int) -> None:
+        try:
+            self.db.delete_item(
+                TableName=self.name,
+                Key=to_attributes(send_key(registration_id, seq)),
+                ConditionExpression="#state = :sending",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":sending": {"S": "sending"}},
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+
+class DynamoTokenStore(Table, TokenStore):
+    def put(self, token_hash: str, record: dict[str, Any]) -> None:
+        self.db.put_item(
+            TableName=self.name,
+            Item=to_attributes({**token_key(token_hash), "kind": "token", **record}),
+        )
+
+    def get(self, token_hash: str) -> dict[str, Any] | None:
+        item = self.db.get_item(TableName=self.name, Key=to_attributes(token_key(token_hash))).get(
+            "Item"
+        )
+        return from_attributes(item) if item else None

@@ -1,0 +1,31 @@
+"""SQS: putting jobs on a queue, ten to a call."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.adapters.aws import client
+from chalicelib.ports import JobQueue
+
+BATCH = 10  # SendMessageBatch's limit
+
+
+class SqsJobQueue(JobQueue):
+    def __init__(self, queue_url: str) -> None:
+        self.queue_url = queue_url
+
+    def send(self, jobs: list[dict[str, Any]]) -> list[int]:
+        failed: list[int] = []
+        sqs = client("sqs")
+        for start in range(0, len(jobs), BATCH):
+            chunk = jobs[start : start + BATCH]
+            response = sqs.send_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(start + i), "MessageBody": json.dumps(job, separators=(",", ":"))}
+                    for i, job in enumerate(chunk)
+                ],
+            )
+            failed.extend(int(entry["Id"]) for entry in response.get("Failed", []))
+        return failed

@@ -1,0 +1,340 @@
+"""Events and their sessions: the organiser's configuration and the rules it implies.
+
+An :class:`Event` is what ``PUT /events/{id}`` stores. Its public view is what a
+registration form needs; Zoom ids, join URLs, sender and capacity stay private.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from chalicelib.domain.addresses import parse_address
+from chalicelib.domain.text import TextError, clean_text
+from chalicelib.domain.zones import is_time_zone
+
+LANGUAGES: tuple[str, ...] = ("ar", "en", "tr", "fr", "es", "ur", "ms")
+RTL_LANGUAGES = frozenset({"ar", "ur"})
+EVENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
+SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+_DURATION = re.compile(r"^P(?:(\d{1,3})D)?(?:T(?:(\d{1,4})H)?(?:(\d{1,5})M)?)?$")
+_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$")
+MAX_SESSIONS = 100
+MAX_TITLE = 300
+
+
+def utc_text(moment: datetime) -> str:
+    """RFC 3339 in UTC with ``Z``, the API's one time format."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_duration(text: str) -> timedelta:
+    """An ISO 8601 duration of days, hours and minutes (``P1D``, ``PT1H``, ``PT30M``)."""
+    match = _DURATION.match(text)
+    if not match or text in ("P", "PT") or text.endswith("T"):
+        raise ValueError(text)
+    days, hours, minutes = (int(part or 0) for part in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes)
+
+
+def _custom(code: str, message: str, field: str | None = None) -> PydanticCustomError:
+    """A validation error; ``field`` names the sub-field when raised by a model check."""
+    return PydanticCustomError(code, message, {"field": field} if field else None)
+
+
+def _check_text(value: str, max_length: int) -> str:
+    try:
+        cleaned = clean_text(value, max_length=max_length)
+    except TextError as error:
+        raise _custom(error.code, error.message) from None
+    assert cleaned is not None
+    return cleaned
+
+
+Title = dict[str, str]
+
+
+def _check_title(value: Title) -> Title:
+    if not value:
+        raise _custom("required", "A title needs at least one language.")
+    checked = {}
+    for language, text in value.items():
+        if language not in LANGUAGES:
+            raise _custom("unknown_language", f"Unknown language {language!r}.")
+        checked[language] = _check_text(text, MAX_TITLE)
+    return checked
+
+
+def _check_zone(value: str) -> str:
+    if not is_time_zone(value):
+        raise _custom("invalid_timezone", "Not a known IANA time zone name.")
+    return value
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ZoomLink(_Strict):
+    type: Literal["meeting", "webinar"]
+    id: str
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: object) -> object:
+        # Zoom ids exceed 32 bits; JSON numbers are accepted and kept as text.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @field_validator("id")
+    @classmethod
+    def _digits(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{9,12}", value):
+            raise _custom("invalid_zoom_id", "A Zoom meeting or webinar id is 9 to 12 digits.")
+        return value
+
+
+class Session(_Strict):
+    id: str
+    title: Title
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    zoom: ZoomLink | None = None
+    join_url: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _session_id(cls, value: str) -> str:
+        if not SESSION_ID.match(value):
+            raise _custom("invalid_id", "Session ids are 1-32 of a-z, 0-9 and '-'.")
+        return value
+
+    _title = field_validator("title")(lambda cls, v: _check_title(v))
+    _utc = field_validator("starts_at", "ends_at")(lambda cls, v: _to_utc(v))
+
+    @field_validator("join_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https://[^\s<>\"']{4,2000}", value):
+            raise _custom("invalid_url", "A join URL must be an https:// address.")
+        return value
+
+    @model_validator(mode="after")
+    def _order(self) -> Session:
+        if self.ends_at <= self.starts_at:
+            raise _custom("invalid_times", "A session must end after it starts.", "ends_at")
+        return self
+
+    def title_in(self, language: str, default_language: str) -> str:
+        return self.title.get(language) or self.title[default_language]
+
+
+class Window(_Strict):
+    opens_at: AwareDatetime | None = None
+    closes_at: AwareDatetime | None = None
+
+    _utc = field_validator("opens_at", "closes_at")(
+        lambda cls, v: None if v is None else _to_utc(v)
+    )
+
+    @model_validator(mode="after")
+    def _order(self) -> Window:
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            raise _custom("invalid_times", "Registration must close after it opens.", "closes_at")
+        return self
+
+
+class Sender(_Strict):
+    email: str
+    name: str
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        try:
+            return parse_address(value).ascii
+        except TextError as error:
+            raise _custom(error.code, error.message) from None
+
+    _name = field_validator("name")(lambda cls, v: _check_text(v, 100))
+
+
+class Event(_Strict):
+    """An event as configured by its organisers (``PUT /events/{id}`` body plus id)."""
+
+    id: str
+    title: Title
+    languages: Annotated[list[str], Field(min_length=1, max_length=len(LANGUAGES))]
+    default_language: str
+    timezone: str
+    display_timezones: Annotated[list[str], Field(max_length=5)] = []
+    capacity: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    registration: Window = Window()
+    sender: Sender
+    reply_to: str | None = None
+    sessions: Annotated[list[Session], Field(min_length=1, max_length=MAX_SESSIONS)]
+    reminders: Annotated[list[str], Field(max_length=10)] = []
+    allowed_origins: Annotated[list[str], Field(max_length=20)] = []
+
+    _title = field_validator("title")(lambda cls, v: _check_title(v))
+    _zone = field_validator("timezone")(lambda cls, v: _check_zone(v))
+
+    @field_validator("id")
+    @classmethod
+    def _event_id(cls, value: str) -> str:
+        if not EVENT_ID.match(value):
+            raise _custom("invalid_id", "Event ids are 3-64 of a-z, 0-9 and '-'.")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        for language in value:
+            if language not in LANGUAGES:
+                raise _custom("unknown_language", f"Languages are {', '.join(LANGUAGES)}.")
+        if len(set(value)) != len(value):
+            raise _custom("duplicate", "A language is listed twice.")
+        return value
+
+    @field_validator("display_timezones")
+    @classmethod
+    def _zones(cls, value: list[str]) -> list[str]:
+        return [_check_zone(zone) for zone in value]
+
+    @field_validator("reply_to")
+    @classmethod
+    def _reply_to(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return parse_address(value).ascii
+        except TextError as error:
+            raise _custom(error.code, error.message) from None
+
+    @field_validator("reminders")
+    @classmethod
+    def _reminders(cls, value: list[str]) -> list[str]:
+        for text in value:
+            try:
+                offset = parse_duration(text)
+            except ValueError:
+                raise _custom(
+                    "invalid_duration", "Reminders are ISO 8601 durations such as P1D or PT1H."
+                ) from None
+            if not timedelta(minutes=5) <= offset <= timedelta(days=30):
+                raise _custom("invalid_duration", "Reminders are 5 minutes to 30 days ahead.")
+        if len(set(value)) != len(value):
+            raise _custom("duplicate", "A reminder is listed twice.")
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not _ORIGIN.match(origin):
+                raise _custom("invalid_origin", "Origins look like https://conference.example.org.")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Event:
+        if self.default_language not in self.languages:
+            raise _custom(
+                "invalid_default_language",
+                "default_language must be one of languages.",
+                "default_language",
+            )
+        for where, title in [("title", self.title)] + [
+            (f"sessions.{i}.title", s.title) for i, s in enumerate(self.sessions)
+        ]:
+            if self.default_language not in title:
+                raise _custom(
+                    "missing_default_title",
+                    f"A title needs the default language ({self.default_language}).",
+                    where,
+                )
+            extra = set(title) - set(self.languages)
+            if extra:
+                offered = ", ".join(sorted(extra))
+                raise _custom(
+                    "unknown_language",
+                    f"The title has languages the event does not offer: {offered}.",
+                    where,
+                )
+        ids = [s.id for s in self.sessions]
+        if len(set(ids)) != len(ids):
+            raise _custom("duplicate", "Two sessions have the same id.", "sessions")
+        return self
+
+    # -- rules -------------------------------------------------------------------
+
+    @property
+    def time_zones(self) -> list[str]:
+        """The zones times are announced in: the display zones, else the event's own."""
+        return self.display_timezones or [self.timezone]
+
+    def registration_open(self, now: datetime) -> bool:
+        window = self.registration
+        if window.opens_at and now < window.opens_at:
+            return False
+        return not (window.closes_at and now >= window.closes_at)
+
+    def session(self, session_id: str) -> Session | None:
+        return next((s for s in self.sessions if s.id == session_id), None)
+
+    @property
+    def session_ids(self) -> list[str]:
+        return [s.id for s in self.sessions]
+
+    def title_in(self, language: str) -> str:
+        return self.title.get(language) or self.title[self.default_language]
+
+    def public_view(self, now: datetime) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "languages": self.languages,
+            "default_language": self.default_language,
+            "timezone": self.timezone,
+            "display_timezones": self.time_zones,
+            "registration_open": self.registration_open(now),
+            "sessions": [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "starts_at": utc_text(s.starts_at),
+                    "ends_at": utc_text(s.ends_at),
+                }
+                for s in self.sessions
+            ],
+        }
+
+    def organizer_view(self) -> dict:
+        data = self.model_dump(mode="json", exclude_none=True)
+        data["registration"] = {
+            key: utc_text(value)
+            for key, value in (
+                ("opens_at", self.registration.opens_at),
+                ("closes_at", self.registration.closes_at),
+            )
+            if value
+        }
+        for session, dumped in zip(self.sessions, data["sessions"], strict=True):
+            dumped["starts_at"] = utc_text(session.starts_at)
+            dumped["ends_at"] = utc_text(session.ends_at)
+        return data

@@ -1,0 +1,248 @@
+"""Registrations: the form a person sends, the record we keep, and the seat rules.
+
+Seat rules (one place, shared by the DynamoDB condition and the in-memory fake):
+
+- with no capacity every registration is ``registered``;
+- otherwise a person gets a seat only while seats are free *and nobody is waiting*
+  (so a newcomer never jumps the waiting list while a promotion is pending);
+- everyone else joins the waiting list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from chalicelib.domain.addresses import Address, parse_address
+from chalicelib.domain.countries import COUNTRY_CODES
+from chalicelib.domain.events import Event, utc_text
+from chalicelib.domain.text import TextError, clean_text
+from chalicelib.domain.zones import is_time_zone
+
+MAX_NAME = 100
+
+
+class Status(StrEnum):
+    REGISTERED = "registered"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+class EmailStatus(StrEnum):
+    OK = "ok"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+@dataclass(frozen=True)
+class Seats:
+    """The event's seat counter as stored beside its registrations."""
+
+    registered: int = 0
+    waitlisted: int = 0
+    cancelled: int = 0
+
+
+def seat_free(seats: Seats, capacity: int | None) -> bool:
+    if capacity is None:
+        return True
+    return seats.registered < capacity and seats.waitlisted == 0
+
+
+def _error(code: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError(code, message)
+
+
+def _event(info: ValidationInfo) -> Event:
+    return info.context["event"]
+
+
+class RegistrationForm(BaseModel):
+    """The body of ``POST /events/{id}/registrations``, validated against its event.
+
+    Validate with ``RegistrationForm.model_validate(body, context={"event": event})``.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    email: StrictStr
+    first_name: StrictStr
+    last_name: StrictStr | None = None
+    country: StrictStr
+    language: StrictStr | None = None
+    timezone: StrictStr | None = None
+    sessions: list[StrictStr] | None = None
+    consent: StrictBool
+    updates: StrictBool = True
+    website: StrictStr | None = None  # the honeypot: checked before validation
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        try:
+            parse_address(value)
+        except TextError as error:
+            raise _error(error.code, error.message) from None
+        return value.strip()
+
+    @field_validator("first_name", "last_name")
+    @classmethod
+    def _name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        try:
+            return clean_text(value, max_length=MAX_NAME, required=info.field_name == "first_name")
+        except TextError as error:
+            raise _error(error.code, error.message) from None
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        code = value.strip().upper()
+        if code not in COUNTRY_CODES:
+            raise _error("invalid_country", "Use a two-letter ISO 3166-1 country code.")
+        return code
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and value not in _event(info).languages:
+            offered = ", ".join(_event(info).languages)
+            raise _error("invalid_language", f"This event is offered in: {offered}.")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        if value is not None and not is_time_zone(value):
+            raise _error("invalid_timezone", "Use an IANA time zone name such as Europe/Istanbul.")
+        return value
+
+    @field_validator("sessions")
+    @classmethod
+    def _sessions(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise _error("required", "Choose at least one session.")
+        known = _event(info).session_ids
+        for session_id in value:
+            if session_id not in known:
+                raise _error("unknown_session", f"Unknown session {session_id!r}.")
+        if len(set(value)) != len(value):
+            raise _error("duplicate", "A session is listed twice.")
+        # Keep the event's order, whatever order the form sent.
+        return [s for s in known if s in value]
+
+    @field_validator("consent")
+    @classmethod
+    def _consent(cls, value: bool) -> bool:
+        if value is not True:
+            raise _error("consent_required", "Consent is required to register.")
+        return value
+
+    @property
+    def address(self) -> Address:
+        return parse_address(self.email)
+
+
+class Registration(BaseModel):
+    """One person's registration for one event, as stored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    registration_id: str
+    event_id: str
+    email: str
+    email_key: str
+    first_name: str
+    last_name: str | None = None
+    country: str | None = None
+    language: str
+    timezone: str
+    sessions: list[str]
+    status: Status
+    source: str = "form"
+    updates: bool = True
+    email_status: EmailStatus = EmailStatus.OK
+    zoom: dict[str, dict[str, str]] = {}
+    created_at: datetime
+    updated_at: datetime
+    # Bumped to revoke every link of this registration at once.
+    link_version: int = 1
+    # Raised whenever the registrant is owed an email; the mail worker sends one email
+    # per value, whatever the number of times the job reaches it.
+    mail_seq: int = 1
+    mail_reason: str = "created"
+    mail_requested_at: datetime
+
+    @classmethod
+    def new(
+        cls, registration_id: str, event: Event, form: RegistrationForm, now: datetime
+    ) -> Registration:
+        address = form.address
+        return cls(
+            registration_id=registration_id,
+            event_id=event.id,
+            email=address.as_given,
+            email_key=address.key,
+            first_name=form.first_name,
+            last_name=form.last_name,
+            country=form.country,
+            language=form.language or event.default_language,
+            timezone=form.timezone or event.timezone,
+            sessions=form.sessions or event.session_ids,
+            status=Status.REGISTERED,
+            updates=form.updates,
+            created_at=now,
+            updated_at=now,
+            mail_requested_at=now,
+        )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}" if self.last_name else self.first_name
+
+    def organizer_view(self) -> dict[str, Any]:
+        return {
+            "registration_id": self.registration_id,
+            "event_id": self.event_id,
+            "email": self.email,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "country": self.country,
+            "language": self.language,
+            "timezone": self.timezone,
+            "sessions": self.sessions,
+            "status": self.status.value,
+            "source": self.source,
+            "updates": self.updates,
+            "email_status": self.email_status.value,
+            "zoom": self.zoom,
+            "created_at": utc_text(self.created_at),
+            "updated_at": utc_text(self.updated_at),
+        }
+
+
+@dataclass(frozen=True)
+class RegistrationFilter:
+    """What an organiser can filter an event's registrations by."""
+
+    status: frozenset[Status] = frozenset()
+    languages: frozenset[str] = frozenset()
+    countries: frozenset[str] = frozenset()
+    sessions: frozenset[str] = frozenset()
+
+    def matches(self, registration: Registration) -> bool:
+        return (
+            (not self.status or registration.status in self.status)
+            and (not self.languages or registration.language in self.languages)
+            and (not self.countries or registration.country in self.countries)
+            and (not self.sessions or bool(self.sessions.intersection(registration.sessions)))
+        )

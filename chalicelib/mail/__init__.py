@@ -1,0 +1,1 @@
+"""Emails: rendering (Jinja2 + the catalogs) and MIME assembly."""

@@ -1,0 +1,138 @@
+"""The small abstract interfaces the use cases depend on.
+
+``chalicelib/adapters`` implements them on AWS; ``tests/fakes.py`` implements them in
+memory so the rules can be tested without moto. The errors below are part of the
+contract: adapters translate their own failures into them.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.events import Event
+from chalicelib.domain.registrations import Registration, RegistrationFilter, Status
+
+
+class AlreadyRegistered(Exception):
+    """This email already has an active registration for the event."""
+
+    def __init__(self, registration_id: str) -> None:
+        super().__init__(registration_id)
+        self.registration_id = registration_id
+
+
+class SeatsChanged(Exception):
+    """The seat rule did not hold for the status tried: try the other one."""
+
+
+class StoreBusy(Exception):
+    """The store was throttled or conflicted past our retries; the client may retry."""
+
+
+class Throttled(Exception):
+    """A downstream service asked us to slow down; retry the work later."""
+
+
+class Rejected(Exception):
+    """A downstream service refused the work for good; retrying cannot help."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Registration]
+    cursor: str | None
+
+
+class EventStore(abc.ABC):
+    @abc.abstractmethod
+    def get(self, event_id: str) -> Event | None: ...
+
+    @abc.abstractmethod
+    def put(self, event: Event, now: datetime) -> bool:
+        """Store the event; True when it was new. Creates its seat counter once."""
+
+
+class RegistrationStore(abc.ABC):
+    @abc.abstractmethod
+    def add(self, registration: Registration, capacity: int | None) -> None:
+        """Store a new registration atomically with its email key and seat count.
+
+        Raises AlreadyRegistered, SeatsChanged (the seat rule does not hold for
+        ``registration.status``) or StoreBusy.
+        """
+
+    @abc.abstractmethod
+    def get(self, registration_id: str, consistent: bool = False) -> Registration | None: ...
+
+    @abc.abstractmethod
+    def request_mail(
+        self, registration_id: str, reason: str, now: datetime, not_since: datetime
+    ) -> Status | None:
+        """Owe the registrant another email unless one was requested after ``not_since``.
+
+        Returns the registration's status, or None when it is gone or cancelled.
+        """
+
+    @abc.abstractmethod
+    def page(
+        self, event_id: str, where: RegistrationFilter, limit: int, cursor: str | None
+    ) -> Page:
+        """Registrations of an event, oldest first. Raises ValueError on a bad cursor."""
+
+
+@dataclass(frozen=True)
+class SendClaim:
+    """The outcome of claiming the right to send one email."""
+
+    proceed: bool  # False: already sent (or failed for good): nothing to do
+    in_progress: bool = False  # another worker holds a live claim: retry later
+
+
+class SendLog(abc.ABC):
+    """One record per email owed, written before sending and completed after."""
+
+    @abc.abstractmethod
+    def claim(self, registration_id: str, seq: int, kind: str, now: datetime) -> SendClaim: ...
+
+    @abc.abstractmethod
+    def sent(self, registration_id: str, seq: int, message_id: str, now: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def failed(self, registration_id: str, seq: int, reason: str, now: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def release(self, registration_id: str, seq: int) -> None:
+        """Give a claim back after a retryable failure, so a retry can take it at once."""
+
+
+class TokenStore(abc.ABC):
+    @abc.abstractmethod
+    def put(self, token_hash: str, record: dict[str, Any]) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, token_hash: str) -> dict[str, Any] | None: ...
+
+
+class JobQueue(abc.ABC):
+    @abc.abstractmethod
+    def send(self, jobs: list[dict[str, Any]]) -> list[int]:
+        """Queue jobs; returns the indexes of those that could not be queued."""
+
+
+class Mailer(abc.ABC):
+    @abc.abstractmethod
+    def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
+        """Send one raw MIME message; returns the provider's message id.
+
+        Raises Throttled (retry later) or Rejected (never retry).
+        """
+
+    @abc.abstractmethod
+    def sender_verified(self, address: str) -> bool: ...

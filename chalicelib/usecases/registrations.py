@@ -1,0 +1,170 @@
+"""Use cases of registrations: register, look up, list.
+
+The request path does one conditional write for a new registration (the event comes
+from the container's cache): validate, then :meth:`RegistrationStore.add`. Everything
+else a registration sets off (its email, later Zoom) follows from the table's stream.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from chalicelib.bootstrap import Majlis
+from chalicelib.domain.ids import is_id, new_id
+from chalicelib.domain.registrations import (
+    Registration,
+    RegistrationFilter,
+    RegistrationForm,
+    Status,
+)
+from chalicelib.ports import AlreadyRegistered, Page, SeatsChanged, StoreBusy
+from chalicelib.problems import FieldError, Problem, field_errors, validation_problem
+from chalicelib.usecases.events import known_event
+
+FORM_LISTS = frozenset({"sessions"})
+FORM_BOOLS = frozenset({"consent", "updates"})
+_FORM_OPTIONAL = ("last_name", "language", "timezone")
+SEAT_ATTEMPTS = 3
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Registered:
+    registration_id: str
+    status: Status
+    new: bool
+
+    def view(self) -> dict[str, str]:
+        return {"registration_id": self.registration_id, "status": self.status.value}
+
+
+class SeatHint:
+    """Which status to try first for an event, so a full event costs one write too.
+
+    After an attempt finds the event full, newcomers go straight for the waiting list
+    for a while; a wrong guess costs one more write, never a wrong answer.
+    """
+
+    def __init__(self, seconds: float = 30.0) -> None:
+        self._seconds = seconds
+        self._full_since: dict[str, float] = {}
+
+    def first_try(self, event_id: str) -> Status:
+        since = self._full_since.get(event_id)
+        if since is not None and time.monotonic() - since < self._seconds:
+            return Status.WAITLISTED
+        return Status.REGISTERED
+
+    def learn(self, event_id: str, status: Status) -> None:
+        if status is Status.WAITLISTED:
+            self._full_since[event_id] = time.monotonic()
+        else:
+            self._full_since.pop(event_id, None)
+
+
+def register(majlis: Majlis, event_id: str, fields: dict[str, Any], form: bool) -> Registered:
+    """Register a person for an event from the fields of a parsed body."""
+    event = known_event(majlis, event_id)
+    now = majlis.clock()
+    if fields.get("website"):
+        # The honeypot: a bot gets the answer a person would, and nothing is stored.
+        return Registered(new_id(), Status.REGISTERED, new=True)
+    if not event.registration_open(now):
+        raise Problem(409, "Registration for this event is not open.")
+    if form:
+        fields = {k: (None if k in _FORM_OPTIONAL and v == "" else v) for k, v in fields.items()}
+    try:
+        checked = RegistrationForm.model_validate(fields, context={"event": event})
+    except ValidationError as error:
+        raise validation_problem(field_errors(error)) from None
+    registration = Registration.new(new_id(), event, checked, now)
+    status = majlis.seat_hint.first_try(event.id)
+    for _ in range(SEAT_ATTEMPTS):
+        try:
+            majlis.registrations.add(
+                registration.model_copy(update={"status": status}), event.capacity
+            )
+        except AlreadyRegistered as existing:
+            again = _send_again(majlis, existing.registration_id)
+            if again:
+                return again
+            continue  # cancelled in the meantime: register anew
+        except SeatsChanged:
+            status = Status.REGISTERED if status is Status.WAITLISTED else Status.WAITLISTED
+            continue
+        except StoreBusy:
+            raise Problem(
+                503,
+                "Many people are registering right now; please try again.",
+                headers={"Retry-After": "2"},
+            ) from None
+        majlis.seat_hint.learn(event.id, status)
+        return Registered(registration.registration_id, status, new=True)
+    raise Problem(503, "Please try again in a moment.", headers={"Retry-After": "1"})
+
+
+def _send_again(majlis: Majlis, registration_id: str) -> Registered | None:
+    """The email is already registered: send its email again (rate-limited)."""
+    now = majlis.clock()
+    interval = timedelta(seconds=majlis.settings.resend_interval_seconds)
+    status = majlis.registrations.request_mail(registration_id, "resend", now, now - interval)
+    if status is None:
+        return None
+    return Registered(registration_id, status, new=False)
+
+
+def registration(majlis: Majlis, event_id: str, registration_id: str) -> Registration:
+    known_event(majlis, event_id)
+    found = majlis.registrations.get(registration_id) if is_id(registration_id) else None
+    if found is None or found.event_id != event_id:
+        raise Problem(404, "There is no such registration for this event.")
+    return found
+
+
+def _choices(
+    params: dict[str, str], name: str, allowed: set[str] | None, upper: bool = False
+) -> frozenset[str]:
+    raw = params.get(name)
+    if not raw:
+        return frozenset()
+    values = {v.strip().upper() if upper else v.strip() for v in raw.split(",") if v.strip()}
+    if allowed is not None and not values <= allowed:
+        bad = ", ".join(sorted(values - allowed))
+        raise validation_problem([FieldError(name, "invalid_choice", f"Unknown value: {bad}.")])
+    return frozenset(values)
+
+
+def registrations(majlis: Majlis, event_id: str, params: dict[str, str]) -> Page:
+    """One page of an event's registrations, filtered as the query string asks."""
+    event = known_event(majlis, event_id)
+    unknown = set(params) - {"status", "language", "country", "session", "limit", "cursor"}
+    if unknown:
+        raise validation_problem(
+            [
+                FieldError(name, "unknown_field", "Unknown query parameter.")
+                for name in sorted(unknown)
+            ]
+        )
+    try:
+        limit = int(params.get("limit", "100"))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_PAGE:
+        raise validation_problem([FieldError("limit", "out_of_range", f"Use 1 to {MAX_PAGE}.")])
+    where = RegistrationFilter(
+        status=frozenset(Status(s) for s in _choices(params, "status", {s.value for s in Status})),
+        languages=_choices(params, "language", set(event.languages)),
+        countries=_choices(params, "country", None, upper=True),
+        sessions=_choices(params, "session", set(event.session_ids)),
+    )
+    try:
+        return majlis.registrations.page(event.id, where, limit, params.get("cursor") or None)
+    except ValueError:
+        raise validation_problem(
+            [FieldError("cursor", "invalid_cursor", "This cursor is not one we gave out.")]
+        ) from None

@@ -1,0 +1,50 @@
+"""``make run``: Majlis on this machine, on embedded AWS, until Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+
+from infra.local.runner import LocalMajlis
+
+
+def main() -> int:
+    local = LocalMajlis(
+        port=int(os.environ.get("PORT", "8000")),
+        aws_port=int(os.environ.get("MAJLIS_AWS_PORT", "0")),
+    )
+    local.start()
+    print(
+        f"""
+Majlis is running locally.
+
+  API              {local.url}
+  demo event       {local.url}/events/demo
+  embedded AWS     {local.aws_endpoint}
+  outbox (emails)  {local.outbox}
+  organizer token  {local.organizer_token}
+                   (also in {local.root / "organizer-token"})
+
+Try:
+  curl -s {local.url}/events/demo
+  curl -s -H "Authorization: Bearer $(cat .local/organizer-token)" \\
+       {local.url}/events/demo/registrations
+
+Ctrl-C stops everything; the table is kept in {local.root / "state"}.
+""",
+        flush=True,
+    )
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
+    print("Stopping…", flush=True)
+    local.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The API gateway of local mode: ``chalice local`` answering errors as API Gateway does.
+
+In AWS, API Gateway itself answers some requests (no token, a token the authorizer
+denies, an unknown path) with the gateway responses of ``infra/resources.yaml``:
+problem documents. Chalice's local gateway answers those with its own bodies; this
+one answers with the same documents as AWS, read from the same definition. The test
+client and the local server both use it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice.app import Chalice
+from chalice.cli.factory import CLIFactory
+from chalice.config import Config
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    ForbiddenError,
+    InvalidAuthorizerError,
+    LocalChalice,
+    LocalDevServer,
+    LocalGateway,
+    LocalGatewayException,
+    NotAuthorizedError,
+    ThreadedHTTPServer,
+)
+from chalice.test import Client
+
+from infra import PROJECT_DIR, gateway_responses
+
+
+class GatewayResponse(LocalGatewayException):
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        super().__init__(headers, body)
+        self.CODE = status
+
+
+def _kind(error: LocalGatewayException) -> str:
+    if isinstance(error, NotAuthorizedError):
+        return "UNAUTHORIZED"
+    if isinstance(error, ForbiddenError):
+        if b"Missing Authentication Token" in error.body or b"Credential" in error.body:
+            return "MISSING_AUTHENTICATION_TOKEN"
+        return "ACCESS_DENIED"
+    if isinstance(error, InvalidAuthorizerError):
+        return "DEFAULT_5XX"
+    return "DEFAULT_4XX"
+
+
+def as_gateway_response(error: LocalGatewayException) -> GatewayResponse:
+    responses = gateway_responses()
+    kind = _kind(error)
+    spec = responses.get(kind) or responses["DEFAULT_5XX" if error.CODE >= 500 else "DEFAULT_4XX"]
+    status = int(spec.get("statusCode", error.CODE))
+    message = json.loads(error.body or b"{}").get("message") or json.loads(error.body or b"{}").get(
+        "Message", ""
+    )
+    body = (
+        spec["responseTemplates"]["application/json"]
+        .replace("$context.error.statusCode", str(status))
+        .replace("$context.error.messageString", json.dumps(message))
+    )
+    headers = dict(error.headers)
+    for name, value in spec.get("responseParameters", {}).items():
+        headers[name.removeprefix("gatewayresponse.header.")] = value.strip("'")
+    return GatewayResponse(status, headers, body.encode("utf-8"))
+
+
+class ProblemGateway(LocalGateway):
+    def handle_request(self, method: str, path: str, headers: Any, body: Any) -> Any:
+        try:
+            return super().handle_request(method, path, headers, body)
+        except GatewayResponse:
+            raise
+        except LocalGatewayException as error:
+            raise as_gateway_response(error) from None
+
+
+class ProblemRequestHandler(ChaliceRequestHandler):
+    def __init__(
+        self, request: Any, client_address: Any, server: Any, app_object: Chalice, config: Config
+    ) -> None:
+        self.local_gateway = ProblemGateway(app_object, config)
+        super(ChaliceRequestHandler, self).__init__(request, client_address, server)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Access logs would print paths holding tokens: keep them quiet."""
+
+
+class BusyServer(ThreadedHTTPServer):
+    """Chalice's threaded server, with room for a burst of connections (default: 5)."""
+
+    request_queue_size = 512
+    daemon_threads = True
+
+
+def chalice_config(stage: str = "dev") -> Config:
+    return CLIFactory(project_dir=str(PROJECT_DIR)).create_config_obj(chalice_stage_name=stage)
+
+
+def local_server(app: Chalice, host: str, port: int, stage: str = "dev") -> LocalDevServer:
+    """What ``chalice local`` serves, with AWS's gateway responses."""
+    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+    app.__class__ = CustomLocalChalice
+    return LocalDevServer(
+        app,
+        chalice_config(stage),
+        host,
+        port,
+        handler_cls=ProblemRequestHandler,
+        server_cls=BusyServer,
+    )
+
+
+def problem_client(app: Chalice, stage: str = "dev") -> Client:
+    """``chalice.test.Client`` with AWS's gateway responses."""
+    client = Client(app, stage_name=stage, project_dir=str(PROJECT_DIR))
+    client.http._local_gateway = ProblemGateway(app, client._config)
+    return client

@@ -1,0 +1,207 @@
+"""Create the resources of ``infra/resources.yaml`` in moto, the way CloudFormation would.
+
+Only the resource types Majlis uses are known here; an unknown type is an error, so
+a resource added to the template cannot silently go missing in local mode. Intrinsic
+functions (``Ref``, ``Fn::GetAtt``, ``Fn::Sub``) resolve to the created resources,
+which are created on demand, dependencies first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import string
+from typing import Any
+
+import boto3
+
+from infra import template
+
+ACCOUNT_ID = "123456789012"
+
+
+def _queue_attribute(value: Any) -> str:
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+class Provisioner:
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.resources = template()["Resources"]
+        self.refs: dict[str, str] = {}
+        self.attributes: dict[str, dict[str, str]] = {}
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service, region_name=self.region)
+        return self._clients[service]
+
+    # -- intrinsic functions ---------------------------------------------------------
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, argument),) = value.items()
+            if key == "Ref":
+                return self.ref(argument)
+            if key == "Fn::GetAtt":
+                logical_id, attribute = argument
+                self.create(logical_id)
+                return self.attributes[logical_id][attribute]
+            if key == "Fn::Sub":
+                return re.sub(r"\$\{([^}]+)\}", lambda m: str(self._sub(m.group(1))), argument)
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+    def ref(self, name: str) -> str:
+        pseudo = {
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Region": self.region,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        self.create(name)
+        return self.refs[name]
+
+    def _sub(self, name: str) -> str:
+        if "." in name:
+            logical_id, attribute = name.split(".", 1)
+            return self.resolve({"Fn::GetAtt": [logical_id, attribute]})
+        return self.ref(name)
+
+    # -- resources -------------------------------------------------------------------
+
+    def create_all(self) -> dict[str, str]:
+        for logical_id, resource in self.resources.items():
+            if "Type" in resource:
+                self.create(logical_id)
+        return {
+            name: self.resolve(output["Value"])
+            for name, output in template().get("Outputs", {}).items()
+        }
+
+    def create(self, logical_id: str) -> None:
+        if logical_id in self.refs:
+            return
+        resource = self.resources[logical_id]
+        kind = resource.get("Type")
+        properties = self.resolve(resource.get("Properties", {}))
+        creator = getattr(self, "_" + re.sub(r"\W+", "_", kind or "").lower(), None)
+        if creator is None:
+            raise NotImplementedError(f"local mode cannot create {kind} ({logical_id})")
+        ref, attributes = creator(properties)
+        self.refs[logical_id] = ref
+        self.attributes[logical_id] = attributes
+
+    def _aws_dynamodb_table(self, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        db = self.client("dynamodb")
+        request = {
+            key: p[key]
+            for key in (
+                "TableName",
+                "AttributeDefinitions",
+                "KeySchema",
+                "BillingMode",
+                "GlobalSecondaryIndexes",
+            )
+            if key in p
+        }
+        if "SSESpecification" in p:  # CloudFormation's spelling differs from the API's
+            request["SSESpecification"] = {"Enabled": p["SSESpecification"]["SSEEnabled"]}
+        stream = p.get("StreamSpecification")
+        if stream:
+            request["StreamSpecification"] = {"StreamEnabled": True, **stream}
+        table = db.create_table(**request)["TableDescription"]
+        ttl = p.get("TimeToLiveSpecification")
+        if ttl:
+            db.update_time_to_live(TableName=p["TableName"], TimeToLiveSpecification=ttl)
+        pitr = p.get("PointInTimeRecoverySpecification")
+        if pitr:
+            db.update_continuous_backups(
+                TableName=p["TableName"], PointInTimeRecoverySpecification=pitr
+            )
+        return p["TableName"], {
+            "Arn": table["TableArn"],
+            "StreamArn": table.get("LatestStreamArn", ""),
+        }
+
+    def _aws_sqs_queue(self, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        sqs = self.client("sqs")
+        attributes = {key: _queue_attribute(v) for key, v in p.items() if key != "QueueName"}
+        url = sqs.create_queue(QueueName=p["QueueName"], Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        return url, {"Arn": arn, "QueueName": p["QueueName"], "QueueUrl": url}
+
+    def _aws_sqs_queuepolicy(self, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        for url in p["Queues"]:
+            self.client("sqs").set_queue_attributes(
+                QueueUrl=url, Attributes={"Policy": json.dumps(p["PolicyDocument"])}
+            )
+        return "queue-policy", {}
+
+    def _aws_sns_topic(self, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        arn = self.client("sns").create_topic(Name=p["TopicName"])["TopicArn"]
+        return arn, {"TopicArn": arn, "TopicName": p["TopicName"]}
+
+    def _aws_sns_topicpolicy(self, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        for arn in p["Topics"]:
+            self.client("sns").set_topic_attributes(
+                TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(p["PolicyDocument"])
+            )
+        return "topic-policy", {}
+
+    def _aws_sns_subscription(self, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        arn = self.client("sns").subscribe(
+            TopicArn=p["TopicArn"],
+            Protocol=p["Protocol"],
+            Endpoint=p["Endpoint"],
+            ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        return arn, {}
+
+    def _aws_ses_configurationset(self, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        self.client("ses").create_configuration_set(ConfigurationSet={"Name": p["Name"]})
+        return p["Name"], {}
+
+    def _aws_ses_configurationseteventdestination(
+        self, p: dict[str, Any]
+    ) -> tuple[str, dict[str, str]]:
+        destination = p["EventDestination"]
+        self.client("ses").create_configuration_set_event_destination(
+            ConfigurationSetName=p["ConfigurationSetName"],
+            EventDestination={
+                "Name": destination["Name"],
+                "Enabled": destination.get("Enabled", False),
+                "MatchingEventTypes": destination["MatchingEventTypes"],
+                "SNSDestination": {"TopicARN": destination["SnsDestination"]["TopicARN"]},
+            },
+        )
+        return destination["Name"], {}
+
+    def _aws_secretsmanager_secret(self, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        generate = p.get("GenerateSecretString") or {}
+        value = json.loads(generate.get("SecretStringTemplate") or "{}")
+        if generate.get("GenerateStringKey"):
+            alphabet = string.ascii_letters + string.digits
+            if not generate.get("ExcludePunctuation"):
+                alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
+            length = int(generate.get("PasswordLength", 32))
+            value[generate["GenerateStringKey"]] = "".join(
+                secrets.choice(alphabet) for _ in range(length)
+            )
+        arn = self.client("secretsmanager").create_secret(
+            Name=p["Name"], Description=p.get("Description", ""), SecretString=json.dumps(value)
+        )["ARN"]
+        return arn, {"Id": arn}
