@@ -25,10 +25,10 @@ from chalicelib.usecases import events, outbox, registrations
 app = Chalice(app_name="majlis")
 app.log.disabled = True  # Powertools logs instead (JSON, correlation ids)
 
-# Chalice needs a literal stream ARN here; the packaged template replaces it with the
-# table's real stream (see infra/resources.yaml) and the local pump ignores it.
+# Chalice needs literal ARNs here; the packaged template replaces them with the real
+# ones (see infra/resources.yaml). The local pump goes by the queue name at the end.
 TABLE_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/majlis/stream/packaged"
-MAIL_QUEUE = "majlis-mail"
+MAIL_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-mail"
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -164,7 +164,7 @@ def on_table_change(event: Any) -> dict[str, Any]:
 # -- workers ---------------------------------------------------------------------------
 
 
-@app.on_sqs_message(queue=MAIL_QUEUE, batch_size=10)
+@app.on_sqs_message(queue_arn=MAIL_QUEUE, batch_size=10)
 def mail_worker(event: Any) -> dict[str, Any]:
     # Imported here: rendering (Jinja2, Babel) is for the mail worker's cold start only.
     from aws_lambda_powertools.utilities.batch import (
@@ -173,20 +173,21 @@ def mail_worker(event: Any) -> dict[str, Any]:
         process_partial_response,
     )
 
-    from chalicelib.usecases.mail import MailJob, send_registration_mail
+    from chalicelib.usecases.mail import MailJob, RetryLater, send_registration_mail
 
     def send(record: Any) -> str:
         job = json.loads(record.body)
         logger.set_correlation_id(job.get("correlation_id") or record.message_id)
-        outcome = send_registration_mail(majlis(), MailJob.parse(job))
-        logger.info(
-            "mail job",
-            extra={
-                "registration_id": job.get("registration_id"),
-                "seq": job.get("seq"),
-                "outcome": outcome,
-            },
-        )
+        log = {"registration_id": job.get("registration_id"), "seq": job.get("seq")}
+        try:
+            outcome = send_registration_mail(majlis(), MailJob.parse(job))
+        except RetryLater as later:
+            logger.info("mail job retried later", extra={**log, "reason": str(later)})
+            raise
+        except Exception:
+            logger.exception("mail job failed", extra=log)
+            raise
+        logger.info("mail job", extra={**log, "outcome": outcome})
         return outcome
 
     return process_partial_response(

@@ -62,7 +62,7 @@ def mint(
     now: datetime,
     valid_for: timedelta | None = None,
 ) -> str:
-    if not events or not all(e == "*" or EVENT_ID.match(e) for e in events):
+    if not events or not all(e == "*" or EVENT_ID.fullmatch(e) for e in events):
         raise ValueError("events must be event ids or '*'")
     if not roles or not set(roles) <= set(ROLES):
         raise ValueError(f"roles must be among {', '.join(ROLES)}")

@@ -26,10 +26,16 @@ from chalicelib.domain.zones import is_time_zone
 
 LANGUAGES: tuple[str, ...] = ("ar", "en", "tr", "fr", "es", "ur", "ms")
 RTL_LANGUAGES = frozenset({"ar", "ur"})
-EVENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
-SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-_DURATION = re.compile(r"^P(?:(\d{1,3})D)?(?:T(?:(\d{1,4})H)?(?:(\d{1,5})M)?)?$")
-_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:\d{1,5})?$")
+# Patterns are matched with fullmatch() (``$`` alone would accept a trailing newline).
+EVENT_ID = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
+SESSION_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+_DURATION = re.compile(r"P(?:([0-9]{1,3})D)?(?:T(?:([0-9]{1,4})H)?(?:([0-9]{1,5})M)?)?")
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
+_HTTPS_URL = re.compile(r"https://[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]{1,2000}")
+_ZOOM_ID = re.compile(r"[0-9]{9,12}")
+# Times outside these years are typing mistakes, and beyond them dates overflow.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_SESSIONS = 100
 MAX_TITLE = 300
 
@@ -41,7 +47,7 @@ def utc_text(moment: datetime) -> str:
 
 def parse_duration(text: str) -> timedelta:
     """An ISO 8601 duration of days, hours and minutes (``P1D``, ``PT1H``, ``PT30M``)."""
-    match = _DURATION.match(text)
+    match = _DURATION.fullmatch(text)
     if not match or text in ("P", "PT") or text.endswith("T"):
         raise ValueError(text)
     days, hours, minutes = (int(part or 0) for part in match.groups())
@@ -83,6 +89,8 @@ def _check_zone(value: str) -> str:
 
 
 def _to_utc(value: datetime) -> datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise _custom("out_of_range", "Use a time between the years 2000 and 2100.")
     return value.astimezone(UTC)
 
 
@@ -105,7 +113,7 @@ class ZoomLink(_Strict):
     @field_validator("id")
     @classmethod
     def _digits(cls, value: str) -> str:
-        if not re.fullmatch(r"\d{9,12}", value):
+        if not _ZOOM_ID.fullmatch(value):
             raise _custom("invalid_zoom_id", "A Zoom meeting or webinar id is 9 to 12 digits.")
         return value
 
@@ -121,7 +129,7 @@ class Session(_Strict):
     @field_validator("id")
     @classmethod
     def _session_id(cls, value: str) -> str:
-        if not SESSION_ID.match(value):
+        if not SESSION_ID.fullmatch(value):
             raise _custom("invalid_id", "Session ids are 1-32 of a-z, 0-9 and '-'.")
         return value
 
@@ -131,7 +139,7 @@ class Session(_Strict):
     @field_validator("join_url")
     @classmethod
     def _https(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"https://[^\s<>\"']{4,2000}", value):
+        if value is not None and not _HTTPS_URL.fullmatch(value):
             raise _custom("invalid_url", "A join URL must be an https:// address.")
         return value
 
@@ -184,7 +192,7 @@ class Event(_Strict):
     default_language: str
     timezone: str
     display_timezones: Annotated[list[str], Field(max_length=5)] = []
-    capacity: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    capacity: Annotated[int, Field(strict=True, ge=0, le=10_000_000)] | None = None
     registration: Window = Window()
     sender: Sender
     reply_to: str | None = None
@@ -198,7 +206,7 @@ class Event(_Strict):
     @field_validator("id")
     @classmethod
     def _event_id(cls, value: str) -> str:
-        if not EVENT_ID.match(value):
+        if not EVENT_ID.fullmatch(value):
             raise _custom("invalid_id", "Event ids are 3-64 of a-z, 0-9 and '-'.")
         return value
 
@@ -247,7 +255,7 @@ class Event(_Strict):
     @classmethod
     def _origins(cls, value: list[str]) -> list[str]:
         for origin in value:
-            if not _ORIGIN.match(origin):
+            if not _ORIGIN.fullmatch(origin):
                 raise _custom("invalid_origin", "Origins look like https://conference.example.org.")
         return value
 

@@ -12,7 +12,7 @@ import secrets
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
-ID_PATTERN = re.compile(r"^[0-9a-hjkmnp-tv-z]{26}$")
+ID_PATTERN = re.compile(r"[0-9a-hjkmnp-tv-z]{26}")
 
 
 def new_id(now_ms: int | None = None) -> str:
@@ -26,4 +26,4 @@ def new_id(now_ms: int | None = None) -> str:
 
 
 def is_id(value: str) -> bool:
-    return bool(ID_PATTERN.match(value))
+    return bool(ID_PATTERN.fullmatch(value))

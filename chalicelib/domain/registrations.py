@@ -104,7 +104,9 @@ class RegistrationForm(BaseModel):
     @field_validator("country")
     @classmethod
     def _country(cls, value: str) -> str:
-        code = value.strip().upper()
+        code = value.strip()
+        # ASCII first: upper() would turn "ß" into "SS" (South Sudan).
+        code = code.upper() if code.isascii() else code
         if code not in COUNTRY_CODES:
             raise _error("invalid_country", "Use a two-letter ISO 3166-1 country code.")
         return code

@@ -1,14 +1,20 @@
-"""IANA time zones, from the ``tzdata`` package so Lambda and laptops agree."""
+"""IANA time zones, named by the ``tzdata`` package so Lambda and laptops agree.
+
+The system's own zone files may add names such as ``localtime`` (the server's zone):
+only the names the IANA database lists are time zones here.
+"""
 
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import zoneinfo
 
 
 @functools.cache
 def _known_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    listed = importlib.resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    return frozenset(listed.split())
 
 
 def is_time_zone(name: str) -> bool:

@@ -46,11 +46,12 @@ def build(mail: Mail) -> bytes:
     message["Subject"] = mail.subject
     message["Date"] = format_datetime(mail.sent_at, usegmt=True)
     message["Message-ID"] = make_msgid(domain=mail.sender_address.rpartition("@")[2])
-    message["Content-Language"] = mail.language
     message["Auto-Submitted"] = "auto-generated"
     for name, value in mail.headers.items():
         message[name] = value
     encoding = "base64" if mail.language in _BASE64_LANGUAGES else "quoted-printable"
     message.set_content(mail.text, subtype="plain", charset="utf-8", cte=encoding)
     message.add_alternative(mail.html, subtype="html", charset="utf-8", cte=encoding)
+    # After the body: setting content clears Content-* headers.
+    message["Content-Language"] = mail.language
     return message.as_bytes()

@@ -23,7 +23,7 @@ class Saved:
 
 
 def put_event(majlis: Majlis, event_id: str, body: dict[str, Any]) -> Saved:
-    if not EVENT_ID.match(event_id):
+    if not EVENT_ID.fullmatch(event_id):
         raise validation_problem(
             [FieldError("id", "invalid_id", "Event ids are 3-64 of a-z, 0-9 and '-'.")]
         )
@@ -48,7 +48,7 @@ def put_event(majlis: Majlis, event_id: str, body: dict[str, Any]) -> Saved:
 
 
 def known_event(majlis: Majlis, event_id: str) -> Event:
-    event = majlis.events.get(event_id) if EVENT_ID.match(event_id) else None
+    event = majlis.events.get(event_id) if EVENT_ID.fullmatch(event_id) else None
     if event is None:
         raise Problem(404, "There is no event with this id.")
     return event

@@ -150,10 +150,8 @@ def registrations(majlis: Majlis, event_id: str, params: dict[str, str]) -> Page
                 for name in sorted(unknown)
             ]
         )
-    try:
-        limit = int(params.get("limit", "100"))
-    except ValueError:
-        limit = 0
+    text = params.get("limit", "100")
+    limit = int(text) if text.isascii() and text.isdigit() and len(text) < 5 else 0
     if not 1 <= limit <= MAX_PAGE:
         raise validation_problem([FieldError("limit", "out_of_range", f"Use 1 to {MAX_PAGE}.")])
     where = RegistrationFilter(

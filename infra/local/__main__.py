@@ -7,12 +7,15 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
+from infra import PROJECT_DIR
 from infra.local.runner import LocalMajlis
 
 
 def main() -> int:
     local = LocalMajlis(
+        root=Path(os.environ.get("MAJLIS_LOCAL_DIR", PROJECT_DIR / ".local")),
         port=int(os.environ.get("PORT", "8000")),
         aws_port=int(os.environ.get("MAJLIS_AWS_PORT", "0")),
     )
@@ -30,7 +33,7 @@ Majlis is running locally.
 
 Try:
   curl -s {local.url}/events/demo
-  curl -s -H "Authorization: Bearer $(cat .local/organizer-token)" \\
+  curl -s -H "Authorization: Bearer $(cat {local.root / "organizer-token"})" \\
        {local.url}/events/demo/registrations
 
 Ctrl-C stops everything; the table is kept in {local.root / "state"}.

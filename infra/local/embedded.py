@@ -3,12 +3,13 @@
 Three things differ from moto's defaults. Two are written down in API.md's local
 contract: every sender address counts as verified, and every email SES accepts is
 also written, byte for byte, to the outbox directory as ``<time>-<message id>.eml``.
-The third makes moto's DynamoDB keep DynamoDB's promise of atomic conditional writes
-under concurrent requests.
+The third makes moto's DynamoDB keep DynamoDB's promises under concurrent requests:
+atomic conditional writes, and transactions that leave no trace when they fail.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -16,7 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.server import ThreadedMotoServer
 from moto.ses.models import SESBackend
 
@@ -51,22 +56,75 @@ def write_to_outbox(message_id: str, raw: str | bytes) -> Path | None:
 _dynamodb_lock = threading.RLock()
 
 
-def _install_atomic_dynamodb() -> None:
-    """Make moto's DynamoDB writes atomic, as DynamoDB's are.
+class _NoTableCopy:
+    """moto's ``copy`` module, except that a whole table is never deep-copied.
 
-    moto's server handles requests in threads and checks a condition, then writes:
-    two conditional writes (or transactions) racing for one item can both pass. Real
-    DynamoDB serialises them. Holding one lock per write restores that guarantee.
+    moto backs up every table a transaction touches (a deep copy, O(table size) per
+    transaction) and puts the copy in place on failure, which also swaps the table's
+    stream shard under any reader. :func:`_transact_write_items` rolls back just the
+    items the transaction touched instead.
     """
-    if getattr(DynamoDBBackend, "_majlis_atomic", False):
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def _key_of(table: Table, operation: dict[str, Any]) -> tuple[DynamoType, DynamoType | None]:
+    attributes = operation.get("Key") or operation["Item"]
+    range_value = attributes.get(table.range_key_attr) if table.range_key_attr else None
+    return DynamoType(attributes[table.hash_key_attr]), (
+        DynamoType(range_value) if range_value else None
+    )
+
+
+def _transact_write_items(original: Any) -> Any:
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        with _dynamodb_lock:
+            saved = []
+            shards = {}
+            for entry in transact_items:
+                operation = next(iter(entry.values()))
+                table = self.tables.get(operation.get("TableName"))
+                if table is None:
+                    continue
+                hash_value, range_value = _key_of(table, operation)
+                before = table.get_item(hash_value, range_value)
+                saved.append((table, hash_value, range_value, copy.deepcopy(before)))
+                if table.stream_shard is not None:
+                    shards[id(table)] = (table.stream_shard, len(table.stream_shard.items))
+            try:
+                return original(self, transact_items)
+            except TransactionCanceledException:
+                for table, hash_value, range_value, before in reversed(saved):
+                    bucket = table.items[hash_value] if range_value is not None else table.items
+                    slot = range_value if range_value is not None else hash_value
+                    if before is None:
+                        bucket.pop(slot, None)
+                    else:
+                        bucket[slot] = before
+                for shard, length in shards.values():
+                    del shard.items[length:]  # no stream record for what never happened
+                raise
+
+    return transact_write_items
+
+
+def _install_faithful_dynamodb() -> None:
+    """Make moto's DynamoDB keep DynamoDB's promises under concurrent requests.
+
+    moto's server handles requests in threads and checks a condition, then writes: two
+    conditional writes (or transactions) racing for one item can both pass. Real
+    DynamoDB serialises them; one lock per write restores that guarantee. Failed
+    transactions roll back item by item (see :class:`_NoTableCopy`).
+    """
+    if getattr(DynamoDBBackend, "_majlis_faithful", False):
         return
-    for name in (
-        "put_item",
-        "update_item",
-        "delete_item",
-        "transact_write_items",
-        "batch_write_item",
-    ):
+    dynamodb_models.copy = _NoTableCopy()  # type: ignore[attr-defined]
+    for name in ("put_item", "update_item", "delete_item", "batch_write_item"):
         original = getattr(DynamoDBBackend, name)
 
         def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
@@ -74,7 +132,10 @@ def _install_atomic_dynamodb() -> None:
                 return _original(self, *args, **kwargs)
 
         setattr(DynamoDBBackend, name, locked)
-    DynamoDBBackend._majlis_atomic = True  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = _transact_write_items(  # type: ignore[method-assign]
+        DynamoDBBackend.transact_write_items
+    )
+    DynamoDBBackend._majlis_faithful = True  # type: ignore[attr-defined]
 
 
 def _install_ses_behaviour() -> None:
@@ -99,7 +160,7 @@ class EmbeddedAws:
         global _outbox
         _outbox = outbox
         _install_ses_behaviour()
-        _install_atomic_dynamodb()
+        _install_faithful_dynamodb()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per AWS call
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self.endpoint = ""

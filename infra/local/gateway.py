@@ -27,7 +27,7 @@ from chalice.local import (
     NotAuthorizedError,
     ThreadedHTTPServer,
 )
-from chalice.test import Client
+from chalice.test import Client, TestHTTPClient
 
 from infra import PROJECT_DIR, gateway_responses
 
@@ -115,8 +115,21 @@ def local_server(app: Chalice, host: str, port: int, stage: str = "dev") -> Loca
     )
 
 
-def problem_client(app: Chalice, stage: str = "dev") -> Client:
+class ProblemHTTPClient(TestHTTPClient):
+    def __init__(self, app: Chalice, config: Config) -> None:
+        super().__init__(app, config)
+        self._local_gateway = ProblemGateway(app, config)
+
+
+class ProblemClient(Client):
     """``chalice.test.Client`` with AWS's gateway responses."""
-    client = Client(app, stage_name=stage, project_dir=str(PROJECT_DIR))
-    client.http._local_gateway = ProblemGateway(app, client._config)
-    return client
+
+    @property
+    def http(self) -> TestHTTPClient:
+        if self._http_client is None:
+            self._http_client = ProblemHTTPClient(self._app, self._chalice_config)
+        return self._http_client
+
+
+def problem_client(app: Chalice, stage: str = "dev") -> ProblemClient:
+    return ProblemClient(app, stage_name=stage, project_dir=str(PROJECT_DIR))

@@ -72,8 +72,10 @@ class Pump:
 
     def start(self) -> None:
         for source in self.app.event_sources:
+            args: tuple[Any, ...] = (source,)
             if isinstance(source, DynamoDBEventConfig):
-                target = self._run_stream
+                # Position the reader now, so nothing written after start() is missed.
+                target, args = self._run_stream, (source, self._latest_position())
             elif isinstance(source, SQSEventConfig):
                 target = self._run_queue
             elif isinstance(source, ScheduleConfig):
@@ -81,7 +83,7 @@ class Pump:
             else:  # pragma: no cover - app.py uses no other kind
                 raise NotImplementedError(type(source).__name__)
             thread = threading.Thread(
-                target=target, args=(source,), daemon=True, name=f"pump-{source.name}"
+                target=target, args=args, daemon=True, name=f"pump-{source.name}"
             )
             thread.start()
             self._threads.append(thread)
@@ -99,16 +101,19 @@ class Pump:
 
     # -- DynamoDB stream -------------------------------------------------------------
 
-    def _run_stream(self, source: DynamoDBEventConfig) -> None:
+    def _latest_position(self) -> str:
+        streams = boto3.client("dynamodbstreams", region_name=REGION)
+        shard = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"][0]
+        return streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
+        )["ShardIterator"]
+
+    def _run_stream(self, source: DynamoDBEventConfig, iterator: str) -> None:
         settings = _event_source(source.name, "DynamodbEventSource")
         partial = "ReportBatchItemFailures" in settings.get("FunctionResponseTypes", [])
         max_retries = int(settings.get("MaximumRetryAttempts", 10_000))
         failure_queue = self._failure_queue(settings)
         streams = boto3.client("dynamodbstreams", region_name=REGION)
-        shard = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"][0]
-        iterator = streams.get_shard_iterator(
-            StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
-        )["ShardIterator"]
         pending: list[dict[str, Any]] = []
         attempts = 0
         while not self._stop.is_set():
@@ -186,7 +191,7 @@ class Pump:
     def _run_queue(self, source: SQSEventConfig) -> None:
         settings = _event_source(source.name, "SqsEventSource")
         partial = "ReportBatchItemFailures" in settings.get("FunctionResponseTypes", [])
-        url = self.queue_urls[source.queue]
+        url = self.queue_urls[source.queue or source.queue_arn.rsplit(":", 1)[-1]]
         sqs = boto3.client("sqs", region_name=REGION)
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -201,7 +206,7 @@ class Pump:
                     MessageAttributeNames=["All"],
                 ).get("Messages", [])
             except Exception as error:  # noqa: BLE001 - keep pumping
-                self.on_error(source.queue, error)
+                self.on_error(source.name, error)
                 self._stop.wait(1)
                 continue
             if not messages:

@@ -48,7 +48,7 @@ class LocalMajlis:
             load_table(self.table, self._state_file)
         self.app_module = importlib.import_module("app")
         self.server = local_server(self.app_module.app, self.host, self.port, self.stage)
-        self.port = self.server.server.server_address[1]
+        self.port = self.server.port = self.server.server.server_address[1]
         self._set_environment(provisioner)
         self.majlis = self._fresh_wiring()
         self._seed()

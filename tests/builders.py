@@ -1,0 +1,80 @@
+"""Test data: an event like the reference conference, with fixed dates."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+LANGUAGES = ["ar", "en", "tr", "fr", "es", "ur", "ms"]
+JERUSALEM = ZoneInfo("Asia/Jerusalem")
+# Two days in March 2027, sessions at 14:00 Jerusalem time (12:00 UTC before Israel's
+# daylight saving time starts on 26 March).
+FIRST_DAY = datetime(2027, 3, 6, 14, 0, tzinfo=JERUSALEM)
+NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+
+SESSION_TITLES = {
+    "education": {
+        "ar": "التعليم والمستقبل",
+        "en": "Education and the future",
+        "tr": "Eğitim ve gelecek",
+    },
+    "family": {"ar": "الأسرة والمجتمع", "en": "Family and society"},
+    "youth": {"ar": "ورشة الشباب", "en": "Youth workshop", "ur": "نوجوانوں کی ورکشاپ"},
+    "science": {"ar": "العلم والإيمان", "en": "Science and faith"},
+    "economy": {"ar": "الاقتصاد والأخلاق", "en": "Economics and ethics"},
+    "media": {"ar": "الإعلام والتواصل", "en": "Media and communication"},
+    "health": {"ar": "الصحة والعافية", "en": "Health and well-being"},
+    "environment": {"ar": "البيئة والمسؤولية", "en": "Environment and responsibility"},
+}
+
+
+def utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def event_body(**overrides: Any) -> dict[str, Any]:
+    sessions = []
+    for index, (session_id, title) in enumerate(SESSION_TITLES.items()):
+        starts = FIRST_DAY + timedelta(days=index // 4)
+        sessions.append(
+            {
+                "id": session_id,
+                "title": copy.deepcopy(title),
+                "starts_at": utc(starts),
+                "ends_at": utc(starts + timedelta(hours=2)),
+                "zoom": {"type": "webinar", "id": f"8123456789{index}"},
+                "join_url": f"https://zoom.example/w/8123456789{index}",
+            }
+        )
+    body: dict[str, Any] = {
+        "title": {"ar": "جسور المعرفة", "en": "Bridges of Knowledge", "ur": "علم کے پل"},
+        "languages": list(LANGUAGES),
+        "default_language": "ar",
+        "timezone": "Asia/Jerusalem",
+        "display_timezones": ["Asia/Jerusalem", "Europe/Istanbul"],
+        "capacity": 5000,
+        "registration": {"opens_at": "2027-02-01T00:00:00Z", "closes_at": utc(FIRST_DAY)},
+        "sender": {"email": "events@example.org", "name": "Bridges of Knowledge"},
+        "reply_to": "help@example.org",
+        "sessions": sessions,
+        "reminders": ["P1D", "PT1H"],
+        "allowed_origins": ["https://conference.example.org"],
+    }
+    body.update(overrides)
+    return body
+
+
+def person(n: int = 1, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "email": f"person{n}@example.org",
+        "first_name": "Amina",
+        "last_name": "Rahman",
+        "country": "MY",
+        "language": "ms",
+        "timezone": "Asia/Kuala_Lumpur",
+        "consent": True,
+    }
+    body.update(overrides)
+    return body

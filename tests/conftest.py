@@ -1,0 +1,105 @@
+"""Fixtures: fakes for the rules, moto for the adapters, local mode for end to end."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.bootstrap import Majlis
+from chalicelib.domain.events import Event
+from tests.builders import NOW, event_body
+from tests.fakes import Clock, fake_majlis
+
+EVENT_ID = "conf"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOW)
+
+
+@pytest.fixture
+def majlis(clock: Clock) -> Majlis:
+    """Majlis on in-memory fakes, with the event ``conf`` configured."""
+    wired = fake_majlis(clock)
+    wired.events.put(Event.model_validate({**event_body(), "id": EVENT_ID}), clock())
+    return wired
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> Iterator[Majlis]:
+    """Majlis on moto (in process): the resources of infra/resources.yaml, event ``conf``."""
+    from moto import mock_aws
+
+    from chalicelib import config
+    from chalicelib.adapters import aws as aws_clients
+    from chalicelib.usecases.events import put_event
+    from infra.local.provision import Provisioner
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "MAJLIS_CHECK_SENDER_IDENTITY": "false",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        outputs = Provisioner("us-east-1").create_all()
+        monkeypatch.setenv("MAJLIS_TABLE_NAME", outputs["TableName"])
+        monkeypatch.setenv("MAJLIS_MAIL_QUEUE_URL", outputs["MailQueueUrl"])
+        config.settings.cache_clear()
+        aws_clients.client.cache_clear()
+        wired = bootstrap.on_aws(config.settings())
+        wired.clock = clock
+        put_event(wired, EVENT_ID, event_body())
+        bootstrap.use(wired)
+        try:
+            yield wired
+        finally:
+            bootstrap.use(None)
+            aws_clients.client.cache_clear()
+            config.settings.cache_clear()
+
+
+@pytest.fixture
+def api(aws: Majlis) -> Iterator[Any]:
+    """chalice.test.Client on moto, answering gateway errors as API Gateway does."""
+    import app
+    from infra.local.gateway import problem_client
+
+    with problem_client(app.app) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """All of local mode (moto server, pump, HTTP API) on free ports."""
+    from chalicelib import config
+    from chalicelib.adapters import aws as aws_clients
+    from infra.local.runner import LocalMajlis
+
+    saved = dict(os.environ)
+    root: Path = tmp_path_factory.mktemp("local")
+    runner = LocalMajlis(root=root, port=0, keep_state=False).start()
+    try:
+        yield runner
+    finally:
+        runner.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        bootstrap.use(None)
+        aws_clients.client.cache_clear()
+        config.settings.cache_clear()

@@ -1,0 +1,225 @@
+"""In-memory adapters with the same contract as the AWS ones (see chalicelib/ports.py).
+
+Each keeps the promises its DynamoDB twin keeps — atomic conditional writes, the seat
+rule, one email key per event — so use-case tests exercise the real rules without moto.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib.bootstrap import Majlis
+from chalicelib.config import Settings
+from chalicelib.domain.events import Event
+from chalicelib.domain.registrations import (
+    Registration,
+    RegistrationFilter,
+    Seats,
+    Status,
+    seat_free,
+)
+from chalicelib.ports import (
+    AlreadyRegistered,
+    EventStore,
+    JobQueue,
+    Mailer,
+    Page,
+    RegistrationStore,
+    Rejected,
+    SeatsChanged,
+    SendClaim,
+    SendLog,
+    Throttled,
+    TokenStore,
+)
+from chalicelib.usecases.registrations import SeatHint
+
+
+class Clock:
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class FakeEventStore(EventStore):
+    def __init__(self) -> None:
+        self.events: dict[str, Event] = {}
+        self.seats: dict[str, Seats] = {}
+        self.reads = 0
+
+    def get(self, event_id: str) -> Event | None:
+        self.reads += 1
+        return self.events.get(event_id)
+
+    def put(self, event: Event, now: datetime) -> bool:
+        created = event.id not in self.events
+        self.events[event.id] = event
+        self.seats.setdefault(event.id, Seats())
+        return created
+
+
+class FakeRegistrationStore(RegistrationStore):
+    def __init__(self, events: FakeEventStore) -> None:
+        self._events = events
+        self._lock = threading.Lock()
+        self.registrations: dict[str, Registration] = {}
+        self.email_keys: dict[tuple[str, str], str] = {}
+        self.writes = 0
+
+    def add(self, registration: Registration, capacity: int | None) -> None:
+        with self._lock:
+            self.writes += 1
+            key = (registration.event_id, registration.email_key)
+            if key in self.email_keys:
+                raise AlreadyRegistered(self.email_keys[key])
+            seats = self._events.seats[registration.event_id]
+            free = seat_free(seats, capacity)
+            wants_seat = registration.status is Status.REGISTERED
+            if wants_seat != free:
+                raise SeatsChanged()
+            self.registrations[registration.registration_id] = registration
+            self.email_keys[key] = registration.registration_id
+            self._events.seats[registration.event_id] = Seats(
+                registered=seats.registered + wants_seat,
+                waitlisted=seats.waitlisted + (not wants_seat),
+                cancelled=seats.cancelled,
+            )
+
+    def get(self, registration_id: str, consistent: bool = False) -> Registration | None:
+        return self.registrations.get(registration_id)
+
+    def request_mail(
+        self, registration_id: str, reason: str, now: datetime, not_since: datetime
+    ) -> Status | None:
+        with self._lock:
+            self.writes += 1
+            found = self.registrations.get(registration_id)
+            if found is None or found.status is Status.CANCELLED:
+                return None
+            if found.mail_requested_at <= not_since:
+                self.registrations[registration_id] = found.model_copy(
+                    update={
+                        "mail_seq": found.mail_seq + 1,
+                        "mail_reason": reason,
+                        "mail_requested_at": now,
+                    }
+                )
+            return found.status
+
+    def page(
+        self, event_id: str, where: RegistrationFilter, limit: int, cursor: str | None
+    ) -> Page:
+        if cursor is not None and cursor not in self.registrations:
+            raise ValueError("cursor")
+        ordered = sorted(
+            (r for r in self.registrations.values() if r.event_id == event_id),
+            key=lambda r: r.registration_id,
+        )
+        after = [r for r in ordered if cursor is None or r.registration_id > cursor]
+        matching = [r for r in after if where.matches(r)]
+        items = matching[:limit]
+        more = len(matching) > limit
+        return Page(items, items[-1].registration_id if more else None)
+
+
+class FakeSendLog(SendLog):
+    def __init__(self, clock: Clock, lease: timedelta = timedelta(minutes=2)) -> None:
+        self.clock = clock
+        self.lease = lease
+        self.records: dict[tuple[str, int], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, registration_id: str, seq: int, kind: str, now: datetime) -> SendClaim:
+        with self._lock:
+            record = self.records.get((registration_id, seq))
+            if record is not None and not (
+                record["state"] == "sending" and record["lease_until"] < now
+            ):
+                return SendClaim(proceed=False, in_progress=record["state"] == "sending")
+            self.records[(registration_id, seq)] = {
+                "state": "sending",
+                "kind": kind,
+                "lease_until": now + self.lease,
+            }
+            return SendClaim(proceed=True)
+
+    def sent(self, registration_id: str, seq: int, message_id: str, now: datetime) -> None:
+        self.records[(registration_id, seq)].update(state="sent", message_id=message_id)
+
+    def failed(self, registration_id: str, seq: int, reason: str, now: datetime) -> None:
+        self.records[(registration_id, seq)].update(state="failed", reason=reason)
+
+    def release(self, registration_id: str, seq: int) -> None:
+        with self._lock:
+            if self.records.get((registration_id, seq), {}).get("state") == "sending":
+                del self.records[(registration_id, seq)]
+
+
+class FakeTokenStore(TokenStore):
+    def __init__(self) -> None:
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def put(self, token_hash: str, record: dict[str, Any]) -> None:
+        self.records[token_hash] = dict(record)
+
+    def get(self, token_hash: str) -> dict[str, Any] | None:
+        return self.records.get(token_hash)
+
+
+class FakeQueue(JobQueue):
+    def __init__(self) -> None:
+        self.jobs: list[dict[str, Any]] = []
+        self.fail_indexes: set[int] = set()
+
+    def send(self, jobs: list[dict[str, Any]]) -> list[int]:
+        failed = sorted(i for i in self.fail_indexes if i < len(jobs))
+        self.jobs.extend(job for i, job in enumerate(jobs) if i not in failed)
+        return failed
+
+
+class FakeMailer(Mailer):
+    """Records what it sends; ``throttle`` / ``reject`` make the next sends fail."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.throttle = 0
+        self.reject: str | None = None
+        self.verified: set[str] = set()
+
+    def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
+        if self.throttle:
+            self.throttle -= 1
+            raise Throttled("TooManyRequestsException")
+        if self.reject:
+            raise Rejected(self.reject)
+        message_id = f"fake-{len(self.sent) + 1}"
+        self.sent.append(
+            {"raw": raw, "sender": sender, "recipient": recipient, "tags": tags, "id": message_id}
+        )
+        return message_id
+
+    def sender_verified(self, address: str) -> bool:
+        return address in self.verified or address.rpartition("@")[2] in self.verified
+
+
+def fake_majlis(clock: Clock | None = None, **settings: Any) -> Majlis:
+    clock = clock or Clock()
+    events = FakeEventStore()
+    return Majlis(
+        settings=Settings(**settings),
+        events=events,
+        registrations=FakeRegistrationStore(events),
+        send_log=FakeSendLog(clock),
+        tokens=FakeTokenStore(),
+        mail_queue=FakeQueue(),
+        mailer=FakeMailer(),
+        seat_hint=SeatHint(),
+        clock=clock,
+    )

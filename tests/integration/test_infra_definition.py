@@ -1,0 +1,119 @@
+"""One definition of the AWS resources: what local mode creates is what the template says.
+
+Given infra/resources.yaml, when the local provisioner creates it in moto, then every
+resource exists with the properties the template gives it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from infra import resources_of_type, template
+
+
+def _properties(kind: str) -> dict[str, dict]:
+    return {k: v["Properties"] for k, v in resources_of_type(kind).items()}
+
+
+def test_every_resource_type_in_the_template_is_created_locally(aws):
+    from infra.local.provision import Provisioner
+
+    kinds = {r["Type"] for r in template()["Resources"].values() if "Type" in r}
+    for kind in kinds:
+        creator = "_" + kind.replace("::", "_").lower()
+        assert hasattr(Provisioner, creator), f"local mode cannot create {kind}"
+
+
+def test_table_matches(aws):
+    (spec,) = _properties("AWS::DynamoDB::Table").values()
+    db = boto3.client("dynamodb")
+    table = db.describe_table(TableName=spec["TableName"])["Table"]
+    assert table["KeySchema"] == spec["KeySchema"]
+    assert sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
+        spec["AttributeDefinitions"], key=lambda a: a["AttributeName"]
+    )
+    indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
+    for wanted in spec["GlobalSecondaryIndexes"]:
+        found = indexes[wanted["IndexName"]]
+        assert found["KeySchema"] == wanted["KeySchema"]
+        assert found["Projection"]["ProjectionType"] == wanted["Projection"]["ProjectionType"]
+    assert set(indexes) == {i["IndexName"] for i in spec["GlobalSecondaryIndexes"]}
+    assert table["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": spec["StreamSpecification"]["StreamViewType"],
+    }
+    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    ttl = db.describe_time_to_live(TableName=spec["TableName"])["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == spec["TimeToLiveSpecification"]["AttributeName"]
+    assert ttl["TimeToLiveStatus"] == "ENABLED"
+    backups = db.describe_continuous_backups(TableName=spec["TableName"])
+    pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_queues_match_with_their_dead_letter_queues(aws):
+    sqs = boto3.client("sqs")
+    specs = _properties("AWS::SQS::Queue")
+    names_by_id = {logical: spec["QueueName"] for logical, spec in specs.items()}
+    for spec in specs.values():
+        url = sqs.get_queue_url(QueueName=spec["QueueName"])["QueueUrl"]
+        found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        for name in ("VisibilityTimeout", "MessageRetentionPeriod"):
+            if name in spec:
+                assert found[name] == str(spec[name]), (spec["QueueName"], name)
+        if "RedrivePolicy" in spec:
+            redrive = json.loads(found["RedrivePolicy"])
+            target = spec["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+            assert redrive["deadLetterTargetArn"].endswith(":" + names_by_id[target])
+            assert int(redrive["maxReceiveCount"]) == spec["RedrivePolicy"]["maxReceiveCount"]
+    # Every queue a function consumes has a dead-letter queue.
+    for logical in ("MailQueue", "SesEventsQueue"):
+        assert "RedrivePolicy" in specs[logical]
+
+
+def test_ses_events_flow_to_their_queue(aws):
+    (config_set,) = _properties("AWS::SES::ConfigurationSet").values()
+    (destination,) = _properties("AWS::SES::ConfigurationSetEventDestination").values()
+    ses = boto3.client("ses")
+    described = ses.describe_configuration_set(
+        ConfigurationSetName=config_set["Name"],
+        ConfigurationSetAttributeNames=["eventDestinations"],
+    )
+    (found,) = described["EventDestinations"]
+    wanted = destination["EventDestination"]
+    assert found["Name"] == wanted["Name"]
+    assert sorted(t.lower() for t in found["MatchingEventTypes"]) == sorted(
+        wanted["MatchingEventTypes"]
+    )
+    topic_arn = found["SNSDestination"]["TopicARN"]
+    (topic,) = _properties("AWS::SNS::Topic").values()
+    assert topic_arn.endswith(":" + topic["TopicName"])
+    subscriptions = boto3.client("sns").list_subscriptions_by_topic(TopicArn=topic_arn)
+    (subscription,) = subscriptions["Subscriptions"]
+    queue = _properties("AWS::SQS::Queue")["SesEventsQueue"]["QueueName"]
+    assert subscription["Protocol"] == "sqs"
+    assert subscription["Endpoint"].endswith(":" + queue)
+
+
+def test_signing_key_secret_is_generated(aws):
+    (spec,) = _properties("AWS::SecretsManager::Secret").values()
+    value = json.loads(
+        boto3.client("secretsmanager").get_secret_value(SecretId=spec["Name"])["SecretString"]
+    )
+    key = spec["GenerateSecretString"]["GenerateStringKey"]
+    assert value["active"] == key
+    assert len(value[key]) == spec["GenerateSecretString"]["PasswordLength"]
+    assert value[key].isalnum()
+
+
+@pytest.mark.parametrize(
+    "handler, suffix",
+    [("on_table_change", "DynamodbEventSource"), ("mail_worker", "SqsEventSource")],
+)
+def test_event_sources_report_partial_batch_failures(handler, suffix):
+    from infra.local.pump import _event_source
+
+    assert "ReportBatchItemFailures" in _event_source(handler, suffix)["FunctionResponseTypes"]

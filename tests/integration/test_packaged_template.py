@@ -1,0 +1,160 @@
+"""The packaged CloudFormation template: `chalice package --merge-template`, then cfn-lint.
+
+Also checks what Chalice cannot express by itself: real stream and queue ARNs on the
+event sources, partial batch responses, and one hand-written policy per function that
+grants only what that function does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra import PROJECT_DIR
+
+CHALICE = Path(sys.executable).parent / "chalice"
+CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+@pytest.fixture(scope="module", params=["dev", "prod"])
+def packaged(request, tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp(f"package-{request.param}")
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    subprocess.run(
+        [
+            str(CHALICE),
+            "--project-dir",
+            str(PROJECT_DIR),
+            "package",
+            "--stage",
+            request.param,
+            "--template-format",
+            "yaml",
+            "--merge-template",
+            str(PROJECT_DIR / "infra" / "resources.yaml"),
+            str(out),
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    template_path = out / "sam.yaml"
+    return template_path, yaml.load(template_path.read_text(), Loader=_Loader)  # noqa: S506
+
+
+def test_cfn_lint_passes(packaged):
+    path, _ = packaged
+    result = subprocess.run([str(CFN_LINT), str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_event_sources_use_real_arns_and_partial_failures(packaged):
+    _, doc = packaged
+    resources = doc["Resources"]
+    stream = resources["OnTableChange"]["Properties"]["Events"]["OnTableChangeDynamodbEventSource"]
+    assert stream["Properties"]["Stream"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
+    assert stream["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    mail = resources["MailWorker"]["Properties"]["Events"]["MailWorkerSqsEventSource"]
+    assert mail["Properties"]["Queue"] == {"Fn::GetAtt": ["MailQueue", "Arn"]}
+    assert mail["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    env = resources["OnTableChange"]["Properties"]["Environment"]["Variables"]
+    assert env["MAJLIS_MAIL_QUEUE_URL"] == {"Ref": "MailQueue"}
+
+
+def test_gateway_answers_problem_documents(packaged):
+    _, doc = packaged
+    body = doc["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    responses = body["x-amazon-apigateway-gateway-responses"]
+    for kind in ("UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN"):
+        headers = responses[kind]["responseParameters"]
+        assert headers["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
+
+
+def _actions(policy: dict) -> set[str]:
+    found = set()
+    for statement in policy["Statement"]:
+        actions = statement["Action"]
+        found.update([actions] if isinstance(actions, str) else actions)
+    return found
+
+
+def test_each_function_has_its_own_least_privilege_policy(packaged):
+    _, doc = packaged
+    resources = doc["Resources"]
+    roles = {k: v for k, v in resources.items() if v["Type"] == "AWS::IAM::Role"}
+    assert set(roles) == {
+        "ApiHandlerRole",
+        "OrganizerTokenRole",
+        "OnTableChangeRole",
+        "MailWorkerRole",
+    }
+    actions = {
+        name: _actions(role["Properties"]["Policies"][0]["PolicyDocument"])
+        for name, role in roles.items()
+    }
+    # Only the mail worker sends email; only the change handler reads the stream.
+    assert {a for a in actions["MailWorkerRole"] if a.startswith("ses:Send")}
+    for role in ("ApiHandlerRole", "OrganizerTokenRole", "OnTableChangeRole"):
+        assert not {a for a in actions[role] if a.startswith("ses:Send")}, role
+        assert "secretsmanager:GetSecretValue" not in actions[role], role
+    assert "dynamodb:GetRecords" in actions["OnTableChangeRole"]
+    assert not {a for a in actions["OnTableChangeRole"] if a.startswith("dynamodb:Put")}
+    # The authorizer reads tokens, and nothing else.
+    assert actions["OrganizerTokenRole"] - {
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    } == {"dynamodb:GetItem"}
+    for role in roles.values():
+        for statement in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+            assert statement["Resource"] != "*", statement
+            assert not any(a.endswith(":*") for a in _actions({"Statement": [statement]}))
+
+
+def _resource_name(arn: str) -> str | None:
+    """The resource an ARN of our policies names (None for log groups and identities)."""
+    service, resource = arn.split(":")[2], ":".join(arn.split(":")[5:])
+    if service == "dynamodb":
+        return resource.split("/")[1]  # table/<name>[/index/…|/stream/…]
+    if service == "sqs":
+        return resource
+    if service == "secretsmanager":
+        return resource.removeprefix("secret:").removesuffix("-*")
+    if service == "ses" and resource.startswith("configuration-set/"):
+        return resource.split("/", 1)[1]
+    if service in ("logs", "ses"):
+        return None
+    raise AssertionError(f"unexpected ARN {arn}")
+
+
+def test_policies_name_only_resources_of_the_template():
+    from infra import template
+
+    names = {
+        r["Properties"].get(key)
+        for r in template()["Resources"].values()
+        if "Type" in r
+        for key in ("TableName", "QueueName", "Name", "TopicName")
+        if r["Properties"].get(key)
+    }
+    policies = sorted((PROJECT_DIR / ".chalice").glob("policy-*.json"))
+    assert len(policies) == 4
+    for path in policies:
+        for statement in json.loads(path.read_text())["Statement"]:
+            resources = statement["Resource"]
+            for arn in [resources] if isinstance(resources, str) else resources:
+                name = _resource_name(arn)
+                assert name is None or name in names, (path.name, arn)

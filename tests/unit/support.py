@@ -1,0 +1,41 @@
+"""Small helpers shared by the unit tests: events with other settings, refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from chalicelib.bootstrap import Majlis
+from chalicelib.domain.events import Event
+from chalicelib.problems import Problem
+from tests.builders import event_body
+
+EVENT_ID = "conf"
+
+
+def configure(majlis: Majlis, event_id: str = EVENT_ID, **overrides: Any) -> Event:
+    """Store an event like the reference one, with ``overrides`` (e.g. ``capacity=2``).
+
+    When ``languages`` is overridden, titles keep only the languages offered (plus the
+    default), so the event stays valid.
+    """
+    body = event_body(**overrides)
+    offered = set(body["languages"])
+    body["title"] = {k: v for k, v in body["title"].items() if k in offered}
+    for session in body["sessions"]:
+        session["title"] = {k: v for k, v in session["title"].items() if k in offered}
+    event = Event.model_validate({**body, "id": event_id})
+    majlis.events.put(event, majlis.clock())
+    return event
+
+
+def problem_of(call: Callable[[], Any]) -> Problem:
+    with pytest.raises(Problem) as caught:
+        call()
+    return caught.value
+
+
+def field_codes(problem: Problem) -> list[tuple[str, str]]:
+    return [(error.field, error.code) for error in problem.errors]
