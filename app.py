@@ -18,12 +18,12 @@ from chalice import AuthResponse, Chalice, Response
 from chalicelib import auth, web
 from chalicelib.adapters.streams import changes_in
 from chalicelib.bootstrap import majlis
-from chalicelib.logs import logger
+from chalicelib.logs import correlate, logger
 from chalicelib.problems import PROBLEM_CONTENT_TYPE, Problem
 from chalicelib.usecases import events, outbox, registrations
 
-app = Chalice(app_name="majlis")
-app.log.disabled = True  # Powertools logs instead (JSON, correlation ids)
+# Powertools logs instead of Chalice's own handler (JSON, correlation ids).
+app = Chalice(app_name="majlis", configure_logs=False)
 
 # Chalice needs literal ARNs here; the packaged template replaces them with the real
 # ones (see infra/resources.yaml). The local pump goes by the queue name at the end.
@@ -58,7 +58,7 @@ def api(view: Callable[..., Response]) -> Callable[..., Response]:
 
     @functools.wraps(view)
     def handle(**kwargs: Any) -> Response:
-        logger.set_correlation_id(app.current_request.context.get("requestId"))
+        correlate(app.current_request.context.get("requestId"))
         try:
             return view(**kwargs)
         except Problem as problem:
@@ -109,7 +109,7 @@ def public_event(event_id: str) -> Response:
 def put_event(event_id: str) -> Response:
     _organizer("admin", event_id)
     saved = events.put_event(majlis(), event_id, web.read_json_object(*_body()))
-    logger.info("event saved", extra={"event_id": event_id, "created": saved.created})
+    logger.info("event saved", extra={"event_id": event_id, "new_event": saved.created})
     return _json(saved.view(), 201 if saved.created else 200)
 
 
@@ -157,7 +157,10 @@ def get_registration(event_id: str, registration_id: str) -> Response:
 
 @app.on_dynamodb_record(stream_arn=TABLE_STREAM, batch_size=100, starting_position="TRIM_HORIZON")
 def on_table_change(event: Any) -> dict[str, Any]:
-    failed_at = outbox.relay(majlis(), changes_in(event.to_dict()))
+    changes = changes_in(event.to_dict())
+    correlate(changes[0].event_id if changes else None)
+    failed_at = outbox.relay(majlis(), changes)
+    logger.info("table changes", extra={"changes": len(changes), "retry_from": failed_at})
     return {"batchItemFailures": [{"itemIdentifier": failed_at}] if failed_at else []}
 
 
@@ -177,7 +180,7 @@ def mail_worker(event: Any) -> dict[str, Any]:
 
     def send(record: Any) -> str:
         job = json.loads(record.body)
-        logger.set_correlation_id(job.get("correlation_id") or record.message_id)
+        correlate(job.get("correlation_id") or record.message_id)
         log = {"registration_id": job.get("registration_id"), "seq": job.get("seq")}
         try:
             outcome = send_registration_mail(majlis(), MailJob.parse(job))

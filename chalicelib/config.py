@@ -1,19 +1,25 @@
-"""Majlis configuration: one pydantic-settings model, read once per process.
+"""Majlis configuration: one pydantic model, read from the environment once per process.
 
-Every value comes from an environment variable prefixed ``MAJLIS_``. In AWS the
-packaged CloudFormation template sets them (see ``infra/resources.yaml``); locally
-``python -m infra.local`` sets them from the resources it creates in moto.
+Every value comes from an environment variable prefixed ``MAJLIS_`` (``table_name`` from
+``MAJLIS_TABLE_NAME``). In AWS, ``.chalice/config.json`` and the packaged template set
+them (see ``infra/resources.yaml``); locally ``python -m infra.local`` sets them from
+the resources it creates in moto. (A plain model rather than pydantic-settings: that
+package costs some 60 ms of every cold start, asyncio included, for six variables.)
 """
 
 from __future__ import annotations
 
 import functools
+import os
+from collections.abc import Mapping
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict
+
+PREFIX = "MAJLIS_"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MAJLIS_", frozen=True)
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     stage: str = "dev"
     table_name: str = "majlis"
@@ -32,7 +38,13 @@ class Settings(BaseSettings):
     # A send record claimed by a worker that died is taken over after this long.
     send_lease_seconds: int = 120
 
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        return cls.model_validate(
+            {k.removeprefix(PREFIX).lower(): v for k, v in environ.items() if k.startswith(PREFIX)}
+        )
+
 
 @functools.cache
 def settings() -> Settings:
-    return Settings()
+    return Settings.from_environment()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import uuid
 
 from aws_lambda_powertools import Logger
 
@@ -28,3 +29,14 @@ class _CurrentStdout(logging.StreamHandler):
 
 
 logger = Logger(service="majlis", logger_handler=_CurrentStdout())
+
+
+def correlate(correlation_id: str | None) -> str:
+    """Tag this thread's log lines with a correlation id (a new one when none is given).
+
+    Thread-local, so concurrent requests in local mode keep their ids apart.
+    """
+    value = correlation_id or uuid.uuid4().hex
+    logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(correlation_id=value)
+    return value

@@ -46,8 +46,10 @@ def aws(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> Iterator[Majlis]:
     from chalicelib import config
     from chalicelib.adapters import aws as aws_clients
     from chalicelib.usecases.events import put_event
+    from infra.local.embedded import install_faithful_dynamodb
     from infra.local.provision import Provisioner
 
+    install_faithful_dynamodb()
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",

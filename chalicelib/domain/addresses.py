@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from email_validator import EmailNotValidError, validate_email
-
 from chalicelib.domain.text import TextError
 
 MAX_ADDRESS_LENGTH = 254
@@ -28,6 +26,9 @@ class Address:
 
 
 def parse_address(value: str) -> Address:
+    # Imported here: email_validator brings dnspython, which only registrations need.
+    from email_validator import EmailNotValidError, validate_email
+
     text = value.strip()
     if not text:
         raise TextError("required", "This field is required.")

@@ -95,7 +95,8 @@ def _to_utc(value: datetime) -> datetime:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Validators are built on first use, not at import: cold starts stay short.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ZoomLink(_Strict):

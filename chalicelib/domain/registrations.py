@@ -69,7 +69,7 @@ class RegistrationForm(BaseModel):
     Validate with ``RegistrationForm.model_validate(body, context={"event": event})``.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     email: StrictStr
     first_name: StrictStr
@@ -157,7 +157,7 @@ class RegistrationForm(BaseModel):
 class Registration(BaseModel):
     """One person's registration for one event, as stored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     registration_id: str
     event_id: str

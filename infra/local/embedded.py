@@ -13,6 +13,7 @@ import copy
 import logging
 import os
 import threading
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,7 @@ def _transact_write_items(original: Any) -> Any:
     return transact_write_items
 
 
-def _install_faithful_dynamodb() -> None:
+def install_faithful_dynamodb() -> None:
     """Make moto's DynamoDB keep DynamoDB's promises under concurrent requests.
 
     moto's server handles requests in threads and checks a condition, then writes: two
@@ -160,7 +161,7 @@ class EmbeddedAws:
         global _outbox
         _outbox = outbox
         _install_ses_behaviour()
-        _install_faithful_dynamodb()
+        install_faithful_dynamodb()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per AWS call
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self.endpoint = ""
@@ -173,4 +174,7 @@ class EmbeddedAws:
         return self.endpoint
 
     def stop(self) -> None:
+        """Stop serving and forget every resource (moto's state is per process)."""
+        reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
+        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - our moto, on loopback
         self._server.stop()

@@ -103,8 +103,9 @@ def chalice_config(stage: str = "dev") -> Config:
 
 def local_server(app: Chalice, host: str, port: int, stage: str = "dev") -> LocalDevServer:
     """What ``chalice local`` serves, with AWS's gateway responses."""
-    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
-    app.__class__ = CustomLocalChalice
+    if not isinstance(app, CustomLocalChalice):  # as chalice.local.create_local_server does
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
     return LocalDevServer(
         app,
         chalice_config(stage),

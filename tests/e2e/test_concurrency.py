@@ -1,0 +1,96 @@
+"""Races over real HTTP against local mode (moto server, threads).
+
+Two people racing for the last seat, or one person double-clicking "register" from
+two tabs, must never both win.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import requests
+
+from chalicelib.adapters.dynamo import from_attributes, seats_key, to_attributes
+from tests.builders import event_body, person
+
+
+def _put_event(local, event_id: str, **overrides) -> None:
+    body = event_body(registration={"opens_at": "2020-01-01T00:00:00Z"}, **overrides)
+    response = requests.put(
+        f"{local.url}/events/{event_id}",
+        json=body,
+        headers={"Authorization": f"Bearer {local.organizer_token}"},
+        timeout=30,
+    )
+    assert response.status_code in (200, 201), response.text
+
+
+def _registrations(local, event_id: str) -> list[dict]:
+    items = []
+    paginator = boto3.client("dynamodb").get_paginator("query")
+    for page in paginator.paginate(
+        TableName=local.table,
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :e",
+        ExpressionAttributeValues={":e": {"S": f"EVENT#{event_id}#REG"}},
+    ):
+        items.extend(from_attributes(i) for i in page["Items"])
+    return items
+
+
+def _seats(local, event_id: str) -> dict:
+    item = boto3.client("dynamodb").get_item(
+        TableName=local.table, Key=to_attributes(seats_key(event_id)), ConsistentRead=True
+    )["Item"]
+    return from_attributes(item)
+
+
+def _emails_to(local, address: str) -> int:
+    return sum(1 for path in local.outbox.glob("*.eml") if address in path.read_text().lower())
+
+
+def _post_all(url: str, bodies: list[dict]) -> list[requests.Response]:
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(lambda body: requests.post(url, json=body, timeout=60), bodies))
+
+
+def test_fifty_simultaneous_registrations_of_one_email(local):
+    _put_event(local, "race-email")
+    address = "racer@example.org"
+    # The same address, in 50 different spellings of its case.
+    spellings = [
+        "".join(c.upper() if (i >> k) & 1 else c for k, c in enumerate(address)) for i in range(50)
+    ]
+    responses = _post_all(
+        f"{local.url}/events/race-email/registrations",
+        [person(i, email=spelling) for i, spelling in enumerate(spellings)],
+    )
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 1, 200: 49}
+    assert len({r.json()["registration_id"] for r in responses}) == 1
+    assert len(_registrations(local, "race-email")) == 1
+    assert _seats(local, "race-email")["registered"] == 1
+    # Exactly one confirmation, even after the pump has had time for more.
+    deadline = time.monotonic() + 15
+    while _emails_to(local, address) < 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.5)
+    assert _emails_to(local, address) == 1
+
+
+def test_sixty_people_racing_for_twenty_seats(local):
+    _put_event(local, "race-seats", capacity=20)
+    responses = _post_all(
+        f"{local.url}/events/race-seats/registrations",
+        [person(i, email=f"seat{i}@example.org") for i in range(60)],
+    )
+    assert all(r.status_code == 201 for r in responses), [r.text for r in responses[:3]]
+    answered = Counter(r.json()["status"] for r in responses)
+    assert answered == {"registered": 20, "waitlisted": 40}
+    stored = Counter(r["status"] for r in _registrations(local, "race-seats"))
+    assert stored == answered
+    seats = _seats(local, "race-seats")
+    assert (seats["registered"], seats["waitlisted"]) == (20, 40)
