@@ -196,6 +196,6 @@ def mail_worker(event: Any) -> dict[str, Any]:
     return process_partial_response(
         event=event.to_dict(),
         record_handler=send,
-        processor=BatchProcessor(event_type=EventType.SQS),
+        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
         context=None,
     )

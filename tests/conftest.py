@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from chalicelib import bootstrap
@@ -60,6 +61,8 @@ def aws(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> Iterator[Majlis]:
         monkeypatch.setenv(name, value)
     with mock_aws():
         outputs = Provisioner("us-east-1").create_all()
+        # The events' sender domain, verified as an organiser would before sending.
+        boto3.client("ses", region_name="us-east-1").verify_domain_identity(Domain="example.org")
         monkeypatch.setenv("MAJLIS_TABLE_NAME", outputs["TableName"])
         monkeypatch.setenv("MAJLIS_MAIL_QUEUE_URL", outputs["MailQueueUrl"])
         config.settings.cache_clear()

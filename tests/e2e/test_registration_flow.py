@@ -180,3 +180,25 @@ def test_body_limits(local):
         headers={"Content-Type": "text/plain"},
     )
     assert response.status_code == 415
+
+
+def test_through_chalices_test_client_and_the_pump(local):
+    """The same flow with chalice.test.Client in this process, on local mode's AWS."""
+    import app
+    from infra.local.gateway import problem_client
+
+    before = _existing(local)
+    with problem_client(app.app) as client:
+        response = client.http.post(
+            "/events/demo/registrations",
+            headers={"Content-Type": "application/json"},
+            body=json.dumps(
+                person(77, email="client@example.org", language="fr", timezone="Europe/Paris")
+            ),
+        )
+    assert response.status_code == 201
+    message = _eml_for(local, "client@example.org", before)
+    assert message["Content-Language"] == "fr"
+    text = message.get_body(("plain",)).get_content()
+    assert "Ponts du savoir" in str(message["Subject"])
+    assert "Paris" in text

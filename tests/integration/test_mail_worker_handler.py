@@ -1,0 +1,80 @@
+"""The mail worker as Lambda calls it: an SQS batch in, partial batch failures out."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import app
+from chalicelib.adapters import ses
+from chalicelib.usecases.registrations import register
+from tests.builders import person
+
+
+def _sqs_event(*bodies: str) -> dict:
+    return {
+        "Records": [
+            {
+                "messageId": f"m{i}",
+                "receiptHandle": f"h{i}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:majlis-mail",
+                "awsRegion": "us-east-1",
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+def _job(registration_id: str, seq: int = 1) -> str:
+    return json.dumps({"type": "registration_mail", "registration_id": registration_id, "seq": seq})
+
+
+def _sent_count() -> int:
+    """Messages moto's SES accepted (its v2 API keeps no sending statistics)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    return len(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
+
+
+def test_a_poison_message_fails_alone_and_the_rest_is_sent(aws):
+    registered = register(aws, "conf", person(1), form=False)
+    result = app.mail_worker(
+        _sqs_event("not json", _job(registered.registration_id), json.dumps({"type": "nope"})),
+        None,
+    )
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m2"}]}
+    assert _sent_count() == 1
+
+
+def test_the_same_job_twice_in_one_batch_sends_once(aws):
+    registered = register(aws, "conf", person(2), form=False)
+    job = _job(registered.registration_id)
+    assert app.mail_worker(_sqs_event(job, job), None) == {"batchItemFailures": []}
+    assert _sent_count() == 1
+
+
+def test_ses_throttling_is_retried_not_dropped(aws, monkeypatch: pytest.MonkeyPatch):
+    registered = register(aws, "conf", person(3), form=False)
+    original = ses.SesMailer.send
+    monkeypatch.setattr(
+        ses.SesMailer,
+        "send",
+        lambda self, *a, **k: (_ for _ in ()).throw(ses.Throttled("TooManyRequestsException")),
+    )
+    job = _job(registered.registration_id)
+    assert app.mail_worker(_sqs_event(job), None) == {
+        "batchItemFailures": [{"itemIdentifier": "m0"}]
+    }
+    assert _sent_count() == 0
+    # The queue delivers it again later, when SES accepts it: sent exactly once.
+    monkeypatch.setattr(ses.SesMailer, "send", original)
+    assert app.mail_worker(_sqs_event(job), None) == {"batchItemFailures": []}
+    assert app.mail_worker(_sqs_event(job), None) == {"batchItemFailures": []}
+    assert _sent_count() == 1
