@@ -29,6 +29,7 @@ app = Chalice(app_name="majlis", configure_logs=False)
 # ones (see infra/resources.yaml). The local pump goes by the queue name at the end.
 TABLE_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/majlis/stream/packaged"
 MAIL_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-mail"
+SES_EVENTS_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-ses-events"
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -152,6 +153,44 @@ def get_registration(event_id: str, registration_id: str) -> Response:
     return _json(found.organizer_view())
 
 
+# -- links in emails ------------------------------------------------------------------
+
+
+def _page(html: str, status: int) -> Response:
+    from chalicelib.pages.render import security_headers
+
+    return Response(body=html, status_code=status, headers=dict(security_headers()))
+
+
+@app.route("/join/{token}", methods=["GET"])
+def follow_join_link(token: str) -> Response:
+    from chalicelib import i18n
+    from chalicelib.pages.render import render
+    from chalicelib.usecases.join import JoinRefused, join, refusal_page_text
+
+    correlate(app.current_request.context.get("requestId"))
+    try:
+        location = join(majlis(), token)
+    except JoinRefused as refused:
+        logger.info("join link refused", extra={"reason": refused.reason.value})
+        language = refused.language or i18n.negotiate(
+            app.current_request.headers.get("accept-language"), list(i18n.LANGUAGES), "en"
+        )
+        heading, paragraphs = refusal_page_text(refused.reason, i18n.translations(language).gettext)
+        html = render("link_problem.html", language, heading=heading, paragraphs=paragraphs)
+        return _page(html, refused.reason.status)
+    return Response(
+        body="",
+        status_code=302,
+        headers={
+            "Location": location,
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 # -- the outbox: table stream -> queues ------------------------------------------------
 
 
@@ -196,6 +235,38 @@ def mail_worker(event: Any) -> dict[str, Any]:
     return process_partial_response(
         event=event.to_dict(),
         record_handler=send,
+        processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
+        context=None,
+    )
+
+
+@app.on_sqs_message(queue_arn=SES_EVENTS_QUEUE, batch_size=10)
+def on_ses_event(event: Any) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+
+    from chalicelib.usecases.delivery import SesEvent, apply_ses_event
+
+    def apply(record: Any) -> str:
+        correlate(record.message_id)
+        ses_event = SesEvent.parse(record.body)
+        outcome = apply_ses_event(majlis(), ses_event)
+        logger.info(
+            "ses event",
+            extra={
+                "kind": ses_event.kind,
+                "outcome": outcome,
+                "registration_id": ses_event.registration_id,
+            },
+        )
+        return outcome
+
+    return process_partial_response(
+        event=event.to_dict(),
+        record_handler=apply,
         processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
         context=None,
     )

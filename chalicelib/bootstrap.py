@@ -16,6 +16,7 @@ from chalicelib.config import Settings, settings
 from chalicelib.ports import EventStore, JobQueue, Mailer, RegistrationStore, SendLog, TokenStore
 
 if TYPE_CHECKING:
+    from chalicelib.links import KeyRing, StaticKeys
     from chalicelib.usecases.registrations import SeatHint
 
 
@@ -33,6 +34,7 @@ class Majlis:
     mail_queue: JobQueue
     mailer: Mailer
     seat_hint: SeatHint
+    keys: KeyRing | StaticKeys
     clock: Callable[[], datetime] = utc_now
 
 
@@ -62,6 +64,7 @@ def on_aws(config: Settings) -> Majlis:
     )
     from chalicelib.adapters.ses import SesMailer
     from chalicelib.adapters.sqs import SqsJobQueue
+    from chalicelib.links import KeyRing
     from chalicelib.usecases.registrations import SeatHint
 
     return Majlis(
@@ -73,4 +76,5 @@ def on_aws(config: Settings) -> Majlis:
         mail_queue=SqsJobQueue(config.mail_queue_url),
         mailer=SesMailer(config.ses_configuration_set or None),
         seat_hint=SeatHint(),
+        keys=KeyRing(config.signing_keys_secret_id),
     )

@@ -1,4 +1,4 @@
-"""Languages: message catalogs and locale-aware dates, through Babel.
+"""Languages: message catalogs, templates and locale-aware dates, through Babel.
 
 Catalogs are gettext ``.po`` files in ``chalicelib/locales/<lang>/LC_MESSAGES/``
 (English is the source language). They are compiled in memory the first time a
@@ -16,12 +16,21 @@ from datetime import datetime
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_interval, format_time, get_timezone_location
+from babel.dates import (
+    format_date,
+    format_interval,
+    format_skeleton,
+    format_time,
+    get_timezone_location,
+)
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from chalicelib.domain.events import RTL_LANGUAGES
+from chalicelib.domain.events import LANGUAGES, RTL_LANGUAGES
+
+__all__ = ["LANGUAGES", "direction", "environment", "negotiate", "translations", "when"]
 from chalicelib.domain.zones import zone
 
 LOCALES_DIR = Path(__file__).parent / "locales"
@@ -50,6 +59,51 @@ def direction(language: str) -> str:
     return "rtl" if language in RTL_LANGUAGES else "ltr"
 
 
+def language_name(language: str, in_language: str) -> str:
+    """``language_name("ur", "fr")`` -> ``"ourdou"``."""
+    return locale(language).get_display_name(locale(in_language)) or language
+
+
+def negotiate(accept_language: str | None, offered: list[str], default: str) -> str:
+    """The first of ``offered`` that an ``Accept-Language`` header asks for."""
+    preferences = []
+    for position, part in enumerate((accept_language or "")[:500].split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().split("-")[0].lower()
+        if primary and quality > 0:
+            preferences.append((-quality, position, primary))
+    for _, _, primary in sorted(preferences):
+        if primary in offered:
+            return primary
+    return default
+
+
+@functools.cache
+def environment(templates: Path, language: str) -> Environment:
+    """A Jinja2 environment (HTML autoescaped) with ``language``'s catalog installed.
+
+    One per folder and language, built on first use in a container; new-style gettext,
+    so placeholders are escaped too.
+    """
+    env = Environment(
+        loader=FileSystemLoader(templates),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
 @dataclass(frozen=True)
 class When:
     """A session's time as one person reads it, in one time zone."""
@@ -57,6 +111,8 @@ class When:
     day: str  # "Saturday, 6 March 2027"
     hours: str  # "15:00–17:00"
     place: str  # "Istanbul" — the zone's exemplar city, in the reader's language
+    short_day: str  # "Sat, 6 Mar"
+    date: str  # ISO date in that zone, to tell when two zones' days differ
 
 
 def when(starts_at: datetime, ends_at: datetime, zone_name: str, language: str) -> When:
@@ -74,4 +130,7 @@ def when(starts_at: datetime, ends_at: datetime, zone_name: str, language: str) 
             f"{format_time(end, 'short', tzinfo=tz, locale=where)}"
         )
     place = get_timezone_location(tz, locale=where, return_city=True)
-    return When(day=day, hours=hours, place=place)
+    short_day = format_skeleton("MMMEd", start, tzinfo=tz, locale=where)
+    return When(
+        day=day, hours=hours, place=place, short_day=short_day, date=start.date().isoformat()
+    )

@@ -13,7 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.events import Event
-from chalicelib.domain.registrations import Registration, RegistrationFilter, Status
+from chalicelib.domain.registrations import (
+    EmailStatus,
+    Registration,
+    RegistrationFilter,
+    Status,
+)
 
 
 class AlreadyRegistered(Exception):
@@ -30,6 +35,14 @@ class SeatsChanged(Exception):
 
 class StoreBusy(Exception):
     """The store was throttled or conflicted past our retries; the client may retry."""
+
+
+class ClickRefused(Exception):
+    """A join link's click was refused; ``registration`` says why (None: no such one)."""
+
+    def __init__(self, registration: Registration | None) -> None:
+        super().__init__(registration.registration_id if registration else None)
+        self.registration = registration
 
 
 class Throttled(Exception):
@@ -81,6 +94,23 @@ class RegistrationStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def set_email_status(self, registration_id: str, status: EmailStatus, now: datetime) -> None:
+        """Mark the registrant's address; a complaint is never overwritten by a bounce."""
+
+    @abc.abstractmethod
+    def count_soft_bounce(self, registration_id: str, now: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def record_click(
+        self, registration_id: str, session_id: str, version: int, now: datetime
+    ) -> Registration:
+        """Record a join click (first and last per session) and return the registration.
+
+        Only for a registered registration holding that session at that link version;
+        otherwise raises ClickRefused with the registration as it is.
+        """
+
+    @abc.abstractmethod
     def page(
         self, event_id: str, where: RegistrationFilter, limit: int, cursor: str | None
     ) -> Page:
@@ -106,6 +136,10 @@ class SendLog(abc.ABC):
 
     @abc.abstractmethod
     def failed(self, registration_id: str, seq: int, reason: str, now: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def registration_for(self, message_id: str) -> str | None:
+        """The registration an SES message id was sent to, if Majlis sent it."""
 
     @abc.abstractmethod
     def release(self, registration_id: str, seq: int) -> None:

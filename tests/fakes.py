@@ -14,14 +14,17 @@ from chalicelib.bootstrap import Majlis
 from chalicelib.config import Settings
 from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import (
+    EmailStatus,
     Registration,
     RegistrationFilter,
     Seats,
     Status,
     seat_free,
 )
+from chalicelib.links import Keys, StaticKeys
 from chalicelib.ports import (
     AlreadyRegistered,
+    ClickRefused,
     EventStore,
     JobQueue,
     Mailer,
@@ -35,6 +38,10 @@ from chalicelib.ports import (
     TokenStore,
 )
 from chalicelib.usecases.registrations import SeatHint
+
+TEST_KEYS = Keys(
+    active="k2", secrets={"k1": "old-key-for-tests" * 3, "k2": "new-key-for-tests" * 3}
+)
 
 
 class Clock:
@@ -113,6 +120,43 @@ class FakeRegistrationStore(RegistrationStore):
                 )
             return found.status
 
+    def set_email_status(self, registration_id: str, status: EmailStatus, now: datetime) -> None:
+        with self._lock:
+            found = self.registrations.get(registration_id)
+            if found is not None and found.email_status is not EmailStatus.COMPLAINED:
+                self.registrations[registration_id] = found.model_copy(
+                    update={"email_status": status}
+                )
+
+    def count_soft_bounce(self, registration_id: str, now: datetime) -> None:
+        with self._lock:
+            found = self.registrations.get(registration_id)
+            if found is not None:
+                self.registrations[registration_id] = found.model_copy(
+                    update={"soft_bounces": found.soft_bounces + 1}
+                )
+
+    def record_click(
+        self, registration_id: str, session_id: str, version: int, now: datetime
+    ) -> Registration:
+        with self._lock:
+            self.writes += 1
+            found = self.registrations.get(registration_id)
+            if (
+                found is None
+                or session_id not in found.clicks
+                or found.link_version != version
+                or found.status is not Status.REGISTERED
+                or session_id not in found.sessions
+            ):
+                raise ClickRefused(found)
+            times = dict(found.clicks[session_id])
+            times.setdefault("first", now)
+            times["last"] = now
+            updated = found.model_copy(update={"clicks": {**found.clicks, session_id: times}})
+            self.registrations[registration_id] = updated
+            return updated
+
     def page(
         self, event_id: str, where: RegistrationFilter, limit: int, cursor: str | None
     ) -> Page:
@@ -155,6 +199,12 @@ class FakeSendLog(SendLog):
 
     def failed(self, registration_id: str, seq: int, reason: str, now: datetime) -> None:
         self.records[(registration_id, seq)].update(state="failed", reason=reason)
+
+    def registration_for(self, message_id: str) -> str | None:
+        for (registration_id, _), record in self.records.items():
+            if record.get("message_id") == message_id:
+                return registration_id
+        return None
 
     def release(self, registration_id: str, seq: int) -> None:
         with self._lock:
@@ -221,5 +271,6 @@ def fake_majlis(clock: Clock | None = None, **settings: Any) -> Majlis:
         mail_queue=FakeQueue(),
         mailer=FakeMailer(),
         seat_hint=SeatHint(),
+        keys=StaticKeys(TEST_KEYS),
         clock=clock,
     )

@@ -31,9 +31,15 @@ from botocore.exceptions import ClientError
 from chalicelib.adapters.aws import client, error_code
 from chalicelib.domain.events import Event, utc_text
 from chalicelib.domain.ids import is_id
-from chalicelib.domain.registrations import Registration, RegistrationFilter, Status
+from chalicelib.domain.registrations import (
+    EmailStatus,
+    Registration,
+    RegistrationFilter,
+    Status,
+)
 from chalicelib.ports import (
     AlreadyRegistered,
+    ClickRefused,
     EventStore,
     Page,
     RegistrationStore,
@@ -325,6 +331,73 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             status = Status(from_attributes(old)["status"])
             return None if status is Status.CANCELLED else status
 
+    def set_email_status(self, registration_id: str, status: EmailStatus, now: datetime) -> None:
+        try:
+            self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(registration_key(registration_id)),
+                UpdateExpression="SET email_status = :status, email_status_at = :now",
+                ConditionExpression="attribute_exists(pk) AND email_status <> :complained",
+                ExpressionAttributeValues=to_attributes(
+                    {":status": status, ":now": now, ":complained": EmailStatus.COMPLAINED}
+                ),
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def count_soft_bounce(self, registration_id: str, now: datetime) -> None:
+        try:
+            self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(registration_key(registration_id)),
+                UpdateExpression="ADD soft_bounces :one SET last_soft_bounce_at = :now",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_attributes({":one": 1, ":now": now}),
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def record_click(
+        self, registration_id: str, session_id: str, version: int, now: datetime
+    ) -> Registration:
+        try:
+            response = self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(registration_key(registration_id)),
+                UpdateExpression=(
+                    "SET clicks.#session.#first = if_not_exists(clicks.#session.#first, :now), "
+                    "clicks.#session.#last = :now"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(clicks.#session) AND link_version = :version "
+                    "AND #status = :registered AND contains(sessions, :session)"
+                ),
+                ExpressionAttributeNames={
+                    "#session": session_id,
+                    "#first": "first",
+                    "#last": "last",
+                    "#status": "status",
+                },
+                ExpressionAttributeValues=to_attributes(
+                    {
+                        ":now": now,
+                        ":version": version,
+                        ":registered": Status.REGISTERED,
+                        ":session": session_id,
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            old = error.response.get("Item")
+            raise ClickRefused(registration_from(old) if old else None) from None
+        return registration_from(response["Attributes"])
+
     def page(
         self, event_id: str, where: RegistrationFilter, limit: int, cursor: str | None
     ) -> Page:
@@ -448,6 +521,16 @@ class DynamoSendLog(Table, SendLog):
                 {":failed": "failed", ":reason": reason[:500], ":now": now}
             ),
         )
+
+    def registration_for(self, message_id: str) -> str | None:
+        found = self.db.query(
+            TableName=self.name,
+            IndexName="gsi2",
+            KeyConditionExpression="gsi2pk = :message",
+            ExpressionAttributeValues={":message": {"S": f"SESMSG#{message_id}"}},
+            Limit=1,
+        ).get("Items", [])
+        return found[0]["pk"]["S"].removeprefix("REG#") if found else None
 
     def release(self, registration_id: str, seq: int) -> None:
         try:

@@ -173,7 +173,11 @@ class Registration(BaseModel):
     source: str = "form"
     updates: bool = True
     email_status: EmailStatus = EmailStatus.OK
+    soft_bounces: int = 0
     zoom: dict[str, dict[str, str]] = {}
+    # session id -> {"first": time, "last": time} of join-link clicks; one (empty) map per
+    # chosen session, so a click is one update.
+    clicks: dict[str, dict[str, datetime]] = {}
     created_at: datetime
     updated_at: datetime
     # Bumped to revoke every link of this registration at once.
@@ -200,6 +204,7 @@ class Registration(BaseModel):
             language=form.language or event.default_language,
             timezone=form.timezone or event.timezone,
             sessions=form.sessions or event.session_ids,
+            clicks={s: {} for s in form.sessions or event.session_ids},
             status=Status.REGISTERED,
             updates=form.updates,
             created_at=now,
@@ -227,6 +232,11 @@ class Registration(BaseModel):
             "updates": self.updates,
             "email_status": self.email_status.value,
             "zoom": self.zoom,
+            "clicks": {
+                session: {moment: utc_text(at) for moment, at in times.items()}
+                for session, times in self.clicks.items()
+                if times
+            },
             "created_at": utc_text(self.created_at),
             "updated_at": utc_text(self.updated_at),
         }

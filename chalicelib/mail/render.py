@@ -1,41 +1,27 @@
-"""Rendering emails from Jinja2 templates (autoescaped HTML) in the reader's language.
+"""Rendering the registration emails in the reader's language.
 
-One Jinja2 environment per language, built on first use in a container, with that
-language's catalog installed (new-style gettext: placeholders are escaped too).
-People's names are isolated for bidirectional text: ``dir="auto"`` in HTML (email
-clients drop ``<bdi>``) and FSI…PDI (U+2068…U+2069) in plain text.
+Templates are Jinja2 (HTML autoescaped) with the language's catalog installed. People's
+names are isolated for bidirectional text: ``dir="auto"`` in HTML (email clients drop
+``<bdi>``) and FSI…PDI (U+2068…U+2069) in plain text and headers' neighbours.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from chalicelib import i18n
+from chalicelib.domain.addresses import parse_address
 from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import Registration, Status
+from chalicelib.links import RegistrationLinks
+from chalicelib.mail.calendar import CalendarSession, invitation
 
 TEMPLATES = Path(__file__).parent / "templates"
 FSI, PDI = "\u2068", "\u2069"
-
-
-@functools.cache
-def environment(language: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
-    return env
 
 
 @dataclass(frozen=True)
@@ -43,55 +29,122 @@ class Rendered:
     subject: str
     text: str
     html: str
+    calendar: bytes | None = None
 
 
-def _sessions(event: Event, registration: Registration) -> list[dict]:
+def _others(event: Event, registration: Registration, session_id: str) -> list[dict]:
+    session = event.session(session_id)
+    assert session is not None
     language = registration.language
+    yours = i18n.when(session.starts_at, session.ends_at, registration.timezone, language)
+    others = []
+    for zone_name in event.time_zones:
+        if zone_name == registration.timezone:
+            continue
+        other = i18n.when(session.starts_at, session.ends_at, zone_name, language)
+        others.append(
+            {
+                "hours": other.hours,
+                "place": other.place,
+                # Say the day only when it is not the reader's day.
+                "day_if_different": "" if other.date == yours.date else other.short_day + " ",
+            }
+        )
+    return others
+
+
+def _sessions(event: Event, registration: Registration, links: RegistrationLinks) -> list[dict]:
     shown = []
     for session_id in registration.sessions:
         session = event.session(session_id)
-        if session is None:
+        if session is None or session_id not in links.join:
             continue
-        others = [
-            i18n.when(session.starts_at, session.ends_at, zone, language)
-            for zone in event.time_zones
-            if zone != registration.timezone
-        ]
         shown.append(
             {
-                "title": session.title_in(language, event.default_language),
+                "id": session_id,
+                "title": session.title_in(registration.language, event.default_language),
                 "yours": i18n.when(
-                    session.starts_at, session.ends_at, registration.timezone, language
+                    session.starts_at,
+                    session.ends_at,
+                    registration.timezone,
+                    registration.language,
                 ),
-                "others": others,
+                "others": _others(event, registration, session_id),
+                "join_url": links.join[session_id],
+                "starts_at": session.starts_at,
+                "ends_at": session.ends_at,
             }
         )
     return shown
 
 
-def registration_mail(event: Event, registration: Registration) -> Rendered:
-    """The confirmation, or for a waitlisted registrant the waiting-list note."""
+def _interpretation(event: Event, language: str) -> dict[str, str] | None:
+    if language == event.default_language:
+        return None
+    target = i18n.language_name(language, language)
+    if language != "en":
+        target = f"{target} ({i18n.language_name(language, 'en')})"  # as Zoom may list it
+    return {"source": i18n.language_name(event.default_language, language), "target": target}
+
+
+def registration_mail(
+    event: Event, registration: Registration, links: RegistrationLinks, now: datetime
+) -> Rendered:
+    """The confirmation (with join links and calendar), or the waiting-list note."""
     language = registration.language
-    env = environment(language)
     gettext = i18n.translations(language).gettext
     event_title = event.title_in(language)
     waitlisted = registration.status is Status.WAITLISTED
-    subject = (
-        gettext("You are on the waiting list: %(event)s")
-        if waitlisted
-        else gettext("Your registration is confirmed: %(event)s")
-    ) % {"event": event_title}
+    promoted = registration.mail_reason == "promoted"
+    if waitlisted:
+        subject = gettext("You are on the waiting list: %(event)s")
+    elif promoted:
+        subject = gettext("A place is available: you are registered for %(event)s")
+    else:
+        subject = gettext("Your registration is confirmed: %(event)s")
+    subject = subject % {"event": event_title}
+    sessions = [] if waitlisted else _sessions(event, registration, links)
     context = {
         "language": language,
         "dir": i18n.direction(language),
+        "subject": subject,
+        "preheader": subject,
         "event_title": event_title,
         "waitlisted": waitlisted,
-        "sessions": [] if waitlisted else _sessions(event, registration),
+        "promoted": promoted,
+        "sessions": sessions,
+        "interpretation": _interpretation(event, language),
+        "manage_url": links.manage,
         "reply_to": event.reply_to,
+        "sender_name": event.sender.name,
     }
     name = registration.full_name
-    text = env.get_template("registration.txt").render(context, name=f"{FSI}{name}{PDI}")
-    html = env.get_template("registration.html").render(
-        context, name=Markup('<span dir="auto">%s</span>') % name, subject=subject
+    text_env = i18n.environment(TEMPLATES, language)
+    text = text_env.get_template("registration.txt").render(context, name=f"{FSI}{name}{PDI}")
+    html = text_env.get_template("registration.html").render(
+        context, name=Markup('<span dir="auto">%s</span>') % name
     )
-    return Rendered(subject=subject, text=text, html=html)
+    calendar = None
+    if sessions:
+        join_word = gettext("Join this session")
+        manage_word = gettext("Manage my registration")
+        calendar = invitation(
+            registration_id=registration.registration_id,
+            sessions=[
+                CalendarSession(
+                    session_id=s["id"],
+                    summary=f"{s['title']} — {event_title}",
+                    description=f"{join_word}: {s['join_url']}\n\n{manage_word}: {links.manage}",
+                    starts_at=s["starts_at"],
+                    ends_at=s["ends_at"],
+                    url=s["join_url"],
+                )
+                for s in sessions
+            ],
+            organizer_name=event.sender.name,
+            organizer_address=event.sender.email,
+            attendee_name=name,
+            attendee_address=parse_address(registration.email).ascii,
+            now=now,
+        )
+    return Rendered(subject=subject, text=text, html=html, calendar=calendar)

@@ -15,6 +15,7 @@ from typing import Any
 from chalicelib.bootstrap import Majlis
 from chalicelib.domain.addresses import parse_address
 from chalicelib.domain.registrations import EmailStatus, Status
+from chalicelib.links import registration_links
 from chalicelib.mail import mime
 from chalicelib.mail.render import registration_mail
 from chalicelib.ports import Rejected, Throttled
@@ -60,26 +61,31 @@ def send_registration_mail(majlis: Majlis, job: MailJob) -> str:
         if claim.in_progress:
             raise RetryLater("another worker is sending this email")
         return "duplicate"
-    rendered = registration_mail(event, registration)
+    links = registration_links(
+        majlis.keys.keys(), majlis.settings.public_base_url, event, registration
+    )
+    rendered = registration_mail(event, registration, links, now)
+    recipient = parse_address(registration.email).ascii
     raw = mime.build(
         mime.Mail(
             sender_name=event.sender.name,
             sender_address=event.sender.email,
             recipient_name=registration.full_name,
-            recipient_address=parse_address(registration.email).ascii,
+            recipient_address=recipient,
             subject=rendered.subject,
             text=rendered.text,
             html=rendered.html,
             language=registration.language,
             sent_at=now,
             reply_to=event.reply_to,
+            calendar=rendered.calendar,
         )
     )
     try:
         message_id = majlis.mailer.send(
             raw,
             sender=event.sender.email,
-            recipient=parse_address(registration.email).ascii,
+            recipient=recipient,
             tags={
                 "event": event.id,
                 "registration": registration.registration_id,

@@ -49,6 +49,7 @@ class LocalMajlis:
         self.app_module = importlib.import_module("app")
         self.server = local_server(self.app_module.app, self.host, self.port, self.stage)
         self.port = self.server.port = self.server.server.server_address[1]
+        self.server.server.outbox = self.outbox  # served at /_outbox/
         self._set_environment(provisioner)
         self.majlis = self._fresh_wiring()
         self._seed()

@@ -111,7 +111,11 @@ def test_signing_key_secret_is_generated(aws):
 
 @pytest.mark.parametrize(
     "handler, suffix",
-    [("on_table_change", "DynamodbEventSource"), ("mail_worker", "SqsEventSource")],
+    [
+        ("on_table_change", "DynamodbEventSource"),
+        ("mail_worker", "SqsEventSource"),
+        ("on_ses_event", "SqsEventSource"),
+    ],
 )
 def test_event_sources_report_partial_batch_failures(handler, suffix):
     from infra.local.pump import _event_source

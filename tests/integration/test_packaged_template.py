@@ -67,9 +67,10 @@ def test_event_sources_use_real_arns_and_partial_failures(packaged):
     stream = resources["OnTableChange"]["Properties"]["Events"]["OnTableChangeDynamodbEventSource"]
     assert stream["Properties"]["Stream"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
     assert stream["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    mail = resources["MailWorker"]["Properties"]["Events"]["MailWorkerSqsEventSource"]
-    assert mail["Properties"]["Queue"] == {"Fn::GetAtt": ["MailQueue", "Arn"]}
-    assert mail["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    for function, queue in (("MailWorker", "MailQueue"), ("OnSesEvent", "SesEventsQueue")):
+        source = resources[function]["Properties"]["Events"][f"{function}SqsEventSource"]
+        assert source["Properties"]["Queue"] == {"Fn::GetAtt": [queue, "Arn"]}
+        assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     env = resources["OnTableChange"]["Properties"]["Environment"]["Variables"]
     assert env["MAJLIS_MAIL_QUEUE_URL"] == {"Ref": "MailQueue"}
 
@@ -100,16 +101,21 @@ def test_each_function_has_its_own_least_privilege_policy(packaged):
         "OrganizerTokenRole",
         "OnTableChangeRole",
         "MailWorkerRole",
+        "OnSesEventRole",
     }
     actions = {
         name: _actions(role["Properties"]["Policies"][0]["PolicyDocument"])
         for name, role in roles.items()
     }
-    # Only the mail worker sends email; only the change handler reads the stream.
+    # Only the mail worker sends email; only what signs or checks links reads the keys;
+    # only the change handler reads the stream.
     assert {a for a in actions["MailWorkerRole"] if a.startswith("ses:Send")}
-    for role in ("ApiHandlerRole", "OrganizerTokenRole", "OnTableChangeRole"):
+    for role in ("ApiHandlerRole", "OrganizerTokenRole", "OnTableChangeRole", "OnSesEventRole"):
         assert not {a for a in actions[role] if a.startswith("ses:Send")}, role
+    for role in ("OrganizerTokenRole", "OnTableChangeRole", "OnSesEventRole"):
         assert "secretsmanager:GetSecretValue" not in actions[role], role
+    for role in ("ApiHandlerRole", "MailWorkerRole"):
+        assert "secretsmanager:GetSecretValue" in actions[role], role
     assert "dynamodb:GetRecords" in actions["OnTableChangeRole"]
     assert not {a for a in actions["OnTableChangeRole"] if a.startswith("dynamodb:Put")}
     # The authorizer reads tokens, and nothing else.
@@ -151,7 +157,7 @@ def test_policies_name_only_resources_of_the_template():
         if r["Properties"].get(key)
     }
     policies = sorted((PROJECT_DIR / ".chalice").glob("policy-*.json"))
-    assert len(policies) == 4
+    assert len(policies) == 5
     for path in policies:
         for statement in json.loads(path.read_text())["Statement"]:
             resources = statement["Resource"]

@@ -305,14 +305,20 @@ def test_the_message_is_seven_bit_with_crlf_line_ends(majlis: Majlis) -> None:
 
 def test_the_message_has_text_and_html_alternatives(majlis: Majlis) -> None:
     message, _ = mail_for(majlis, language="en")
-    assert message.get_content_type() == "multipart/alternative"
-    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, attachment = message.iter_parts()
+    assert alternative.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in alternative.iter_parts()] == ["text/plain", "text/html"]
+    assert attachment.get_content_type() == "text/calendar"
+    assert attachment.get_filename() == "invite.ics"
+    assert attachment.get_param("method") == "REQUEST"
     text, html = parts(message)
     assert "Amina" in text
     assert "Education and the future" in text
     assert "Education and the future" in html
-    for part in message.iter_parts():
-        assert part.get_content_charset() == "utf-8"
+    for part in message.walk():
+        if not part.is_multipart():
+            assert part.get_content_charset() == "utf-8"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

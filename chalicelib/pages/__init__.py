@@ -1,0 +1,1 @@
+"""Pages people see in a browser: rendered with Jinja2 (autoescape) in their language."""

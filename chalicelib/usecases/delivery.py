@@ -1,0 +1,70 @@
+"""Delivery state from SES events (configuration set -> SNS -> SQS -> here).
+
+A permanent bounce marks the registration's address ``bounced`` and a complaint
+``complained``: both stop every further email to that registrant (the mail worker
+checks). A transient bounce is counted, not suppressed. Events are matched to their
+registration by the message tag Majlis sends with every email, else by the SES
+message id kept on the send record.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from chalicelib.bootstrap import Majlis
+from chalicelib.domain.registrations import EmailStatus
+
+
+@dataclass(frozen=True)
+class SesEvent:
+    kind: str  # Bounce, Complaint, Delivery, Send, Reject, …
+    message_id: str
+    registration_id: str | None
+    bounce_type: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def parse(cls, body: str) -> SesEvent:
+        """An SQS body: an SNS notification whose Message is the SES event (or the event)."""
+        document = json.loads(body)
+        if isinstance(document, dict) and document.get("Type") == "Notification":
+            document = json.loads(document["Message"])
+        if not isinstance(document, dict):
+            raise ValueError("not an SES event")
+        kind = document.get("eventType") or document.get("notificationType")
+        mail = document.get("mail") or {}
+        if not kind or not mail.get("messageId"):
+            raise ValueError("not an SES event")
+        tags: dict[str, list[str]] = mail.get("tags") or {}
+        registration = (tags.get("registration") or [None])[0]
+        bounce = document.get("bounce") or {}
+        reason = None
+        if bounce.get("bouncedRecipients"):
+            # The SMTP status only: the diagnostic text can quote the address.
+            reason = bounce["bouncedRecipients"][0].get("status")
+        return cls(
+            kind=kind,
+            message_id=mail["messageId"],
+            registration_id=registration,
+            bounce_type=bounce.get("bounceType"),
+            reason=reason,
+        )
+
+
+def apply_ses_event(majlis: Majlis, event: SesEvent) -> str:
+    """Record what SES says happened to one email; returns what was done."""
+    registration_id = event.registration_id or majlis.send_log.registration_for(event.message_id)
+    if registration_id is None:
+        return "unknown message"
+    now = majlis.clock()
+    if event.kind == "Bounce" and event.bounce_type == "Permanent":
+        majlis.registrations.set_email_status(registration_id, EmailStatus.BOUNCED, now)
+        return "bounced"
+    if event.kind == "Bounce":
+        majlis.registrations.count_soft_bounce(registration_id, now)
+        return "soft bounce"
+    if event.kind == "Complaint":
+        majlis.registrations.set_email_status(registration_id, EmailStatus.COMPLAINED, now)
+        return "complained"
+    return "noted"
