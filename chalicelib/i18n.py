@@ -16,13 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import (
-    format_date,
-    format_interval,
-    format_skeleton,
-    format_time,
-    get_timezone_location,
-)
+from babel.dates import format_date, format_interval, format_skeleton, get_timezone_location
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -124,10 +118,11 @@ def when(starts_at: datetime, ends_at: datetime, zone_name: str, language: str) 
     if start.date() == end.date():
         hours = format_interval(start, end, skeleton="Hm", tzinfo=tz, locale=where)
     else:
+        # Ends on another day: name that day, keeping the same 24-hour clock.
         hours = (
-            f"{format_time(start, 'short', tzinfo=tz, locale=where)} – "
-            f"{format_date(end, 'medium', locale=where)} "
-            f"{format_time(end, 'short', tzinfo=tz, locale=where)}"
+            f"{format_skeleton('Hm', start, tzinfo=tz, locale=where)} – "
+            f"{format_skeleton('MMMEd', end, tzinfo=tz, locale=where)} "
+            f"{format_skeleton('Hm', end, tzinfo=tz, locale=where)}"
         )
     place = get_timezone_location(tz, locale=where, return_city=True)
     short_day = format_skeleton("MMMEd", start, tzinfo=tz, locale=where)

@@ -30,6 +30,7 @@ from chalice.local import (
 from chalice.test import Client, TestHTTPClient
 
 from infra import PROJECT_DIR, gateway_responses
+from infra.local.outbox import PREFIX, respond
 
 
 class GatewayResponse(LocalGatewayException):
@@ -88,6 +89,16 @@ class ProblemRequestHandler(ChaliceRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Access logs would print paths holding tokens: keep them quiet."""
+
+    def _generic_handle(self) -> None:
+        outbox = getattr(self.server, "outbox", None)
+        if outbox is not None and self.command == "GET" and self.path.startswith(PREFIX):
+            status, content_type, body = respond(outbox, self.path.split("?")[0])
+            self._send_http_response(status, {"Content-Type": content_type}, body)
+            return
+        super()._generic_handle()
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
 
 class BusyServer(ThreadedHTTPServer):

@@ -1,0 +1,111 @@
+"""GET /join/{token} through the API on moto: redirect, headers, pages, one call a click."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.adapters.aws import client
+from chalicelib.links import registration_links
+from chalicelib.usecases.registrations import register
+from tests.builders import person
+
+
+@pytest.fixture
+def tokens(aws):
+    outcome = register(aws, "conf", person(1, language="ur"), form=False)
+    registration = aws.registrations.get(outcome.registration_id)
+    links = registration_links(
+        aws.keys.keys(), "https://r.example.org", aws.events.get("conf"), registration
+    )
+    return outcome.registration_id, {s: u.rsplit("/", 1)[1] for s, u in links.join.items()}
+
+
+def test_a_click_redirects_to_zoom_without_leaking_the_link(api, tokens):
+    _, by_session = tokens
+    response = api.http.get(f"/join/{by_session['education']}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "https://zoom.example/w/81234567890"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_a_warm_click_is_one_dynamodb_call(api, tokens):
+    _, by_session = tokens
+    api.http.get(f"/join/{by_session['education']}")  # keys and event now cached
+    calls: list[str] = []
+
+    def count(model, **_):
+        calls.append(model.name)
+
+    for service in ("dynamodb", "secretsmanager"):
+        client(service).meta.events.register("before-call", count)
+    try:
+        assert api.http.get(f"/join/{by_session['family']}").status_code == 302
+    finally:
+        for service in ("dynamodb", "secretsmanager"):
+            client(service).meta.events.unregister("before-call", count)
+    assert calls == ["UpdateItem"]
+
+
+def test_the_click_is_recorded_for_the_organizer(api, aws, tokens):
+    registration_id, by_session = tokens
+    api.http.get(f"/join/{by_session['youth']}")
+    clicks = aws.registrations.get(registration_id).organizer_view()["clicks"]
+    assert set(clicks) == {"youth"}
+    assert clicks["youth"]["first"] == clicks["youth"]["last"]
+
+
+def test_an_invalid_link_is_a_404_page_in_the_browsers_language(api, tokens):
+    _, by_session = tokens
+    response = api.http.get(
+        f"/join/{by_session['education'][:-2]}", headers={"Accept-Language": "fr-FR,fr;q=0.9"}
+    )
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    page = response.body.decode()
+    assert '<html lang="fr" dir="ltr">' in page
+    from chalicelib import i18n
+
+    assert i18n.translations("fr").gettext("This link does not work") in page
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_cancelled_registration_gets_a_410_page_in_its_language(api, aws, tokens):
+    from chalicelib.adapters.dynamo import registration_key, to_attributes
+
+    registration_id, by_session = tokens
+    client("dynamodb").update_item(
+        TableName=aws.settings.table_name,
+        Key=to_attributes(registration_key(registration_id)),
+        UpdateExpression="SET #s = :c",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":c": {"S": "cancelled"}},
+    )
+    response = api.http.get(f"/join/{by_session['education']}")
+    assert response.status_code == 410
+    page = response.body.decode()
+    assert '<html lang="ur" dir="rtl">' in page
+    from chalicelib import i18n
+
+    assert i18n.translations("ur").gettext("This registration has been cancelled.") in page
+
+
+def test_the_page_stylesheet_matches_its_csp_hash(api, tokens):
+    import base64
+    import hashlib
+    import re
+
+    response = api.http.get("/join/nonsense")
+    page = response.body.decode()
+    css = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in response.headers["Content-Security-Policy"]
+    assert "<script" not in page
+
+
+def test_join_pages_never_echo_the_token(api):
+    response = api.http.get("/join/%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+    assert response.status_code == 404
+    assert "<script>" not in response.body.decode()
+    assert response.headers["Content-Type"].startswith("text/html")
