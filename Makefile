@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAGE ?= dev
 BUILD := build/$(STAGE)
 
-.PHONY: run test lint fmt package deploy bench clean
+.PHONY: run test lint fmt package deploy bench messages clean
 
 # The virtual environment, rebuilt whenever a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -48,6 +48,13 @@ deploy: package
 ## Figures: request-path AWS calls, import time (see bench/).
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench
+
+## Refresh the message catalogs from the code and templates (then translate the .po files).
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F chalicelib/locales/babel.cfg -k gettext -k _ -k N_ \
+		--no-location --omit-header -o chalicelib/locales/messages.pot .
+	$(BIN)/pybabel update -i chalicelib/locales/messages.pot -d chalicelib/locales \
+		-D messages --no-fuzzy-matching
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache .hypothesis

@@ -49,6 +49,11 @@ def locale(language: str) -> Locale:
     return Locale.parse(language)
 
 
+def N_(message: str) -> str:
+    """Marks a message for translation where it is defined; translated where it is used."""
+    return message
+
+
 def direction(language: str) -> str:
     return "rtl" if language in RTL_LANGUAGES else "ltr"
 
@@ -109,7 +114,10 @@ class When:
     date: str  # ISO date in that zone, to tell when two zones' days differ
 
 
+@functools.lru_cache(maxsize=8192)
 def when(starts_at: datetime, ends_at: datetime, zone_name: str, language: str) -> When:
+    """A session's times as read in one zone and language (the same for every reader of
+    a campaign, so kept: formatting dates is the costliest part of an email)."""
     tz = zone(zone_name)
     where = locale(language)
     start = starts_at.astimezone(tz)

@@ -18,6 +18,7 @@ live in the signing-keys secret of ``infra/resources.yaml``: ``{"active": "k2",
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -74,7 +75,9 @@ class Keys:
         return cls(active=active, secrets=secrets)
 
 
+@functools.lru_cache(maxsize=64)
 def _signer(key: str, purpose: Purpose) -> Signer:
+    # Kept per key and purpose: building one derives its key (a hash) each time.
     return Signer(key, salt=f"majlis.link.{purpose.value}", sep=".", digest_method=hashlib.sha256)
 
 

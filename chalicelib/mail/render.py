@@ -7,6 +7,7 @@ names are isolated for bidirectional text: ``dir="auto"`` in HTML (email clients
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,10 @@ from chalicelib.mail.calendar import CalendarSession, invitation
 
 TEMPLATES = Path(__file__).parent / "templates"
 FSI, PDI = "\u2068", "\u2069"
+# Formatted here rather than in the templates: an email has many sessions, and a
+# translation call in a template loop costs more than the rest of the loop.
+YOUR_ZONE = i18n.N_("your time: %(place)s")
+OTHER_ZONE = i18n.N_("%(place)s time")
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,36 @@ class Rendered:
     text: str
     html: str
     calendar: bytes | None = None
+
+
+_FONTS = {
+    "ar": "Tahoma, 'Segoe UI', 'Noto Naskh Arabic', Arial, sans-serif",
+    "ur": "'Noto Nastaliq Urdu', 'Jameel Noori Nastaleeq', 'Urdu Typesetting', "
+    "'Noto Naskh Arabic', Tahoma, Arial, sans-serif",
+}
+_LEADING = {"ar": "1.8", "ur": "2.3"}  # Urdu's Nastaliq needs room between lines
+
+
+@functools.lru_cache(maxsize=16)
+def _style(language: str) -> dict[str, Markup]:
+    """Inline styles for the HTML email: right to left on every table and cell, because
+    Gmail drops attributes on <html> and <body>; fonts that clients have."""
+    direction = i18n.direction(language)
+    align = "right" if direction == "rtl" else "left"
+    font = _FONTS.get(language, "Arial, Helvetica, sans-serif")
+    leading = _LEADING.get(language, "1.55")
+    cell = f"direction:{direction};text-align:{align};font-family:{font};line-height:{leading};"
+    # Our own constants, no user text: safe to mark as markup.
+    return {
+        "align": Markup(align),  # noqa: S704
+        "leading": Markup(leading),  # noqa: S704
+        "cell": Markup(cell),  # noqa: S704
+    }
+
+
+@functools.lru_cache(maxsize=4096)
+def _zone_label(template: str, place: str, language: str) -> str:
+    return i18n.translations(language).gettext(template) % {"place": place}
 
 
 def _others(event: Event, registration: Registration, session_id: str) -> list[dict]:
@@ -42,13 +77,10 @@ def _others(event: Event, registration: Registration, session_id: str) -> list[d
         if zone_name == registration.timezone:
             continue
         other = i18n.when(session.starts_at, session.ends_at, zone_name, language)
+        # Say the day only when it is not the reader's day.
+        day = "" if other.date == yours.date else other.short_day + " "
         others.append(
-            {
-                "hours": other.hours,
-                "place": other.place,
-                # Say the day only when it is not the reader's day.
-                "day_if_different": "" if other.date == yours.date else other.short_day + " ",
-            }
+            {"line": f"{day}{other.hours} {_zone_label(OTHER_ZONE, other.place, language)}"}
         )
     return others
 
@@ -59,16 +91,15 @@ def _sessions(event: Event, registration: Registration, links: RegistrationLinks
         session = event.session(session_id)
         if session is None or session_id not in links.join:
             continue
+        yours = i18n.when(
+            session.starts_at, session.ends_at, registration.timezone, registration.language
+        )
         shown.append(
             {
                 "id": session_id,
                 "title": session.title_in(registration.language, event.default_language),
-                "yours": i18n.when(
-                    session.starts_at,
-                    session.ends_at,
-                    registration.timezone,
-                    registration.language,
-                ),
+                "yours": yours,
+                "yours_label": _zone_label(YOUR_ZONE, yours.place, registration.language),
                 "others": _others(event, registration, session_id),
                 "join_url": links.join[session_id],
                 "starts_at": session.starts_at,
@@ -107,6 +138,7 @@ def registration_mail(
     context = {
         "language": language,
         "dir": i18n.direction(language),
+        "style": _style(language),
         "subject": subject,
         "preheader": subject,
         "event_title": event_title,

@@ -140,16 +140,25 @@ def install_faithful_dynamodb() -> None:
 
 
 def _install_ses_behaviour() -> None:
+    """Local SES: every sender verified, every email to the outbox — while local mode runs.
+
+    moto's backends are per process: outside local mode (say, a test on moto after an
+    end-to-end test in the same process), SES behaves as moto does.
+    """
     if getattr(SESBackend, "_majlis_local", False):
         return
-    original = SESBackend.send_raw_email
+    original_send = SESBackend.send_raw_email
+    original_verified = SESBackend._is_verified_address
 
     def send_raw_email(self: Any, source: str, destinations: list[str], raw_data: str) -> Any:
-        message = original(self, source, destinations, raw_data)
+        message = original_send(self, source, destinations, raw_data)
         write_to_outbox(message.id, raw_data)
         return message
 
-    SESBackend._is_verified_address = lambda self, source: True  # type: ignore[method-assign]
+    def is_verified_address(self: Any, source: str) -> bool:
+        return _outbox is not None or original_verified(self, source)
+
+    SESBackend._is_verified_address = is_verified_address  # type: ignore[method-assign]
     SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign]
     SESBackend._majlis_local = True  # type: ignore[attr-defined]
 
@@ -175,6 +184,8 @@ class EmbeddedAws:
 
     def stop(self) -> None:
         """Stop serving and forget every resource (moto's state is per process)."""
+        global _outbox
+        _outbox = None
         reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
         urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - our moto, on loopback
         self._server.stop()

@@ -78,3 +78,32 @@ def test_ses_throttling_is_retried_not_dropped(aws, monkeypatch: pytest.MonkeyPa
     assert app.mail_worker(_sqs_event(job), None) == {"batchItemFailures": []}
     assert app.mail_worker(_sqs_event(job), None) == {"batchItemFailures": []}
     assert _sent_count() == 1
+
+
+def test_a_permanent_rejection_is_recorded_and_not_retried(aws):
+    from chalicelib.adapters.aws import client
+    from chalicelib.adapters.dynamo import from_attributes, send_key, to_attributes
+    from chalicelib.usecases.events import put_event
+    from tests.builders import event_body
+
+    # Given an event whose sender SES has never verified
+    put_event(aws, "conf", event_body(sender={"email": "events@unverified.example", "name": "X"}))
+    registered = register(aws, "conf", person(4), form=False)
+    # When its confirmation job runs
+    result = app.mail_worker(_sqs_event(_job(registered.registration_id)), None)
+    # Then the job is done (not retried), nothing was sent, and the reason is kept
+    assert result == {"batchItemFailures": []}
+    assert _sent_count() == 0
+    record = from_attributes(
+        client("dynamodb").get_item(
+            TableName=aws.settings.table_name,
+            Key=to_attributes(send_key(registered.registration_id, 1)),
+        )["Item"]
+    )
+    assert record["state"] == "failed"
+    assert record["reason"].startswith("MessageRejected")
+    # And a second delivery of the same job does not try again
+    assert app.mail_worker(_sqs_event(_job(registered.registration_id)), None) == {
+        "batchItemFailures": []
+    }
+    assert _sent_count() == 0
