@@ -164,21 +164,15 @@ def _page(html: str, status: int) -> Response:
 
 @app.route("/join/{token}", methods=["GET"])
 def follow_join_link(token: str) -> Response:
-    from chalicelib import i18n
-    from chalicelib.pages.render import render
-    from chalicelib.usecases.join import JoinRefused, join, refusal_page_text
+    from chalicelib.pages.links import refused_page
+    from chalicelib.usecases.join import JoinRefused, join
 
     correlate(app.current_request.context.get("requestId"))
     try:
         location = join(majlis(), token)
     except JoinRefused as refused:
         logger.info("join link refused", extra={"reason": refused.reason.value})
-        language = refused.language or i18n.negotiate(
-            app.current_request.headers.get("accept-language"), list(i18n.LANGUAGES), "en"
-        )
-        heading, paragraphs = refusal_page_text(refused.reason, i18n.translations(language).gettext)
-        html = render("link_problem.html", language, heading=heading, paragraphs=paragraphs)
-        return _page(html, refused.reason.status)
+        return _page(*refused_page(refused, app.current_request.headers.get("accept-language")))
     return Response(
         body="",
         status_code=302,

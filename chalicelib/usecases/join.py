@@ -7,7 +7,6 @@ waitlisted). A GET changes nothing but that record.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -75,35 +74,3 @@ def _why(registration: Registration | None, version: int) -> Refusal:
     if registration.status is Status.WAITLISTED:
         return Refusal.WAITLISTED
     return Refusal.REVOKED  # the session is no longer among theirs
-
-
-def refusal_page_text(reason: Refusal, gettext: Callable[[str], str]) -> tuple[str, list[str]]:
-    """Heading and paragraphs of the page that explains a refused link."""
-    _ = gettext
-    if reason is Refusal.INVALID:
-        return _("This link does not work"), [
-            _(
-                "Please check that you copied the whole link from your email. If it still "
-                "does not work, use the link in the most recent email from the organisers."
-            )
-        ]
-    if reason is Refusal.UNAVAILABLE:
-        return _("The join link is not ready yet"), [
-            _(
-                "The organisers have not published the link for this session yet. Please try "
-                "again closer to the start of the session."
-            )
-        ]
-    reasons = {
-        Refusal.EXPIRED: _("This session is over, so its link has expired."),
-        Refusal.REVOKED: _(
-            "This link has been replaced. Please use the link in your most recent email "
-            "from the organisers."
-        ),
-        Refusal.CANCELLED: _("This registration has been cancelled."),
-        Refusal.WAITLISTED: _(
-            "You are on the waiting list. If a place becomes available, we will email you "
-            "your own join link."
-        ),
-    }
-    return _("This link is no longer valid"), [reasons[reason]]

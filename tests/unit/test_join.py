@@ -8,7 +8,8 @@ import pytest
 
 from chalicelib.domain.registrations import Status
 from chalicelib.links import Link, Purpose, registration_links, sign
-from chalicelib.usecases.join import JoinRefused, Refusal, join, refusal_page_text
+from chalicelib.pages.links import refusal_page_text
+from chalicelib.usecases.join import JoinRefused, Refusal, join
 from chalicelib.usecases.registrations import register
 from tests.builders import person
 from tests.fakes import TEST_KEYS
