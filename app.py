@@ -20,7 +20,7 @@ from chalicelib.adapters.streams import changes_in
 from chalicelib.bootstrap import majlis
 from chalicelib.logs import correlate, logger
 from chalicelib.problems import PROBLEM_CONTENT_TYPE, Problem
-from chalicelib.usecases import events, outbox, registrations
+from chalicelib.usecases import events, outbox, registrations, waitlist
 
 # Powertools logs instead of Chalice's own handler (JSON, correlation ids).
 app = Chalice(app_name="majlis", configure_logs=False)
@@ -71,6 +71,50 @@ def api(view: Callable[..., Response]) -> Callable[..., Response]:
     return handle
 
 
+def _allowed_origin(event_id: str) -> str | None:
+    """The request's Origin, if the event lets that site embed its form (CORS)."""
+    origin = app.current_request.headers.get("origin")
+    if not origin:
+        return None
+    try:
+        event = events.known_event(majlis(), event_id)
+    except Problem:
+        return None
+    return origin if origin in event.allowed_origins else None
+
+
+def with_cors(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Let the event's allowed origins read the answer (errors included)."""
+
+    @functools.wraps(view)
+    def handle(**kwargs: Any) -> Response:
+        response = view(**kwargs)
+        origin = _allowed_origin(kwargs["event_id"])
+        response.headers["Vary"] = "Origin"
+        if origin:
+            response.headers["Access-Control-Allow-Origin"] = origin
+        return response
+
+    return handle
+
+
+def _preflight(event_id: str) -> Response:
+    origin = _allowed_origin(event_id)
+    if origin is None:
+        return _problem(Problem(403, "This site may not embed this event's form."))
+    return Response(
+        body="",
+        status_code=204,
+        headers={
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": "600",
+            "Vary": "Origin",
+        },
+    )
+
+
 def _organizer(role: str, event_id: str) -> auth.Principal:
     context = app.current_request.context.get("authorizer") or {}
     return auth.require(auth.Principal.from_context(context), role, event_id)
@@ -98,6 +142,7 @@ def organizer_token(auth_request: Any) -> AuthResponse:
 
 
 @app.route("/events/{event_id}", methods=["GET"])
+@with_cors
 @api
 def public_event(event_id: str) -> Response:
     return _json(
@@ -117,7 +162,18 @@ def put_event(event_id: str) -> Response:
 # -- registrations ---------------------------------------------------------------------
 
 
+@app.route("/events/{event_id}", methods=["OPTIONS"])
+def public_event_preflight(event_id: str) -> Response:
+    return _preflight(event_id)
+
+
+@app.route("/events/{event_id}/registrations", methods=["OPTIONS"])
+def registrations_preflight(event_id: str) -> Response:
+    return _preflight(event_id)
+
+
 @app.route("/events/{event_id}/registrations", methods=["POST"], content_types=["*/*"])
+@with_cors
 @api
 def register(event_id: str) -> Response:
     fields, kind = web.read_body(
@@ -165,12 +221,12 @@ def _page(html: str, status: int) -> Response:
 @app.route("/join/{token}", methods=["GET"])
 def follow_join_link(token: str) -> Response:
     from chalicelib.pages.links import refused_page
-    from chalicelib.usecases.join import JoinRefused, join
+    from chalicelib.usecases.access import LinkRefused, join
 
     correlate(app.current_request.context.get("requestId"))
     try:
         location = join(majlis(), token)
-    except JoinRefused as refused:
+    except LinkRefused as refused:
         logger.info("join link refused", extra={"reason": refused.reason.value})
         return _page(*refused_page(refused, app.current_request.headers.get("accept-language")))
     return Response(
@@ -185,6 +241,268 @@ def follow_join_link(token: str) -> Response:
     )
 
 
+# -- pages ----------------------------------------------------------------------------
+
+ASSETS = {"page.css": "text/css", "register.js": "text/javascript", "embed.js": "text/javascript"}
+
+
+def _base_url() -> str:
+    return majlis().settings.public_base_url.rstrip("/")
+
+
+def _page_language(event_languages: list[str], default: str) -> str:
+    from chalicelib import i18n
+
+    request = app.current_request
+    asked = (request.query_params or {}).get("lang")
+    if asked in event_languages:
+        return asked
+    return i18n.negotiate(request.headers.get("accept-language"), event_languages, default)
+
+
+def _same_site() -> bool:
+    """A browser POST to a page must come from our own pages (no cross-site forms).
+
+    Mail providers' one-click unsubscribe POSTs come from their servers, with neither
+    header; browsers send at least one of them.
+    """
+    headers = app.current_request.headers
+    site = headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
+    origin = headers.get("origin")
+    return origin is None or origin == _origin_of(_base_url())
+
+
+def _origin_of(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+@app.route("/assets/{name}", methods=["GET"])
+def asset(name: str) -> Response:
+    from chalicelib.pages.render import STATIC
+    from chalicelib.pages.views import embed_script
+
+    if name not in ASSETS:
+        return _problem(Problem(404, "There is no such file."))
+    return Response(
+        body=embed_script() if name == "embed.js" else (STATIC / name).read_text(encoding="utf-8"),
+        status_code=200,
+        headers={
+            "Content-Type": f"{ASSETS[name]}; charset=utf-8",
+            "Cache-Control": "public, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@app.route("/events/{event_id}/register", methods=["GET"])
+def registration_page(event_id: str) -> Response:
+    from chalicelib.pages import views
+
+    correlate(app.current_request.context.get("requestId"))
+    event = _page_event(event_id)
+    if isinstance(event, Response):
+        return event
+    language = _page_language(event.languages, event.default_language)
+    return _page(*views.registration_page(event, language, majlis().clock(), base_url=_base_url()))
+
+
+def _page_event(event_id: str) -> Any:
+    from chalicelib import i18n
+    from chalicelib.pages import views
+
+    try:
+        return events.known_event(majlis(), event_id)
+    except Problem:
+        language = i18n.negotiate(
+            app.current_request.headers.get("accept-language"), list(i18n.LANGUAGES), "en"
+        )
+        return _page(*views.problem_page(404, language, base_url=_base_url()))
+
+
+@app.route("/events/{event_id}/register", methods=["POST"], content_types=["*/*"])
+def registration_form_post(event_id: str) -> Response:
+    """The registration page without JavaScript: a form in, a page out."""
+    from chalicelib.pages import views
+
+    correlate(app.current_request.context.get("requestId"))
+    event = _page_event(event_id)
+    if isinstance(event, Response):
+        return event
+    language = _page_language(event.languages, event.default_language)
+    base_url = _base_url()
+    if not _same_site():
+        return _page(*views.problem_page(403, language, base_url=base_url))
+    fields: dict[str, Any] = {}
+    try:
+        # "updates" is a hidden "false" plus the checkbox's "true": the last one counts.
+        fields = web.read_page_form(*_body(), lists=registrations.FORM_LISTS | {"updates"})
+        fields = web.form_booleans(fields, registrations.FORM_BOOLS)
+        outcome = registrations.register(majlis(), event_id, fields, form=True)
+    except Problem as problem:
+        if problem.status == 409:
+            return _page(*views.closed_page(event, language, base_url=base_url))
+        if problem.status == 422:
+            errors = views.field_errors_for(problem, language)
+            return _page(
+                *views.registration_page(
+                    event,
+                    language,
+                    majlis().clock(),
+                    base_url=base_url,
+                    values=fields,
+                    errors=errors,
+                )
+            )
+        return _page(*views.problem_page(problem.status, language, base_url=base_url))
+    logger.info(
+        "registration",
+        extra={
+            "event_id": event_id,
+            "status": outcome.status.value,
+            "new": outcome.new,
+            "page": True,
+        },
+    )
+    return _page(*views.thanks_page(event, language, outcome.status, base_url=base_url))
+
+
+def _link_refused(refused: Any) -> Response:
+    from chalicelib.pages.links import refused_page
+
+    logger.info("link refused", extra={"reason": refused.reason.value})
+    return _page(*refused_page(refused, app.current_request.headers.get("accept-language")))
+
+
+@app.route("/manage/{token}", methods=["GET"])
+def manage_page(token: str) -> Response:
+    from chalicelib.pages import views
+    from chalicelib.usecases import selfservice
+    from chalicelib.usecases.access import LinkRefused
+
+    correlate(app.current_request.context.get("requestId"))
+    try:
+        managed = selfservice.manage(majlis(), token)
+    except LinkRefused as refused:
+        return _link_refused(refused)
+    return _page(
+        *views.manage_page(managed.registration, managed.event, base_url=_base_url(), token=token)
+    )
+
+
+@app.route("/manage/{token}", methods=["POST"], content_types=["*/*"])
+def manage_post(token: str) -> Response:
+    from chalicelib.pages import views
+    from chalicelib.usecases import selfservice
+    from chalicelib.usecases.access import LinkRefused
+
+    correlate(app.current_request.context.get("requestId"))
+    raw, content_type = _body()
+    as_json = web.media_type(content_type)[0] == web.JSON
+    base_url = _base_url()
+    try:
+        if not _same_site():
+            raise Problem(403, "Use the page's own buttons.")
+        if as_json:
+            fields = web.read_json_object(raw, content_type)
+        else:
+            fields = web.read_page_form(raw, content_type, lists=registrations.FORM_LISTS)
+            fields.pop("confirm", None)
+        action, changes = selfservice.manage_action(fields)
+        if action == "cancel":
+            managed = selfservice.cancel(majlis(), token)
+        else:
+            if not as_json and "sessions" not in changes:
+                changes["sessions"] = []  # a form with every box unticked
+            managed = selfservice.update(majlis(), token, changes)
+    except LinkRefused as refused:
+        if as_json:
+            return _problem(Problem(refused.reason.status, "This link is not valid."))
+        return _link_refused(refused)
+    except Problem as problem:
+        if as_json:
+            return _problem(problem)
+        language = "en"
+        try:
+            managed = selfservice.manage(majlis(), token)
+        except LinkRefused as refused:
+            return _link_refused(refused)
+        language = managed.registration.language
+        if problem.status == 422:
+            return _page(
+                *views.manage_page(
+                    managed.registration,
+                    managed.event,
+                    base_url=base_url,
+                    token=token,
+                    errors=views.field_errors_for(problem, language),
+                )
+            )
+        return _page(*views.problem_page(problem.status, language, base_url=base_url))
+    registration = managed.registration
+    logger.info(
+        "self-service", extra={"action": action, "registration_id": registration.registration_id}
+    )
+    if as_json:
+        return _json(
+            {"registration_id": registration.registration_id, "status": registration.status.value}
+        )
+    if action == "cancel":
+        return _page(*views.cancelled_page(registration, managed.event, base_url=base_url))
+    from chalicelib import i18n
+
+    saved = i18n.translations(registration.language).gettext(
+        "Your changes are saved. We have sent you an email with your updated sessions."
+    )
+    return _page(
+        *views.manage_page(
+            registration, managed.event, base_url=base_url, token=token, message=saved
+        )
+    )
+
+
+@app.route("/unsubscribe/{token}", methods=["GET"])
+def unsubscribe_page(token: str) -> Response:
+    from chalicelib.pages import views
+    from chalicelib.usecases import selfservice
+    from chalicelib.usecases.access import LinkRefused
+
+    correlate(app.current_request.context.get("requestId"))
+    try:
+        managed = selfservice.unsubscribe_view(majlis(), token)
+    except LinkRefused as refused:
+        return _link_refused(refused)
+    return _page(
+        *views.unsubscribe_page(
+            managed.registration, managed.event, base_url=_base_url(), token=token, done=False
+        )
+    )
+
+
+@app.route("/unsubscribe/{token}", methods=["POST"], content_types=["*/*"])
+def unsubscribe_post(token: str) -> Response:
+    """Also RFC 8058's one-click POST (``List-Unsubscribe=One-Click``), from mail providers."""
+    from chalicelib.pages import views
+    from chalicelib.usecases import selfservice
+    from chalicelib.usecases.access import LinkRefused
+
+    correlate(app.current_request.context.get("requestId"))
+    if not _same_site():
+        return _page(*views.problem_page(403, "en", base_url=_base_url()))
+    try:
+        managed = selfservice.unsubscribe(majlis(), token)
+    except LinkRefused as refused:
+        return _link_refused(refused)
+    logger.info("unsubscribed", extra={"registration_id": managed.registration.registration_id})
+    return _page(
+        *views.unsubscribe_page(
+            managed.registration, managed.event, base_url=_base_url(), token=token, done=True
+        )
+    )
+
+
 # -- the outbox: table stream -> queues ------------------------------------------------
 
 
@@ -192,6 +510,12 @@ def follow_join_link(token: str) -> Response:
 def on_table_change(event: Any) -> dict[str, Any]:
     changes = changes_in(event.to_dict())
     correlate(changes[0].event_id if changes else None)
+    for event_id in waitlist.events_to_fill(changes):
+        promoted = waitlist.promote(majlis(), event_id)
+        if promoted:
+            logger.info(
+                "promoted from the waiting list", extra={"event_id": event_id, "promoted": promoted}
+            )
     failed_at = outbox.relay(majlis(), changes)
     logger.info("table changes", extra={"changes": len(changes), "retry_from": failed_at})
     return {"batchItemFailures": [{"itemIdentifier": failed_at}] if failed_at else []}

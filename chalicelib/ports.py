@@ -65,7 +65,8 @@ class Page:
 
 class EventStore(abc.ABC):
     @abc.abstractmethod
-    def get(self, event_id: str) -> Event | None: ...
+    def get(self, event_id: str, fresh: bool = False) -> Event | None:
+        """The event; ``fresh`` skips any cache (when a decision rests on its capacity)."""
 
     @abc.abstractmethod
     def put(self, event: Event, now: datetime) -> bool:
@@ -92,6 +93,37 @@ class RegistrationStore(abc.ABC):
 
         Returns the registration's status, or None when it is gone or cancelled.
         """
+
+    @abc.abstractmethod
+    def cancel(self, registration: Registration, now: datetime) -> Registration:
+        """Cancel, as one transaction: the registration (its links revoked, a last email
+        owed), its email key (so the address may register again) and the seat counter.
+
+        ``registration`` is what the caller read; if it changed meanwhile the store
+        reads it again. Returns the cancelled registration. Raises StoreBusy.
+        """
+
+    @abc.abstractmethod
+    def promote_next(
+        self, event_id: str, capacity: int | None, now: datetime
+    ) -> Registration | None:
+        """Give a free seat to the first person waiting, atomically (seat and status in one
+        transaction); None when no seat is free or nobody waits."""
+
+    @abc.abstractmethod
+    def change(
+        self,
+        registration: Registration,
+        changes: dict[str, Any],
+        dropped: list[str],
+        now: datetime,
+    ) -> Registration:
+        """Apply a registrant's changes (language, timezone, sessions) and owe them an
+        email with the updated calendar (``dropped`` sessions to cancel)."""
+
+    @abc.abstractmethod
+    def unsubscribe(self, registration_id: str, now: datetime) -> Registration | None:
+        """No more announcements (``updates`` false); bounced or complained stay so."""
 
     @abc.abstractmethod
     def set_email_status(self, registration_id: str, status: EmailStatus, now: datetime) -> None:

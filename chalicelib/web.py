@@ -105,3 +105,52 @@ def _form_fields(text: str, *, lists: frozenset[str], bools: frozenset[str]) -> 
     if errors:
         raise validation_problem(errors)
     return fields
+
+
+def read_multipart(raw: bytes, content_type: str) -> dict[str, Any]:
+    """The text fields of a ``multipart/form-data`` body (files are not accepted)."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    check_size(raw)
+    if "boundary=" not in content_type.lower():
+        raise Problem(400, "The multipart body has no boundary.")
+    document = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + raw
+    )
+    if not document.is_multipart():
+        raise Problem(400, "The multipart body could not be read.")
+    fields: dict[str, Any] = {}
+    for part in document.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name or part.get_filename():
+            continue
+        payload = part.get_payload(decode=True) or b""
+        try:
+            fields[str(name)] = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Problem(400, "The form body is not valid UTF-8.") from None
+    return fields
+
+
+def read_page_form(raw: bytes, content_type: str | None, lists: frozenset[str]) -> dict[str, Any]:
+    """A form posted by a browser (or a mail client's one-click): urlencoded or multipart."""
+    kind, _ = media_type(content_type)
+    if kind == "multipart/form-data":
+        return read_multipart(raw, content_type or "")
+    return read_body(raw, content_type, accept=(FORM,), lists=lists)[0]
+
+
+def form_booleans(fields: dict[str, Any], bools: frozenset[str]) -> dict[str, Any]:
+    """Checkbox fields as booleans; a hidden "false" and a ticked "true" give True."""
+    converted = dict(fields)
+    for name in bools:
+        value = converted.get(name)
+        if isinstance(value, list):
+            value = value[-1] if value else None
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            value = True if lowered in _TRUE else False if lowered in _FALSE else value
+        if value is not None:
+            converted[name] = value
+    return converted

@@ -34,6 +34,7 @@ from chalicelib.ports import (
     SeatsChanged,
     SendClaim,
     SendLog,
+    StoreBusy,
     Throttled,
     TokenStore,
 )
@@ -61,7 +62,7 @@ class FakeEventStore(EventStore):
         self.seats: dict[str, Seats] = {}
         self.reads = 0
 
-    def get(self, event_id: str) -> Event | None:
+    def get(self, event_id: str, fresh: bool = False) -> Event | None:
         self.reads += 1
         return self.events.get(event_id)
 
@@ -119,6 +120,112 @@ class FakeRegistrationStore(RegistrationStore):
                     }
                 )
             return found.status
+
+    def cancel(self, registration: Registration, now: datetime) -> Registration:
+        with self._lock:
+            self.writes += 1
+            current = self.registrations[registration.registration_id]
+            if current.status is Status.CANCELLED:
+                return current
+            seats = self._events.seats[current.event_id]
+            was_registered = current.status is Status.REGISTERED
+            self._events.seats[current.event_id] = Seats(
+                registered=seats.registered - was_registered,
+                waitlisted=seats.waitlisted - (not was_registered),
+                cancelled=seats.cancelled + 1,
+            )
+            self.email_keys.pop((current.event_id, current.email_key), None)
+            cancelled = current.model_copy(
+                update={
+                    "status": Status.CANCELLED,
+                    "link_version": current.link_version + 1,
+                    "mail_seq": current.mail_seq + 1,
+                    "mail_reason": "cancelled",
+                    "mail_requested_at": now,
+                    "updated_at": now,
+                    "calendar_cancel": current.sessions if was_registered else [],
+                }
+            )
+            self.registrations[current.registration_id] = cancelled
+            return cancelled
+
+    def promote_next(
+        self, event_id: str, capacity: int | None, now: datetime
+    ) -> Registration | None:
+        with self._lock:
+            waiting = sorted(
+                (
+                    r
+                    for r in self.registrations.values()
+                    if r.event_id == event_id and r.status is Status.WAITLISTED
+                ),
+                key=lambda r: r.registration_id,
+            )
+            seats = self._events.seats[event_id]
+            if not waiting or (capacity is not None and seats.registered >= capacity):
+                return None
+            self.writes += 1
+            head = waiting[0]
+            promoted = head.model_copy(
+                update={
+                    "status": Status.REGISTERED,
+                    "mail_seq": head.mail_seq + 1,
+                    "mail_reason": "promoted",
+                    "mail_requested_at": now,
+                    "updated_at": now,
+                }
+            )
+            self.registrations[head.registration_id] = promoted
+            self._events.seats[event_id] = Seats(
+                registered=seats.registered + 1,
+                waitlisted=seats.waitlisted - 1,
+                cancelled=seats.cancelled,
+            )
+            return promoted
+
+    def change(
+        self,
+        registration: Registration,
+        changes: dict[str, Any],
+        dropped: list[str],
+        now: datetime,
+    ) -> Registration:
+        with self._lock:
+            self.writes += 1
+            current = self.registrations[registration.registration_id]
+            if (
+                current.status is Status.CANCELLED
+                or current.link_version != registration.link_version
+            ):
+                raise StoreBusy()
+            clicks = dict(current.clicks)
+            for session_id in changes.get("sessions", []):
+                clicks.setdefault(session_id, {})
+            changed = current.model_copy(
+                update={
+                    **changes,
+                    "clicks": clicks,
+                    "updated_at": now,
+                    "mail_seq": current.mail_seq + 1,
+                    "mail_reason": "updated",
+                    "mail_requested_at": now,
+                    "calendar_cancel": dropped,
+                }
+            )
+            self.registrations[current.registration_id] = changed
+            return changed
+
+    def unsubscribe(self, registration_id: str, now: datetime) -> Registration | None:
+        with self._lock:
+            current = self.registrations.get(registration_id)
+            if current is None:
+                return None
+            status = current.email_status
+            if status in (EmailStatus.OK, EmailStatus.UNSUBSCRIBED):
+                status = EmailStatus.UNSUBSCRIBED
+            updated = current.model_copy(update={"updates": False, "email_status": status})
+            self.registrations[registration_id] = updated
+            return updated
 
     def set_email_status(self, registration_id: str, status: EmailStatus, now: datetime) -> None:
         with self._lock:

@@ -6,7 +6,9 @@ item                 pk                               sk          index keys
 event settings       ``EVENT#{event}``                ``EVENT``
 event seat counter   ``EVENT#{event}``                ``SEATS``
 registration         ``REG#{registration}``           ``REG``     gsi1: ``EVENT#{event}#REG``
-                                                                  / registration id
+                                                                  / registration id;
+                                                                  gsi3 (waiting only):
+                                                                  ``EVENT#{event}#WAIT``
 email key (unique)   ``EVENT#{event}#EMAIL#{key}``    ``EMAIL``
 email owed (log)     ``REG#{registration}``           ``MAIL#{n}``  gsi2: ``SESMSG#{id}``
 organizer token      ``TOKEN#{sha256}``               ``TOKEN``
@@ -119,6 +121,10 @@ def _native(value: Any) -> Any:
     return value
 
 
+def waiting_list(event_id: str) -> str:
+    return f"EVENT#{event_id}#WAIT"
+
+
 def registration_item(registration: Registration) -> dict[str, Any]:
     values = registration.model_dump()
     values.update(
@@ -127,6 +133,11 @@ def registration_item(registration: Registration) -> dict[str, Any]:
         gsi1pk=event_registrations(registration.event_id),
         gsi1sk=registration.registration_id,
     )
+    if registration.status is Status.WAITLISTED:
+        # gsi3 holds only those waiting, oldest first: the head is one Query away.
+        values.update(
+            gsi3pk=waiting_list(registration.event_id), gsi3sk=registration.registration_id
+        )
     return to_attributes(values)
 
 
@@ -152,7 +163,7 @@ class Table:
 
 
 class DynamoEventStore(Table, EventStore):
-    def get(self, event_id: str) -> Event | None:
+    def get(self, event_id: str, fresh: bool = False) -> Event | None:
         item = self.db.get_item(TableName=self.name, Key=to_attributes(event_key(event_id))).get(
             "Item"
         )
@@ -202,9 +213,9 @@ class CachedEventStore(EventStore):
         self._seconds = seconds
         self._cache: dict[str, tuple[float, Event | None]] = {}
 
-    def get(self, event_id: str) -> Event | None:
+    def get(self, event_id: str, fresh: bool = False) -> Event | None:
         hit = self._cache.get(event_id)
-        if hit and time.monotonic() - hit[0] < self._seconds:
+        if hit and not fresh and time.monotonic() - hit[0] < self._seconds:
             return hit[1]
         event = self._inner.get(event_id)
         self._cache[event_id] = (time.monotonic(), event)
@@ -330,6 +341,212 @@ class DynamoRegistrationStore(Table, RegistrationStore):
                 return None
             status = Status(from_attributes(old)["status"])
             return None if status is Status.CANCELLED else status
+
+    def cancel(self, registration: Registration, now: datetime) -> Registration:
+        current: Registration | None = registration
+        for attempt in range(CONFLICT_RETRIES):
+            if current is None or current.status is Status.CANCELLED:
+                return current  # type: ignore[return-value]
+            seat = "registered" if current.status is Status.REGISTERED else "waitlisted"
+            items = [
+                {
+                    "Update": {
+                        "TableName": self.name,
+                        "Key": to_attributes(registration_key(current.registration_id)),
+                        "UpdateExpression": (
+                            "SET #status = :cancelled, link_version = link_version + :one, "
+                            "mail_seq = mail_seq + :one, mail_reason = :cancelled, "
+                            "mail_requested_at = :now, updated_at = :now, cancelled_at = :now, "
+                            "calendar_cancel = :calendar REMOVE gsi3pk, gsi3sk"
+                        ),
+                        "ConditionExpression": "#status = :was",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": to_attributes(
+                            {
+                                ":cancelled": Status.CANCELLED,
+                                ":one": 1,
+                                ":now": now,
+                                ":was": current.status,
+                                # Only a registered person holds calendar entries.
+                                ":calendar": current.sessions if seat == "registered" else [],
+                            }
+                        ),
+                    }
+                },
+                {
+                    "Delete": {
+                        "TableName": self.name,
+                        "Key": to_attributes(email_key(current.event_id, current.email_key)),
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self.name,
+                        "Key": to_attributes(seats_key(current.event_id)),
+                        "UpdateExpression": f"ADD {seat} :minus, cancelled :one",
+                        "ExpressionAttributeValues": to_attributes({":minus": -1, ":one": 1}),
+                    }
+                },
+            ]
+            try:
+                self.db.transact_write_items(TransactItems=items)
+            except ClientError as error:
+                if error_code(error) != "TransactionCanceledException":
+                    raise
+                _backoff(attempt)
+                current = self.get(current.registration_id, consistent=True)
+                continue
+            return self.get(current.registration_id, consistent=True)  # type: ignore[return-value]
+        raise StoreBusy()
+
+    def promote_next(
+        self, event_id: str, capacity: int | None, now: datetime
+    ) -> Registration | None:
+        for attempt in range(CONFLICT_RETRIES):
+            head = self.db.query(
+                TableName=self.name,
+                IndexName="gsi3",
+                KeyConditionExpression="gsi3pk = :wait",
+                ExpressionAttributeValues={":wait": {"S": waiting_list(event_id)}},
+                Limit=1,
+            ).get("Items", [])
+            if not head:
+                return None
+            registration_id = head[0]["gsi3sk"]["S"]
+            seats: dict[str, Any] = {
+                "TableName": self.name,
+                "Key": to_attributes(seats_key(event_id)),
+                "UpdateExpression": "ADD registered :one, waitlisted :minus",
+                "ExpressionAttributeValues": to_attributes({":one": 1, ":minus": -1}),
+            }
+            if capacity is not None:
+                seats["ConditionExpression"] = "registered < :cap"
+                seats["ExpressionAttributeValues"][":cap"] = {"N": str(capacity)}
+            try:
+                self.db.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Update": {
+                                "TableName": self.name,
+                                "Key": to_attributes(registration_key(registration_id)),
+                                "UpdateExpression": (
+                                    "SET #status = :registered, mail_seq = mail_seq + :one, "
+                                    "mail_reason = :promoted, mail_requested_at = :now, "
+                                    "updated_at = :now REMOVE gsi3pk, gsi3sk"
+                                ),
+                                "ConditionExpression": "#status = :waitlisted",
+                                "ExpressionAttributeNames": {"#status": "status"},
+                                "ExpressionAttributeValues": to_attributes(
+                                    {
+                                        ":registered": Status.REGISTERED,
+                                        ":waitlisted": Status.WAITLISTED,
+                                        ":promoted": "promoted",
+                                        ":one": 1,
+                                        ":now": now,
+                                    }
+                                ),
+                            }
+                        },
+                        {"Update": seats},
+                    ]
+                )
+            except ClientError as error:
+                if error_code(error) != "TransactionCanceledException":
+                    raise
+                codes = [r.get("Code") for r in _reasons(error)]
+                if len(codes) == 2 and codes[1] == "ConditionalCheckFailed":
+                    return None  # no free seat
+                _backoff(attempt)  # the head moved (promoted or cancelled): look again
+                continue
+            return self.get(registration_id, consistent=True)
+        raise StoreBusy()
+
+    def change(
+        self,
+        registration: Registration,
+        changes: dict[str, Any],
+        dropped: list[str],
+        now: datetime,
+    ) -> Registration:
+        values: dict[str, Any] = {
+            ":now": now,
+            ":one": 1,
+            ":updated": "updated",
+            ":cancelled": Status.CANCELLED,
+            ":version": registration.link_version,
+            ":calendar": dropped,
+            ":empty": {},
+        }
+        names = {"#status": "status"}
+        sets = [
+            "updated_at = :now",
+            "mail_seq = mail_seq + :one",
+            "mail_reason = :updated",
+            "mail_requested_at = :now",
+            "calendar_cancel = :calendar",
+        ]
+        for i, (field, value) in enumerate(sorted(changes.items())):
+            names[f"#f{i}"] = field
+            values[f":v{i}"] = value
+            sets.append(f"#f{i} = :v{i}")
+        for i, session_id in enumerate(changes.get("sessions", [])):
+            names[f"#s{i}"] = session_id
+            sets.append(f"clicks.#s{i} = if_not_exists(clicks.#s{i}, :empty)")
+        try:
+            response = self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(registration_key(registration.registration_id)),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="#status <> :cancelled AND link_version = :version",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_attributes(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                raise StoreBusy() from None
+            raise
+        return registration_from(response["Attributes"])
+
+    def unsubscribe(self, registration_id: str, now: datetime) -> Registration | None:
+        key = to_attributes(registration_key(registration_id))
+        try:
+            response = self.db.update_item(
+                TableName=self.name,
+                Key=key,
+                UpdateExpression=(
+                    "SET updates = :false, email_status = :unsubscribed, unsubscribed_at = :now"
+                ),
+                ConditionExpression="attribute_exists(pk) AND email_status IN (:ok, :unsubscribed)",
+                ExpressionAttributeValues=to_attributes(
+                    {
+                        ":false": False,
+                        ":unsubscribed": EmailStatus.UNSUBSCRIBED,
+                        ":ok": EmailStatus.OK,
+                        ":now": now,
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+            )
+            return registration_from(response["Attributes"])
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+        # Bounced or complained: those stay, announcements stop all the same.
+        try:
+            response = self.db.update_item(
+                TableName=self.name,
+                Key=key,
+                UpdateExpression="SET updates = :false, unsubscribed_at = :now",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_attributes({":false": False, ":now": now}),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return registration_from(response["Attributes"])
 
     def set_email_status(self, registration_id: str, status: EmailStatus, now: datetime) -> None:
         try:

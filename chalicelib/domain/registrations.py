@@ -63,6 +63,34 @@ def _event(info: ValidationInfo) -> Event:
     return info.context["event"]
 
 
+def _check_language(value: str | None, info: ValidationInfo) -> str | None:
+    if value is not None and value not in _event(info).languages:
+        offered = ", ".join(_event(info).languages)
+        raise _error("invalid_language", f"This event is offered in: {offered}.")
+    return value
+
+
+def _check_timezone(value: str | None) -> str | None:
+    if value is not None and not is_time_zone(value):
+        raise _error("invalid_timezone", "Use an IANA time zone name such as Europe/Istanbul.")
+    return value
+
+
+def _check_sessions(value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+    if value is None:
+        return None
+    if not value:
+        raise _error("required", "Choose at least one session.")
+    known = _event(info).session_ids
+    for session_id in value:
+        if session_id not in known:
+            raise _error("unknown_session", f"Unknown session {session_id!r}.")
+    if len(set(value)) != len(value):
+        raise _error("duplicate", "A session is listed twice.")
+    # Keep the event's order, whatever order the form sent.
+    return [s for s in known if s in value]
+
+
 class RegistrationForm(BaseModel):
     """The body of ``POST /events/{id}/registrations``, validated against its event.
 
@@ -111,36 +139,9 @@ class RegistrationForm(BaseModel):
             raise _error("invalid_country", "Use a two-letter ISO 3166-1 country code.")
         return code
 
-    @field_validator("language")
-    @classmethod
-    def _language(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is not None and value not in _event(info).languages:
-            offered = ", ".join(_event(info).languages)
-            raise _error("invalid_language", f"This event is offered in: {offered}.")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str | None) -> str | None:
-        if value is not None and not is_time_zone(value):
-            raise _error("invalid_timezone", "Use an IANA time zone name such as Europe/Istanbul.")
-        return value
-
-    @field_validator("sessions")
-    @classmethod
-    def _sessions(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        if value is None:
-            return None
-        if not value:
-            raise _error("required", "Choose at least one session.")
-        known = _event(info).session_ids
-        for session_id in value:
-            if session_id not in known:
-                raise _error("unknown_session", f"Unknown session {session_id!r}.")
-        if len(set(value)) != len(value):
-            raise _error("duplicate", "A session is listed twice.")
-        # Keep the event's order, whatever order the form sent.
-        return [s for s in known if s in value]
+    _language = field_validator("language")(_check_language)
+    _timezone = field_validator("timezone")(_check_timezone)
+    _sessions = field_validator("sessions")(_check_sessions)
 
     @field_validator("consent")
     @classmethod
@@ -185,8 +186,10 @@ class Registration(BaseModel):
     # Raised whenever the registrant is owed an email; the mail worker sends one email
     # per value, whatever the number of times the job reaches it.
     mail_seq: int = 1
-    mail_reason: str = "created"
+    mail_reason: str = "created"  # created, resend, promoted, updated, cancelled
     mail_requested_at: datetime
+    # Sessions the next email must take out of the registrant's calendar (METHOD:CANCEL).
+    calendar_cancel: list[str] = []
 
     @classmethod
     def new(
@@ -240,6 +243,29 @@ class Registration(BaseModel):
             "created_at": utc_text(self.created_at),
             "updated_at": utc_text(self.updated_at),
         }
+
+
+class RegistrationChanges(BaseModel):
+    """What a registrant may change on their own page; validate with the event as context."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+
+    language: StrictStr | None = None
+    timezone: StrictStr | None = None
+    sessions: list[StrictStr] | None = None
+
+    _language = field_validator("language")(_check_language)
+    _timezone = field_validator("timezone")(_check_timezone)
+    _sessions = field_validator("sessions")(_check_sessions)
+
+    def applied_to(self, registration: Registration) -> dict[str, Any]:
+        """The fields that actually change (empty: nothing to do)."""
+        changed: dict[str, Any] = {}
+        for name in ("language", "timezone", "sessions"):
+            value = getattr(self, name)
+            if value is not None and value != getattr(registration, name):
+                changed[name] = value
+        return changed
 
 
 @dataclass(frozen=True)

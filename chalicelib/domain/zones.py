@@ -25,3 +25,9 @@ def is_time_zone(name: str) -> bool:
 @functools.cache
 def zone(name: str) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(name)
+
+
+@functools.cache
+def known_zones() -> tuple[str, ...]:
+    """Every IANA zone name, sorted (for time-zone choosers)."""
+    return tuple(sorted(_known_zones()))

@@ -1,4 +1,8 @@
-"""MIME assembly: ``multipart/mixed`` [``multipart/alternative`` (text, HTML), ``invite.ics``].
+"""MIME assembly: ``multipart/mixed`` [``multipart/alternative`` (text, HTML), calendars].
+
+Calendars: ``invite.ics`` (``METHOD:REQUEST``, the sessions held) and ``cancel.ics``
+(``METHOD:CANCEL``, sessions given up); an email without either is just the
+``multipart/alternative``.
 
 Headers holding non-ASCII text (subject, display names) are RFC 2047 encoded words
 (``email.header.Header`` and ``email.utils.formataddr``); bodies are UTF-8,
@@ -36,8 +40,8 @@ class Mail:
     sent_at: datetime
     reply_to: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    calendar: bytes | None = None  # an iCalendar object, attached as invite.ics
-    calendar_method: str = "REQUEST"
+    calendar: bytes | None = None  # METHOD:REQUEST iCalendar, attached as invite.ics
+    cancellation: bytes | None = None  # METHOD:CANCEL iCalendar, attached as cancel.ics
 
 
 def _check_headers(mail: Mail) -> None:
@@ -96,16 +100,23 @@ def build(mail: Mail) -> bytes:
         ],
     )
     content_type, body = alternative_type, alternative
-    if mail.calendar is not None:
-        invite = _part(
-            f'text/calendar; charset="utf-8"; method={mail.calendar_method}',
-            mail.calendar,
+    calendars = [
+        _part(
+            f'text/calendar; charset="utf-8"; method={method}',
+            data,
             b64,
-            'Content-Disposition: attachment; filename="invite.ics"\r\n',
+            f'Content-Disposition: attachment; filename="{filename}"\r\n',
         )
+        for filename, method, data in (
+            ("invite.ics", "REQUEST", mail.calendar),
+            ("cancel.ics", "CANCEL", mail.cancellation),
+        )
+        if data is not None
+    ]
+    if calendars:
         content_type, body = _multipart(
             "mixed",
-            [f"Content-Type: {alternative_type}\r\n\r\n".encode() + alternative, invite],
+            [f"Content-Type: {alternative_type}\r\n\r\n".encode() + alternative, *calendars],
         )
     subject = Header(mail.subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
     headers = [

@@ -8,6 +8,7 @@ names are isolated for bidirectional text: ``dir="auto"`` in HTML (email clients
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +35,8 @@ class Rendered:
     subject: str
     text: str
     html: str
-    calendar: bytes | None = None
+    calendar: bytes | None = None  # METHOD:REQUEST, the sessions held
+    cancellation: bytes | None = None  # METHOD:CANCEL, the sessions given up
 
 
 _FONTS = {
@@ -118,23 +120,69 @@ def _interpretation(event: Event, language: str) -> dict[str, str] | None:
     return {"source": i18n.language_name(event.default_language, language), "target": target}
 
 
+def _calendar_sessions(
+    event: Event,
+    registration: Registration,
+    session_ids: list[str],
+    links: RegistrationLinks,
+    gettext: Callable[[str], str],
+) -> list[CalendarSession]:
+    language = registration.language
+    event_title = event.title_in(language)
+    join_word, manage_word = gettext("Join this session"), gettext("Manage my registration")
+    entries = []
+    for session_id in session_ids:
+        session = event.session(session_id)
+        if session is None:
+            continue
+        join_url = links.join.get(session_id, "")
+        description = (
+            f"{join_word}: {join_url}\n\n{manage_word}: {links.manage}" if join_url else ""
+        )
+        entries.append(
+            CalendarSession(
+                session_id=session_id,
+                summary=f"{session.title_in(language, event.default_language)} — {event_title}",
+                description=description,
+                starts_at=session.starts_at,
+                ends_at=session.ends_at,
+                url=join_url,
+            )
+        )
+    return entries
+
+
 def registration_mail(
-    event: Event, registration: Registration, links: RegistrationLinks, now: datetime
+    event: Event,
+    registration: Registration,
+    links: RegistrationLinks,
+    now: datetime,
+    register_url: str = "",
 ) -> Rendered:
-    """The confirmation (with join links and calendar), or the waiting-list note."""
+    """The email a registration is owed now, by its status and ``mail_reason``:
+
+    a confirmation (with join links and calendar), the waiting-list note, the note that
+    a place became available, the updated confirmation after the registrant changed
+    something, or the cancellation note.
+    """
     language = registration.language
     gettext = i18n.translations(language).gettext
     event_title = event.title_in(language)
+    reason = registration.mail_reason
+    cancelled = registration.status is Status.CANCELLED
     waitlisted = registration.status is Status.WAITLISTED
-    promoted = registration.mail_reason == "promoted"
-    if waitlisted:
+    if cancelled:
+        subject = gettext("Your registration is cancelled: %(event)s")
+    elif waitlisted:
         subject = gettext("You are on the waiting list: %(event)s")
-    elif promoted:
+    elif reason == "promoted":
         subject = gettext("A place is available: you are registered for %(event)s")
+    elif reason == "updated":
+        subject = gettext("Your registration has been updated: %(event)s")
     else:
         subject = gettext("Your registration is confirmed: %(event)s")
     subject = subject % {"event": event_title}
-    sessions = [] if waitlisted else _sessions(event, registration, links)
+    sessions = [] if cancelled or waitlisted else _sessions(event, registration, links)
     context = {
         "language": language,
         "dir": i18n.direction(language),
@@ -142,41 +190,49 @@ def registration_mail(
         "subject": subject,
         "preheader": subject,
         "event_title": event_title,
+        "cancelled": cancelled,
         "waitlisted": waitlisted,
-        "promoted": promoted,
+        "promoted": reason == "promoted",
+        "updated": reason == "updated",
         "sessions": sessions,
+        "removed_from_calendar": bool(registration.calendar_cancel),
         "interpretation": _interpretation(event, language),
         "manage_url": links.manage,
+        "register_url": register_url,
         "reply_to": event.reply_to,
         "sender_name": event.sender.name,
     }
     name = registration.full_name
-    text_env = i18n.environment(TEMPLATES, language)
-    text = text_env.get_template("registration.txt").render(context, name=f"{FSI}{name}{PDI}")
-    html = text_env.get_template("registration.html").render(
+    env = i18n.environment(TEMPLATES, language)
+    text = env.get_template("registration.txt").render(context, name=f"{FSI}{name}{PDI}")
+    html = env.get_template("registration.html").render(
         context, name=Markup('<span dir="auto">%s</span>') % name
     )
+    people = {
+        "registration_id": registration.registration_id,
+        "organizer_name": event.sender.name,
+        "organizer_address": event.sender.email,
+        "attendee_name": name,
+        "attendee_address": parse_address(registration.email).ascii,
+        "now": now,
+    }
     calendar = None
     if sessions:
-        join_word = gettext("Join this session")
-        manage_word = gettext("Manage my registration")
         calendar = invitation(
-            registration_id=registration.registration_id,
-            sessions=[
-                CalendarSession(
-                    session_id=s["id"],
-                    summary=f"{s['title']} — {event_title}",
-                    description=f"{join_word}: {s['join_url']}\n\n{manage_word}: {links.manage}",
-                    starts_at=s["starts_at"],
-                    ends_at=s["ends_at"],
-                    url=s["join_url"],
-                )
-                for s in sessions
-            ],
-            organizer_name=event.sender.name,
-            organizer_address=event.sender.email,
-            attendee_name=name,
-            attendee_address=parse_address(registration.email).ascii,
-            now=now,
+            sessions=_calendar_sessions(
+                event, registration, [s["id"] for s in sessions], links, gettext
+            ),
+            **people,
         )
-    return Rendered(subject=subject, text=text, html=html, calendar=calendar)
+    cancellation = None
+    if registration.calendar_cancel:
+        cancellation = invitation(
+            sessions=_calendar_sessions(
+                event, registration, registration.calendar_cancel, links, gettext
+            ),
+            method="CANCEL",
+            **people,
+        )
+    return Rendered(
+        subject=subject, text=text, html=html, calendar=calendar, cancellation=cancellation
+    )

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from chalicelib import i18n
 from chalicelib.pages.render import render
-from chalicelib.usecases.join import JoinRefused, Refusal
+from chalicelib.usecases.access import LinkRefused, Refusal
 
 
 def refusal_page_text(reason: Refusal, gettext: Callable[[str], str]) -> tuple[str, list[str]]:
@@ -41,7 +41,7 @@ def refusal_page_text(reason: Refusal, gettext: Callable[[str], str]) -> tuple[s
     return _("This link is no longer valid"), [reasons[reason]]
 
 
-def refused_page(refused: JoinRefused, accept_language: str | None) -> tuple[str, int]:
+def refused_page(refused: LinkRefused, accept_language: str | None) -> tuple[str, int]:
     """(HTML, status) in the registrant's language, else the browser's."""
     language = refused.language or i18n.negotiate(accept_language, list(i18n.LANGUAGES), "en")
     heading, paragraphs = refusal_page_text(refused.reason, i18n.translations(language).gettext)

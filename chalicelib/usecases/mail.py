@@ -46,8 +46,8 @@ def send_registration_mail(majlis: Majlis, job: MailJob) -> str:
         return "superseded"  # a newer job will send the current state
     if job.seq > registration.mail_seq:
         raise RetryLater("registration not yet visible at this sequence")
-    if registration.status is Status.CANCELLED:
-        return "cancelled"
+    if registration.status is Status.CANCELLED and registration.mail_reason != "cancelled":
+        return "cancelled"  # only the cancellation note goes to a cancelled registration
     if registration.email_status in (EmailStatus.BOUNCED, EmailStatus.COMPLAINED):
         return "suppressed"
     event = majlis.events.get(registration.event_id)
@@ -64,7 +64,11 @@ def send_registration_mail(majlis: Majlis, job: MailJob) -> str:
     links = registration_links(
         majlis.keys.keys(), majlis.settings.public_base_url, event, registration
     )
-    rendered = registration_mail(event, registration, links, now)
+    register_url = (
+        f"{majlis.settings.public_base_url.rstrip('/')}/events/{event.id}/register"
+        f"?lang={registration.language}"
+    )
+    rendered = registration_mail(event, registration, links, now, register_url)
     recipient = parse_address(registration.email).ascii
     raw = mime.build(
         mime.Mail(
@@ -79,6 +83,7 @@ def send_registration_mail(majlis: Majlis, job: MailJob) -> str:
             sent_at=now,
             reply_to=event.reply_to,
             calendar=rendered.calendar,
+            cancellation=rendered.cancellation,
         )
     )
     try:

@@ -9,7 +9,7 @@ import pytest
 from chalicelib.domain.registrations import Status
 from chalicelib.links import Link, Purpose, registration_links, sign
 from chalicelib.pages.links import refusal_page_text
-from chalicelib.usecases.join import JoinRefused, Refusal, join
+from chalicelib.usecases.access import LinkRefused, Refusal, join
 from chalicelib.usecases.registrations import register
 from tests.builders import person
 from tests.fakes import TEST_KEYS
@@ -31,8 +31,8 @@ def _update(majlis, registration_id: str, **changes) -> None:
     )
 
 
-def _refusal(majlis, token: str) -> JoinRefused:
-    with pytest.raises(JoinRefused) as refused:
+def _refusal(majlis, token: str) -> LinkRefused:
+    with pytest.raises(LinkRefused) as refused:
         join(majlis, token)
     return refused.value
 

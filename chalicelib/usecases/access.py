@@ -1,8 +1,10 @@
-"""Following a join link: one signature check, one DynamoDB call, a redirect to Zoom.
+"""Following the links in emails: join, manage and unsubscribe.
 
-The DynamoDB call is the click record itself: a conditional update that also returns
-the registration (its Zoom join URL) or, when refused, says why (cancelled, revoked,
-waitlisted). A GET changes nothing but that record.
+A join link is one signature check and one DynamoDB call, then a redirect to Zoom: the
+call is the click record itself, a conditional update that also returns the
+registration (its Zoom join URL) or, when refused, says why (cancelled, revoked,
+waitlisted). A GET changes nothing but that record. Manage and unsubscribe links lead
+to the registration they were signed for, while it is theirs to act on.
 """
 
 from __future__ import annotations
@@ -30,33 +32,51 @@ class Refusal(StrEnum):
 
 
 @dataclass(frozen=True)
-class JoinRefused(Exception):
+class LinkRefused(Exception):
     reason: Refusal
     language: str | None  # the registrant's, when we know who they are
 
 
+def registration_behind(majlis: Majlis, purpose: Purpose, token: str) -> Registration:
+    """The registration a manage or unsubscribe link stands for. Raises LinkRefused."""
+    try:
+        link = verify(majlis.keys.keys(), purpose, token, majlis.clock())
+    except InvalidLink:
+        raise LinkRefused(Refusal.INVALID, None) from None
+    except ExpiredLink:
+        raise LinkRefused(Refusal.EXPIRED, None) from None
+    registration = majlis.registrations.get(link.registration_id, consistent=True)
+    if registration is None:
+        raise LinkRefused(Refusal.INVALID, None)
+    if registration.status is Status.CANCELLED:
+        raise LinkRefused(Refusal.CANCELLED, registration.language)
+    if registration.link_version != link.version:
+        raise LinkRefused(Refusal.REVOKED, registration.language)
+    return registration
+
+
 def join(majlis: Majlis, token: str) -> str:
-    """The Zoom URL to send the person to. Raises JoinRefused."""
+    """The Zoom URL to send the person to. Raises LinkRefused."""
     now = majlis.clock()
     try:
         link = verify(majlis.keys.keys(), Purpose.JOIN, token, now)
     except InvalidLink:
-        raise JoinRefused(Refusal.INVALID, None) from None
+        raise LinkRefused(Refusal.INVALID, None) from None
     except ExpiredLink:
-        raise JoinRefused(Refusal.EXPIRED, None) from None
+        raise LinkRefused(Refusal.EXPIRED, None) from None
     try:
         registration = majlis.registrations.record_click(
             link.registration_id, link.session_id, link.version, now
         )
     except ClickRefused as refused:
-        raise JoinRefused(_why(refused.registration, link.version), _language(refused)) from None
+        raise LinkRefused(_why(refused.registration, link.version), _language(refused)) from None
     zoom = registration.zoom.get(link.session_id, {})
     if zoom.get("join_url"):
         return zoom["join_url"]
     event = majlis.events.get(registration.event_id)
     session = event.session(link.session_id) if event else None
     if session is None or not session.join_url:
-        raise JoinRefused(Refusal.UNAVAILABLE, registration.language)
+        raise LinkRefused(Refusal.UNAVAILABLE, registration.language)
     return session.join_url
 
 

@@ -1,0 +1,111 @@
+/* Majlis registration page: progressive enhancement of a form that works without it.
+   - shows each session's time in the visitor's own time zone and preselects that zone;
+   - posts JSON to the API and shows the problem document's field errors inline. */
+(function () {
+  "use strict";
+  var form = document.getElementById("registration");
+  if (!form || !window.fetch || !window.Intl) { return; }
+  var messages = JSON.parse(document.getElementById("majlis-messages").textContent);
+  var lang = document.documentElement.lang;
+  var summary = document.getElementById("summary");
+
+  var zone = null;
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { zone = null; }
+  var zoneSelect = document.getElementById("timezone");
+  if (zone && zoneSelect && !form.dataset.keepZone) {
+    for (var i = 0; i < zoneSelect.options.length; i++) {
+      if (zoneSelect.options[i].value === zone) { zoneSelect.value = zone; break; }
+    }
+  }
+  function showLocalTimes() {
+    var chosen = zoneSelect ? zoneSelect.value : zone;
+    var spans = document.querySelectorAll(".local-time");
+    for (var j = 0; j < spans.length; j++) {
+      var start = new Date(spans[j].dataset.start), end = new Date(spans[j].dataset.end);
+      try {
+        var day = new Intl.DateTimeFormat(lang, { weekday: "short", day: "numeric", month: "short", timeZone: chosen }).format(start);
+        var hours = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: chosen });
+        spans[j].textContent = messages.your_time + ": " + day + " " + hours.format(start) + "–" + hours.format(end);
+        spans[j].hidden = false;
+      } catch (e) { spans[j].hidden = true; }
+    }
+  }
+  showLocalTimes();
+  if (zoneSelect) { zoneSelect.addEventListener("change", showLocalTimes); }
+
+  function clearErrors() {
+    summary.textContent = "";
+    var marked = form.querySelectorAll("[aria-invalid]");
+    for (var k = 0; k < marked.length; k++) { marked[k].removeAttribute("aria-invalid"); }
+    var notes = form.querySelectorAll(".error");
+    for (var m = 0; m < notes.length; m++) { notes[m].textContent = ""; notes[m].hidden = true; }
+  }
+  function showError(field, text) {
+    var note = document.getElementById(field + "-error");
+    var control = document.getElementById(field);
+    if (!note) { return false; }
+    note.textContent = text;
+    note.hidden = false;
+    if (control) { control.setAttribute("aria-invalid", "true"); }
+    return control;
+  }
+  function body() {
+    var data = { sessions: [] };
+    var elements = form.elements;
+    for (var n = 0; n < elements.length; n++) {
+      var el = elements[n];
+      if (!el.name || el.type === "submit") { continue; }
+      if (el.name === "sessions") { if (el.checked) { data.sessions.push(el.value); } continue; }
+      if (el.type === "checkbox") { data[el.name] = el.checked; continue; }
+      if (el.type === "hidden") { continue; }
+      if (el.value !== "" || el.name === "website") { data[el.name] = el.value; }
+    }
+    if (!data.website) { delete data.website; }
+    return data;
+  }
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    clearErrors();
+    var button = form.querySelector("button[type=submit]");
+    var label = button.textContent;
+    button.disabled = true;
+    button.textContent = messages.sending;
+    fetch(form.dataset.api, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(body())
+    }).then(function (response) {
+      return response.json().then(function (doc) { return { status: response.status, doc: doc }; });
+    }).then(function (result) {
+      button.disabled = false;
+      button.textContent = label;
+      if (result.status === 200 || result.status === 201) {
+        form.hidden = true;
+        var thanks = document.getElementById("thanks");
+        document.getElementById(result.doc.status === "waitlisted" ? "thanks-waitlisted" : "thanks-registered").hidden = false;
+        thanks.hidden = false;
+        thanks.focus();
+        return;
+      }
+      if (result.status === 422 && result.doc.errors) {
+        var first = null;
+        for (var e = 0; e < result.doc.errors.length; e++) {
+          var error = result.doc.errors[e];
+          var field = error.field.split(".")[0];
+          var control = showError(field, messages.fields[error.code] || messages.generic);
+          if (!first && control) { first = control; }
+        }
+        summary.textContent = messages.summary;
+        (first || summary).focus();
+        return;
+      }
+      summary.textContent = result.status === 503 || result.status === 429 ? messages.busy : (result.doc.detail || messages.network);
+      summary.focus();
+    }).catch(function () {
+      button.disabled = false;
+      button.textContent = label;
+      summary.textContent = messages.network;
+      summary.focus();
+    });
+  });
+})();
