@@ -220,15 +220,13 @@ def _page(html: str, status: int) -> Response:
 
 @app.route("/join/{token}", methods=["GET"])
 def follow_join_link(token: str) -> Response:
-    from chalicelib.pages.links import refused_page
     from chalicelib.usecases.access import LinkRefused, join
 
     correlate(app.current_request.context.get("requestId"))
     try:
         location = join(majlis(), token)
     except LinkRefused as refused:
-        logger.info("join link refused", extra={"reason": refused.reason.value})
-        return _page(*refused_page(refused, app.current_request.headers.get("accept-language")))
+        return _link_refused(refused)
     return Response(
         body="",
         status_code=302,
@@ -373,7 +371,9 @@ def _link_refused(refused: Any) -> Response:
     from chalicelib.pages.links import refused_page
 
     logger.info("link refused", extra={"reason": refused.reason.value})
-    return _page(*refused_page(refused, app.current_request.headers.get("accept-language")))
+    return _page(
+        *refused_page(refused, app.current_request.headers.get("accept-language"), _base_url())
+    )
 
 
 @app.route("/manage/{token}", methods=["GET"])

@@ -41,9 +41,11 @@ def refusal_page_text(reason: Refusal, gettext: Callable[[str], str]) -> tuple[s
     return _("This link is no longer valid"), [reasons[reason]]
 
 
-def refused_page(refused: LinkRefused, accept_language: str | None) -> tuple[str, int]:
+def refused_page(
+    refused: LinkRefused, accept_language: str | None, base_url: str
+) -> tuple[str, int]:
     """(HTML, status) in the registrant's language, else the browser's."""
     language = refused.language or i18n.negotiate(accept_language, list(i18n.LANGUAGES), "en")
     heading, paragraphs = refusal_page_text(refused.reason, i18n.translations(language).gettext)
-    html = render("link_problem.html", language, heading=heading, paragraphs=paragraphs)
+    html = render("link_problem.html", language, base_url, heading=heading, paragraphs=paragraphs)
     return html, refused.reason.status

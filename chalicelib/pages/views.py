@@ -165,7 +165,7 @@ def registration_page(
     html = render(
         "register.html",
         language,
-        assets=f"{base_url}/assets",
+        base_url,
         switch_languages=language_choices(tuple(event.languages)),
         event_title=event.title_in(language),
         event_id=event.id,
@@ -189,8 +189,7 @@ def thanks_page(event: Event, language: str, status: Status, *, base_url: str) -
     html = render(
         "thanks.html",
         language,
-        assets=f"{base_url}/assets",
-        switch_languages=None,
+        base_url,
         event_title=event.title_in(language),
         waitlisted=status is Status.WAITLISTED,
     )
@@ -201,7 +200,7 @@ def closed_page(event: Event, language: str, *, base_url: str) -> tuple[str, int
     html = render(
         "closed.html",
         language,
-        assets=f"{base_url}/assets",
+        base_url,
         switch_languages=language_choices(tuple(event.languages)),
         event_title=event.title_in(language),
     )
@@ -225,8 +224,7 @@ def problem_page(status: int, language: str, *, base_url: str) -> tuple[str, int
     html = render(
         "link_problem.html",
         language,
-        assets=f"{base_url}/assets",
-        switch_languages=None,
+        base_url,
         heading=heading,
         paragraphs=[text],
     )
@@ -246,8 +244,7 @@ def manage_page(
     html = render(
         "manage.html",
         language,
-        assets=f"{base_url}/assets",
-        switch_languages=None,
+        base_url,
         event_title=event.title_in(language),
         registration=registration,
         status=registration.status.value,
@@ -267,8 +264,7 @@ def cancelled_page(registration: Registration, event: Event, *, base_url: str) -
     html = render(
         "cancelled.html",
         language,
-        assets=f"{base_url}/assets",
-        switch_languages=None,
+        base_url,
         event_title=event.title_in(language),
         register_url=f"{base_url}/events/{event.id}/register?lang={language}",
     )
@@ -282,8 +278,7 @@ def unsubscribe_page(
     html = render(
         "unsubscribe.html",
         language,
-        assets=f"{base_url}/assets",
-        switch_languages=None,
+        base_url,
         event_title=event.title_in(language),
         action=f"{base_url}/unsubscribe/{token}",
         done=done,
