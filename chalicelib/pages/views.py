@@ -68,7 +68,7 @@ PAGE_MESSAGES = {
     "network": N_("We could not reach the server. Please check your connection and try again."),
     "busy": N_("Many people are registering right now. Please try again in a moment."),
     "sending": N_("Sending…"),
-    "your_time": N_("Your time"),
+    "your_time": N_("Your time: %(time)s"),
 }
 
 

@@ -25,7 +25,7 @@
       try {
         var day = new Intl.DateTimeFormat(lang, { weekday: "short", day: "numeric", month: "short", timeZone: chosen }).format(start);
         var hours = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: chosen });
-        spans[j].textContent = messages.your_time + ": " + day + " " + hours.format(start) + "–" + hours.format(end);
+        spans[j].textContent = messages.your_time.replace("%(time)s", day + " " + hours.format(start) + "–" + hours.format(end));
         spans[j].hidden = false;
       } catch (e) { spans[j].hidden = true; }
     }
