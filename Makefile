@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAGE ?= dev
 BUILD := build/$(STAGE)
 
-.PHONY: run test lint fmt package deploy bench messages clean
+.PHONY: run test lint fmt browser package deploy bench messages clean
 
 # The virtual environment, rebuilt whenever a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -18,13 +18,36 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: $(VENV)/.installed
 	$(BIN)/python -m infra.local
 
-## Lint, format check and the whole test suite.
-test: $(VENV)/.installed lint
+## Lint, format check and the whole test suite (browser tests included).
+test: $(VENV)/.installed lint browser
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# What tests/browser drives: Debian's Chromium and its chromedriver, the Noto fonts that
+# draw Arabic and Urdu, and axe-core (pinned in tests/browser/package-lock.json).
+# Installed only when missing; with CI set, failing to install them fails the run.
+BROWSER_PACKAGES := chromium chromium-driver fonts-noto-core
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+browser: tests/browser/node_modules/.package-lock.json
+	@missing=$$(for p in $(BROWSER_PACKAGES); do \
+		dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -qx installed || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing for the browser tests:" $$missing; \
+		{ $(SUDO) apt-get update -qq && \
+		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } || \
+		{ echo "Could not install $$missing: the browser tests will skip, or fail on CI." >&2; \
+		  [ -z "$$CI" ]; }; \
+	fi
+
+tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/browser --no-audit --no-fund; \
+	else echo "No npm for axe-core: the accessibility tests will skip, or fail on CI." >&2; \
+		[ -z "$$CI" ]; fi
 
 fmt: $(VENV)/.installed
 	$(BIN)/ruff check --fix .

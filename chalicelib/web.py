@@ -107,7 +107,9 @@ def _form_fields(text: str, *, lists: frozenset[str], bools: frozenset[str]) -> 
     return fields
 
 
-def read_multipart(raw: bytes, content_type: str) -> dict[str, Any]:
+def read_multipart(
+    raw: bytes, content_type: str, lists: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """The text fields of a ``multipart/form-data`` body (files are not accepted)."""
     from email.parser import BytesParser
     from email.policy import HTTP
@@ -127,9 +129,17 @@ def read_multipart(raw: bytes, content_type: str) -> dict[str, Any]:
             continue
         payload = part.get_payload(decode=True) or b""
         try:
-            fields[str(name)] = payload.decode("utf-8")
+            value = payload.decode("utf-8")
         except UnicodeDecodeError:
             raise Problem(400, "The form body is not valid UTF-8.") from None
+        if name in lists:
+            fields.setdefault(str(name), []).append(value)
+        elif name in fields:
+            raise validation_problem(
+                [FieldError(str(name), "repeated", "This field appears more than once.")]
+            )
+        else:
+            fields[str(name)] = value
     return fields
 
 
@@ -137,7 +147,7 @@ def read_page_form(raw: bytes, content_type: str | None, lists: frozenset[str]) 
     """A form posted by a browser (or a mail client's one-click): urlencoded or multipart."""
     kind, _ = media_type(content_type)
     if kind == "multipart/form-data":
-        return read_multipart(raw, content_type or "")
+        return read_multipart(raw, content_type or "", lists)
     return read_body(raw, content_type, accept=(FORM,), lists=lists)[0]
 
 

@@ -475,7 +475,6 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             ":cancelled": Status.CANCELLED,
             ":version": registration.link_version,
             ":calendar": dropped,
-            ":empty": {},
         }
         names = {"#status": "status"}
         sets = [
@@ -489,6 +488,8 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             names[f"#f{i}"] = field
             values[f":v{i}"] = value
             sets.append(f"#f{i} = :v{i}")
+        if changes.get("sessions"):
+            values[":empty"] = {}
         for i, session_id in enumerate(changes.get("sessions", [])):
             names[f"#s{i}"] = session_id
             sets.append(f"clicks.#s{i} = if_not_exists(clicks.#s{i}, :empty)")

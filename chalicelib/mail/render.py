@@ -126,6 +126,7 @@ def _calendar_sessions(
     session_ids: list[str],
     links: RegistrationLinks,
     gettext: Callable[[str], str],
+    with_links: bool = True,
 ) -> list[CalendarSession]:
     language = registration.language
     event_title = event.title_in(language)
@@ -135,7 +136,7 @@ def _calendar_sessions(
         session = event.session(session_id)
         if session is None:
             continue
-        join_url = links.join.get(session_id, "")
+        join_url = links.join.get(session_id, "") if with_links else ""
         description = (
             f"{join_word}: {join_url}\n\n{manage_word}: {links.manage}" if join_url else ""
         )
@@ -227,8 +228,14 @@ def registration_mail(
     cancellation = None
     if registration.calendar_cancel:
         cancellation = invitation(
+            # A cancelled entry carries no links: they would not work (or not for long).
             sessions=_calendar_sessions(
-                event, registration, registration.calendar_cancel, links, gettext
+                event,
+                registration,
+                registration.calendar_cancel,
+                links,
+                gettext,
+                with_links=False,
             ),
             method="CANCEL",
             **people,

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from chalicelib.bootstrap import Majlis
 from chalicelib.domain.events import Event
-from chalicelib.domain.registrations import Registration, RegistrationChanges
+from chalicelib.domain.registrations import Registration, RegistrationChanges, Status
 from chalicelib.links import Purpose
 from chalicelib.ports import StoreBusy
 from chalicelib.problems import FieldError, Problem, field_errors, validation_problem
@@ -61,9 +61,13 @@ def update(majlis: Majlis, token: str, fields: dict[str, Any]) -> Managed:
     changed = changes.applied_to(registration)
     if not changed:
         return managed
-    dropped = [
-        s for s in registration.sessions if s not in changed.get("sessions", registration.sessions)
-    ]
+    kept = changed.get("sessions", registration.sessions)
+    # Only a registered person holds calendar entries to take back.
+    dropped = (
+        [s for s in registration.sessions if s not in kept]
+        if registration.status is Status.REGISTERED
+        else []
+    )
     try:
         updated = majlis.registrations.change(registration, changed, dropped, majlis.clock())
     except StoreBusy:
