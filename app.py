@@ -115,6 +115,27 @@ def _preflight(event_id: str) -> Response:
     )
 
 
+def page(view: Callable[..., Response]) -> Callable[..., Response]:
+    """A page route: one correlation id, and a kind page (never a traceback) on failure."""
+
+    @functools.wraps(view)
+    def handle(**kwargs: Any) -> Response:
+        from chalicelib import i18n
+        from chalicelib.pages import views
+
+        correlate(app.current_request.context.get("requestId"))
+        try:
+            return view(**kwargs)
+        except Exception:  # noqa: BLE001 - the last line: a page, never a traceback
+            logger.exception("unhandled error", extra={"route": view.__name__})
+            language = i18n.negotiate(
+                app.current_request.headers.get("accept-language"), list(i18n.LANGUAGES), "en"
+            )
+            return _page(*views.problem_page(500, language, base_url=_base_url()))
+
+    return handle
+
+
 def _organizer(role: str, event_id: str) -> auth.Principal:
     context = app.current_request.context.get("authorizer") or {}
     return auth.require(auth.Principal.from_context(context), role, event_id)
@@ -219,10 +240,10 @@ def _page(html: str, status: int) -> Response:
 
 
 @app.route("/join/{token}", methods=["GET"])
+@page
 def follow_join_link(token: str) -> Response:
     from chalicelib.usecases.access import LinkRefused, join
 
-    correlate(app.current_request.context.get("requestId"))
     try:
         location = join(majlis(), token)
     except LinkRefused as refused:
@@ -298,10 +319,10 @@ def asset(name: str) -> Response:
 
 
 @app.route("/events/{event_id}/register", methods=["GET"])
+@page
 def registration_page(event_id: str) -> Response:
     from chalicelib.pages import views
 
-    correlate(app.current_request.context.get("requestId"))
     event = _page_event(event_id)
     if isinstance(event, Response):
         return event
@@ -323,11 +344,11 @@ def _page_event(event_id: str) -> Any:
 
 
 @app.route("/events/{event_id}/register", methods=["POST"], content_types=["*/*"])
+@page
 def registration_form_post(event_id: str) -> Response:
     """The registration page without JavaScript: a form in, a page out."""
     from chalicelib.pages import views
 
-    correlate(app.current_request.context.get("requestId"))
     event = _page_event(event_id)
     if isinstance(event, Response):
         return event
@@ -379,12 +400,12 @@ def _link_refused(refused: Any) -> Response:
 
 
 @app.route("/manage/{token}", methods=["GET"])
+@page
 def manage_page(token: str) -> Response:
     from chalicelib.pages import views
     from chalicelib.usecases import selfservice
     from chalicelib.usecases.access import LinkRefused
 
-    correlate(app.current_request.context.get("requestId"))
     try:
         managed = selfservice.manage(majlis(), token)
     except LinkRefused as refused:
@@ -395,12 +416,12 @@ def manage_page(token: str) -> Response:
 
 
 @app.route("/manage/{token}", methods=["POST"], content_types=["*/*"])
+@page
 def manage_post(token: str) -> Response:
     from chalicelib.pages import views
     from chalicelib.usecases import selfservice
     from chalicelib.usecases.access import LinkRefused
 
-    correlate(app.current_request.context.get("requestId"))
     raw, content_type = _body()
     as_json = web.media_type(content_type)[0] == web.JSON
     base_url = _base_url()
@@ -466,12 +487,12 @@ def manage_post(token: str) -> Response:
 
 
 @app.route("/unsubscribe/{token}", methods=["GET"])
+@page
 def unsubscribe_page(token: str) -> Response:
     from chalicelib.pages import views
     from chalicelib.usecases import selfservice
     from chalicelib.usecases.access import LinkRefused
 
-    correlate(app.current_request.context.get("requestId"))
     try:
         managed = selfservice.unsubscribe_view(majlis(), token)
     except LinkRefused as refused:
@@ -484,13 +505,13 @@ def unsubscribe_page(token: str) -> Response:
 
 
 @app.route("/unsubscribe/{token}", methods=["POST"], content_types=["*/*"])
+@page
 def unsubscribe_post(token: str) -> Response:
     """Also RFC 8058's one-click POST (``List-Unsubscribe=One-Click``), from mail providers."""
     from chalicelib.pages import views
     from chalicelib.usecases import selfservice
     from chalicelib.usecases.access import LinkRefused
 
-    correlate(app.current_request.context.get("requestId"))
     if not _same_site():
         return _page(*views.problem_page(403, "en", base_url=_base_url()))
     try:

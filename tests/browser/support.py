@@ -36,17 +36,6 @@ axe.run(document, {resultTypes: ["violations"]})
 """
 
 
-# Pages answer with "Referrer-Policy: no-referrer", so browsers send "Origin: null" with
-# every form post from them (Fetch: "append a request Origin header"); app._same_site()
-# takes that for another site and answers 403, although Sec-Fetch-Site says same-origin.
-FORM_POSTS_REFUSED = (
-    "app._same_site() refuses the pages' own form posts: the pages' 'Referrer-Policy: "
-    "no-referrer' makes Chromium send 'Origin: null' (with 'Sec-Fetch-Site: same-origin'), "
-    "which is not the base URL's origin, so POST /events/{id}/register, /manage/{token} and "
-    "/unsubscribe/{token} answer 403 'This request was refused' in a real browser"
-)
-
-
 def translated(language: str, text: str) -> str:
     """What a page in ``language`` says for the English ``text`` (its message catalog)."""
     return i18n.translations(language).gettext(text)
@@ -111,6 +100,8 @@ class Page:
         button.click()
         self.wait(expected_conditions.staleness_of(old), 15, f"{css} loaded no page")
         self.wait(lambda d: d.execute_script("return document.readyState") == "complete")
+        # A same-origin form post must not be taken for a cross-site one (pages send no
+        # referrer, so Chromium's Origin header is "null"; Sec-Fetch-Site tells).
         refused = translated(
             self.js("return document.documentElement.lang") or "en", "This request was refused"
         )

@@ -9,7 +9,6 @@ import pytest
 from chalicelib.pages.views import FIELD_MESSAGES, PAGE_MESSAGES
 from chalicelib.usecases import registrations
 from tests.browser.support import (
-    FORM_POSTS_REFUSED,
     Page,
     calendars,
     email_to,
@@ -131,7 +130,6 @@ def test_errors_show_next_to_their_fields_with_javascript(local, page: Page):
     email_to(local, "corrected@example.org", before)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=FORM_POSTS_REFUSED)
 def test_register_in_urdu_without_javascript(local, page_without_js: Page):
     page = page_without_js
     page.open(f"{local.url}/events/demo/register?lang=ur")
@@ -175,7 +173,6 @@ def test_register_in_urdu_without_javascript(local, page_without_js: Page):
     assert found.updates is False  # the unticked box, despite the hidden "false" before it
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=FORM_POSTS_REFUSED)
 def test_errors_without_javascript_show_the_form_again_with_values_kept(
     local, page_without_js: Page
 ):

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import requests
 
 from chalicelib.links import registration_links
 from tests.browser.support import (
-    FORM_POSTS_REFUSED,
     Page,
     calendars,
     email_to,
@@ -68,7 +66,6 @@ def test_the_manage_link_opens_the_registration(local, page: Page):
     page.shot("manage")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=FORM_POSTS_REFUSED)
 def test_change_sessions_then_cancel_through_the_manage_link(local, page: Page):
     address = "changer@example.org"
     before = outbox(local)
@@ -134,7 +131,6 @@ def test_the_unsubscribe_page_asks_before_it_changes_anything(local, page: Page)
     assert _stored(local, registration_id).updates is True  # a GET (a mail scanner) is harmless
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=FORM_POSTS_REFUSED)
 def test_unsubscribe_in_the_browser(local, page: Page):
     registration_id = _register(local, email="leaver@example.org", language="ar", updates=True)
     page.open(_links(local, registration_id).unsubscribe)
