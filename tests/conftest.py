@@ -39,18 +39,93 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> Iterator[Majlis]:
-    """Majlis on moto (in process): the resources of infra/resources.yaml, event ``conf``."""
-    from moto import mock_aws
+class MotoSession:
+    """One in-process moto for the test session: resources created once, data wiped per test.
 
+    Creating the resources of infra/resources.yaml takes about a second; wiping the
+    table, the queues and SES's sent mail takes a few milliseconds. If something reset
+    moto meanwhile (local mode does when it stops), the resources are created again.
+    """
+
+    def __init__(self) -> None:
+        self.mock: Any = None
+        self.outputs: dict[str, str] = {}
+
+    def start(self) -> dict[str, str]:
+        from moto import mock_aws
+
+        from infra.local.embedded import install_faithful_dynamodb
+        from infra.local.provision import Provisioner
+
+        install_faithful_dynamodb()
+        if self.mock is None:
+            self.mock = mock_aws()
+            self.mock.start()
+        db = boto3.client("dynamodb", region_name="us-east-1")
+        if "majlis" not in db.list_tables()["TableNames"]:
+            self.outputs = Provisioner("us-east-1").create_all()
+        else:
+            self._wipe(db)
+        # The events' sender domain, verified as an organiser would before sending.
+        boto3.client("ses", region_name="us-east-1").verify_domain_identity(Domain="example.org")
+        return self.outputs
+
+    def _wipe(self, db: Any) -> None:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+        from moto.sqs.models import sqs_backends
+
+        keys = [
+            {"pk": item["pk"], "sk": item["sk"]}
+            for page in db.get_paginator("scan").paginate(
+                TableName="majlis", ProjectionExpression="pk, sk"
+            )
+            for item in page["Items"]
+        ]
+        for start in range(0, len(keys), 25):
+            db.batch_write_item(
+                RequestItems={
+                    "majlis": [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]
+                }
+            )
+        for queue in sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].queues.values():
+            queue._messages.clear()  # PurgeQueue allows one call a minute
+            queue._pending_messages = set()
+        ses = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+        ses.sent_messages.clear()
+        ses.sent_message_count = 0
+
+    def stop(self) -> None:
+        if self.mock is not None:
+            self.mock.stop()
+            self.mock = None
+
+
+@pytest.fixture(scope="session")
+def moto_session() -> Iterator[MotoSession]:
+    saved = dict(os.environ)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1"
+    )
+    session = MotoSession()
+    try:
+        yield session
+    finally:
+        session.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture
+def aws(
+    moto_session: MotoSession, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> Iterator[Majlis]:
+    """Majlis on moto (in process): the resources of infra/resources.yaml, event ``conf``."""
     from chalicelib import config
     from chalicelib.adapters import aws as aws_clients
     from chalicelib.usecases.events import put_event
-    from infra.local.embedded import install_faithful_dynamodb
-    from infra.local.provision import Provisioner
 
-    install_faithful_dynamodb()
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -59,24 +134,21 @@ def aws(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> Iterator[Majlis]:
         "MAJLIS_CHECK_SENDER_IDENTITY": "false",
     }.items():
         monkeypatch.setenv(name, value)
-    with mock_aws():
-        outputs = Provisioner("us-east-1").create_all()
-        # The events' sender domain, verified as an organiser would before sending.
-        boto3.client("ses", region_name="us-east-1").verify_domain_identity(Domain="example.org")
-        monkeypatch.setenv("MAJLIS_TABLE_NAME", outputs["TableName"])
-        monkeypatch.setenv("MAJLIS_MAIL_QUEUE_URL", outputs["MailQueueUrl"])
-        config.settings.cache_clear()
+    outputs = moto_session.start()
+    monkeypatch.setenv("MAJLIS_TABLE_NAME", outputs["TableName"])
+    monkeypatch.setenv("MAJLIS_MAIL_QUEUE_URL", outputs["MailQueueUrl"])
+    config.settings.cache_clear()
+    aws_clients.client.cache_clear()
+    wired = bootstrap.on_aws(config.settings())
+    wired.clock = clock
+    put_event(wired, EVENT_ID, event_body())
+    bootstrap.use(wired)
+    try:
+        yield wired
+    finally:
+        bootstrap.use(None)
         aws_clients.client.cache_clear()
-        wired = bootstrap.on_aws(config.settings())
-        wired.clock = clock
-        put_event(wired, EVENT_ID, event_body())
-        bootstrap.use(wired)
-        try:
-            yield wired
-        finally:
-            bootstrap.use(None)
-            aws_clients.client.cache_clear()
-            config.settings.cache_clear()
+        config.settings.cache_clear()
 
 
 @pytest.fixture

@@ -176,16 +176,21 @@ class EmbeddedAws:
         self.endpoint = ""
 
     def start(self) -> str:
+        """Serve, starting from nothing (moto's state is per process: forget what was)."""
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
+        self._reset()
         os.environ.update(aws_environment(self.endpoint))
         return self.endpoint
 
     def stop(self) -> None:
-        """Stop serving and forget every resource (moto's state is per process)."""
+        """Stop serving and forget every resource."""
         global _outbox
         _outbox = None
+        self._reset()
+        self._server.stop()
+
+    def _reset(self) -> None:
         reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
         urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - our moto, on loopback
-        self._server.stop()
