@@ -46,7 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
-        if here in Path(str(item.path)).parents:
+        if here in item.path.parents:
             item.add_marker(pytest.mark.browser)
 
 
@@ -93,13 +93,13 @@ def _launch(javascript: bool) -> Iterator[object]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[object]:
-    """Chromium with JavaScript, shared by the tests (one launch)."""
+    """Chromium with JavaScript, shared by the browser tests (one launch)."""
     yield from _launch(javascript=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium_without_js() -> Iterator[object]:
     """Chromium with JavaScript disabled, as some visitors (and screen readers) have it."""
     yield from _launch(javascript=False)
@@ -123,10 +123,10 @@ def page_without_js(chromium_without_js, request: pytest.FixtureRequest) -> Page
     return _page(chromium_without_js, request)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def axe_source() -> Path:
     if not AXE.is_file():
-        _missing(f"no {AXE.relative_to(Path.cwd()) if AXE.is_relative_to(Path.cwd()) else AXE}")
+        _missing(f"no axe-core at {AXE}")
     return AXE
 
 

@@ -50,7 +50,7 @@ class Page:
         self.steps = 0
         self.screenshots: list[Path] = []
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for stale in ARTIFACTS.glob(f"{self.name}-*.png"):
+        for stale in ARTIFACTS.glob(f"{self.name}-[0-9][0-9]-*.png"):
             stale.unlink()
 
     # -- navigation and screenshots ------------------------------------------------------

@@ -8,13 +8,7 @@ import pytest
 
 from chalicelib.pages.views import FIELD_MESSAGES, PAGE_MESSAGES
 from chalicelib.usecases import registrations
-from tests.browser.support import (
-    Page,
-    calendars,
-    email_to,
-    outbox,
-    translated,
-)
+from tests.browser.support import Page, calendars, email_to, outbox, translated
 
 ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff]")
 
@@ -41,13 +35,15 @@ def _assert_field_error(page: Page, field: str, language: str, code: str) -> Non
     control = page.find(f"#{field}")
     assert control.get_attribute("aria-invalid") == "true", field
     assert f"{field}-error" in control.get_attribute("aria-describedby").split()
-    # Next to its field: in the same block, right below it
+    # Next to its field: after it, in the same block
     assert page.js(
-        "return arguments[0].parentElement.contains(arguments[1])"
-        " || arguments[0].closest('.field').contains(arguments[1])",
+        """const [control, note] = arguments;
+        const block = control.closest(".field");
+        const after = control.compareDocumentPosition(note) & Node.DOCUMENT_POSITION_FOLLOWING;
+        return block !== null && block.contains(note) && Boolean(after);""",
         control,
         note,
-    )
+    ), f"#{field}-error is not next to #{field}"
 
 
 def _assert_no_error(page: Page, field: str) -> None:
