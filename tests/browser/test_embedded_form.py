@@ -1,0 +1,105 @@
+"""The embeddable form on an organiser's own site, in a real browser, across origins.
+
+The organiser's page is served from another origin (another port on loopback). The form
+reads the event and registers through the API only because that origin is in the
+event's ``allowed_origins``; from any other origin the browser refuses (CORS).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from tests.browser.support import Page, email_to, outbox, translated
+from tests.builders import event_body
+from tests.conftest import free_port
+
+ORGANISER_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Our conference</title></head>
+<body><h1>Register for our conference</h1>
+<div data-majlis-event="{event}" data-lang="{lang}"></div>
+<script src="{api}/assets/embed.js" async></script>
+</body></html>"""
+
+
+class _OrganiserSite(ThreadingHTTPServer):
+    page = ""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = self.server.page.encode("utf-8")  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def organiser_site() -> Iterator[_OrganiserSite]:
+    server = _OrganiserSite(("127.0.0.1", free_port()), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+
+
+def _event(local, event_id: str, origin: str) -> None:
+    body = event_body(registration={"opens_at": "2020-01-01T00:00:00Z"}, allowed_origins=[origin])
+    response = requests.put(
+        f"{local.url}/events/{event_id}",
+        json=body,
+        headers={"Authorization": f"Bearer {local.organizer_token}"},
+        timeout=30,
+    )
+    assert response.status_code in (200, 201), response.text
+
+
+def test_a_registration_through_the_embedded_form(local, page: Page, organiser_site):
+    origin = f"http://127.0.0.1:{organiser_site.server_address[1]}"
+    _event(local, "embedded", origin)
+    organiser_site.page = ORGANISER_PAGE.format(event="embedded", lang="fr", api=local.url)
+    before = outbox(local)
+    page.open(origin + "/")
+    prefix = "#majlis-embedded-"
+    page.visible(prefix + "email", timeout=15)
+    page.shot("form")
+    # The form speaks French and lists the event's sessions
+    assert page.find("[data-majlis-event]").get_attribute("lang") == "fr"
+    assert len(page.find_all("[data-majlis-event] [name=sessions]")) == 8
+    page.type(prefix + "email", "embedded@example.org")
+    page.type(prefix + "first_name", "Élise")
+    page.choose(prefix + "country", "FR")
+    page.tick(prefix + "consent")
+    page.shot("filled")
+    page.find("[data-majlis-event] button[type=submit]").click()
+    status = page.visible("[data-majlis-event] [role=status]", timeout=15)
+    page.shot("thanks")
+    # (Selenium reads non-breaking spaces as spaces.)
+    thanks = translated("fr", "Thank you, you are registered!").replace("\xa0", " ")
+    assert thanks in status.text
+    message = email_to(local, "embedded@example.org", before)
+    assert message["Content-Language"] == "fr"
+
+
+def test_another_origin_cannot_use_the_form(local, page: Page, organiser_site):
+    _event(local, "embedded-elsewhere", "https://conference.example.org")
+    origin = f"http://127.0.0.1:{organiser_site.server_address[1]}"
+    organiser_site.page = ORGANISER_PAGE.format(
+        event="embedded-elsewhere", lang="en", api=local.url
+    )
+    page.open(origin + "/")
+    # The browser refuses to hand the event to this page: no form is built.
+    page.wait(lambda d: d.execute_script("return document.readyState") == "complete")
+    time.sleep(1.5)  # time enough for the (refused) request
+    page.shot("no-form")
+    assert page.find_all("[data-majlis-event] form") == []
