@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from chalice import AuthResponse, Chalice, Response
+from chalice import AuthResponse, Chalice, Rate, Response
 
 from chalicelib import auth, web
 from chalicelib.adapters.streams import changes_in
@@ -30,6 +30,7 @@ app = Chalice(app_name="majlis", configure_logs=False)
 TABLE_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/majlis/stream/packaged"
 MAIL_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-mail"
 SES_EVENTS_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-ses-events"
+ZOOM_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-zoom"
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -579,6 +580,48 @@ def mail_worker(event: Any) -> dict[str, Any]:
         processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
         context=None,
     )
+
+
+# -- Zoom ----------------------------------------------------------------------------
+
+
+@app.route("/webhooks/zoom", methods=["POST"], content_types=["*/*"])
+@api
+def zoom_webhook() -> Response:
+    from chalicelib.usecases import zoomhooks
+
+    raw, _ = _body()
+    web.check_size(raw)
+    headers = {k.lower(): v for k, v in app.current_request.headers.items()}
+    answer = zoomhooks.receive(majlis(), raw, headers, majlis().clock())
+    return _json(answer.body, answer.status)
+
+
+@app.on_sqs_message(
+    queue_arn=ZOOM_QUEUE,
+    batch_size=100,
+    maximum_batching_window_in_seconds=2,
+    maximum_concurrency=2,
+)
+def zoom_worker(event: Any) -> dict[str, Any]:
+    from chalicelib.usecases import zoomworker
+
+    records = event.to_dict()["Records"]
+    correlate(records[0]["messageId"] if records else None)
+    failed = zoomworker.handle(majlis(), records)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+@app.schedule(Rate(30, unit=Rate.MINUTES))
+def reconcile_zoom(event: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from chalicelib.usecases import zoomsync
+
+    correlate(None)
+    report = zoomsync.reconcile(majlis())
+    logger.info("zoom reconciliation", extra={"report": asdict(report), "repairs": report.repairs})
+    return asdict(report)
 
 
 @app.on_sqs_message(queue_arn=SES_EVENTS_QUEUE, batch_size=10)

@@ -13,9 +13,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings, settings
-from chalicelib.ports import EventStore, JobQueue, Mailer, RegistrationStore, SendLog, TokenStore
+from chalicelib.ports import (
+    EventStore,
+    JobQueue,
+    Mailer,
+    RegistrationStore,
+    SendLog,
+    TokenStore,
+    ZoomClient,
+    ZoomStore,
+)
 
 if TYPE_CHECKING:
+    from chalicelib.adapters.zoom import ZoomCredentials
     from chalicelib.links import KeyRing, StaticKeys
     from chalicelib.usecases.registrations import SeatHint
 
@@ -35,6 +45,11 @@ class Majlis:
     mailer: Mailer
     seat_hint: SeatHint
     keys: KeyRing | StaticKeys
+    zoom: ZoomClient
+    zoom_store: ZoomStore
+    zoom_queue: JobQueue
+    zoom_dead_letters: JobQueue
+    zoom_credentials: Callable[[], ZoomCredentials]
     clock: Callable[[], datetime] = utc_now
 
 
@@ -62,10 +77,18 @@ def on_aws(config: Settings) -> Majlis:
         DynamoSendLog,
         DynamoTokenStore,
     )
+    from chalicelib.adapters.secrets import SecretRing
     from chalicelib.adapters.ses import SesMailer
     from chalicelib.adapters.sqs import SqsJobQueue
+    from chalicelib.adapters.zoom import ZoomApi, ZoomCredentials
+    from chalicelib.adapters.zoomstore import DynamoZoomStore
     from chalicelib.links import KeyRing
     from chalicelib.usecases.registrations import SeatHint
+
+    zoom_secret = SecretRing(config.zoom_secret_id)
+
+    def zoom_credentials() -> ZoomCredentials:
+        return ZoomCredentials.from_secret(zoom_secret.value())
 
     return Majlis(
         settings=config,
@@ -77,4 +100,9 @@ def on_aws(config: Settings) -> Majlis:
         mailer=SesMailer(config.ses_configuration_set or None),
         seat_hint=SeatHint(),
         keys=KeyRing(config.signing_keys_secret_id),
+        zoom=ZoomApi(zoom_credentials, config.zoom_api_url, config.zoom_oauth_url),
+        zoom_store=DynamoZoomStore(config.table_name),
+        zoom_queue=SqsJobQueue(config.zoom_queue_url),
+        zoom_dead_letters=SqsJobQueue(config.zoom_dead_letter_url),
+        zoom_credentials=zoom_credentials,
     )

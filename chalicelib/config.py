@@ -37,6 +37,14 @@ class Settings(BaseModel):
     resend_interval_seconds: int = 600
     # A send record claimed by a worker that died is taken over after this long.
     send_lease_seconds: int = 120
+    # Zoom: where its API is, the secret with its credentials, and our own budget of add
+    # requests per registrant and session a day (Zoom refuses a fourth).
+    zoom_queue_url: str = ""
+    zoom_dead_letter_url: str = ""
+    zoom_secret_id: str = "majlis/zoom"  # noqa: S105 - a name, not a secret
+    zoom_api_url: str = "https://api.zoom.us/v2"
+    zoom_oauth_url: str = "https://zoom.us/oauth/token"
+    zoom_adds_per_day: int = 2
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:

@@ -131,20 +131,13 @@ def verify(keys: Keys, purpose: Purpose, token: str, now: datetime) -> Link:
 class KeyRing:
     """The signing keys, read from Secrets Manager once per container (and every so often)."""
 
-    def __init__(self, secret_id: str, max_age_seconds: int = 300) -> None:
-        self.secret_id = secret_id
-        self.max_age = max_age_seconds
-        self._provider = None
+    def __init__(self, secret_id: str) -> None:
+        from chalicelib.adapters.secrets import SecretRing
+
+        self._secret = SecretRing(secret_id)
 
     def keys(self) -> Keys:
-        if self._provider is None:
-            from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-            from chalicelib.adapters.aws import client
-
-            self._provider = SecretsProvider(boto3_client=client("secretsmanager"))
-        value = self._provider.get(self.secret_id, transform="json", max_age=self.max_age)
-        return Keys.from_secret(value)  # type: ignore[arg-type]
+        return Keys.from_secret(self._secret.value())
 
 
 class StaticKeys:

@@ -122,6 +122,16 @@ class RegistrationStore(abc.ABC):
         email with the updated calendar (``dropped`` sessions to cancel)."""
 
     @abc.abstractmethod
+    def find_by_email(self, event_id: str, email_key: str) -> str | None:
+        """The id of the active registration of this address for the event, if any."""
+
+    @abc.abstractmethod
+    def replace_sessions(
+        self, registration_id: str, sessions: list[str], now: datetime
+    ) -> Registration | None:
+        """Set the sessions (Zoom said so): no email owed; None if cancelled or gone."""
+
+    @abc.abstractmethod
     def unsubscribe(self, registration_id: str, now: datetime) -> Registration | None:
         """No more announcements (``updates`` false); bounced or complained stay so."""
 
@@ -191,6 +201,10 @@ class JobQueue(abc.ABC):
     def send(self, jobs: list[dict[str, Any]]) -> list[int]:
         """Queue jobs; returns the indexes of those that could not be queued."""
 
+    @abc.abstractmethod
+    def retry_later(self, receipt_handle: str, seconds: int) -> None:
+        """Deliver a received message again after ``seconds`` (not before)."""
+
 
 class Mailer(abc.ABC):
     @abc.abstractmethod
@@ -202,3 +216,122 @@ class Mailer(abc.ABC):
 
     @abc.abstractmethod
     def sender_verified(self, address: str) -> bool: ...
+
+
+# -- Zoom --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ZoomRegistrant:
+    email: str
+    registrant_id: str
+    join_url: str
+
+
+class ZoomFailure(Exception):
+    """A Zoom call that did not work, by what to do about it:
+
+    ``rate_limited`` (retry after ``retry_after`` or a backoff), ``unavailable`` (5xx,
+    timeout: back off), ``daily_limit`` (this registrant's adds are used up until 00:00
+    UTC), ``full`` (code 3043: the session holds no more registrants), ``auth`` (the
+    token was refused) and ``rejected`` (any other 4xx: retrying cannot help).
+    """
+
+    def __init__(self, kind: str, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{kind}: {reason}")
+        self.kind = kind
+        self.reason = reason
+        self.retry_after = retry_after
+
+    @property
+    def permanent(self) -> bool:
+        return self.kind in ("auth", "rejected")
+
+
+class ZoomClient(abc.ABC):
+    @abc.abstractmethod
+    def add(self, kind: str, zoom_id: str, person: dict[str, str]) -> ZoomRegistrant: ...
+
+    @abc.abstractmethod
+    def add_many(
+        self, kind: str, zoom_id: str, people: list[dict[str, str]]
+    ) -> list[ZoomRegistrant]:
+        """Up to 30 people in one call (Zoom's batch registration)."""
+
+    @abc.abstractmethod
+    def registrants(
+        self, kind: str, zoom_id: str, page_token: str = ""
+    ) -> tuple[list[ZoomRegistrant], str]:
+        """One page of the approved registrants, and the token of the next ("" at the end)."""
+
+    @abc.abstractmethod
+    def cancel(self, kind: str, zoom_id: str, registrants: list[ZoomRegistrant]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ZoomSession:
+    event_id: str
+    session_id: str
+
+
+class ZoomStore(abc.ABC):
+    """What Majlis keeps about Zoom: id mappings, webhook records, sync state, attendance."""
+
+    @abc.abstractmethod
+    def map_event(self, event: Event) -> None:
+        """Remember which event session each Zoom meeting or webinar is, and the event."""
+
+    @abc.abstractmethod
+    def session_for(self, zoom_id: str) -> ZoomSession | None: ...
+
+    @abc.abstractmethod
+    def event_ids(self) -> list[str]: ...
+
+    @abc.abstractmethod
+    def record_webhook(self, digest: str, body: str, now: datetime) -> bool:
+        """Keep a verified webhook once (False: already received); the stream relays it."""
+
+    @abc.abstractmethod
+    def newer(self, zoom_id: str, subject: str, event_ts: int, action: str) -> bool:
+        """True if this event is newer than any applied for (meeting, registrant): apply it.
+
+        Recording the newest makes a duplicate or a late, older event change nothing.
+        """
+
+    @abc.abstractmethod
+    def registration_for_registrant(self, registrant_id: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def claim_add(
+        self, registration_id: str, session_id: str, day: str, max_per_day: int, now: datetime
+    ) -> bool:
+        """Count one add attempt for today; False when today's attempts are used up."""
+
+    @abc.abstractmethod
+    def synced(
+        self, registration_id: str, session_id: str, registrant: ZoomRegistrant, now: datetime
+    ) -> None:
+        """Keep the registrant id and personal join URL (and the registrant -> us mapping)."""
+
+    @abc.abstractmethod
+    def mark(
+        self, registration_id: str, session_id: str, state: str, now: datetime, reason: str = ""
+    ) -> None: ...
+
+    @abc.abstractmethod
+    def forget(self, registration_id: str, session_id: str, now: datetime) -> None:
+        """The Zoom registrant of this session is gone (cancelled there or here)."""
+
+    @abc.abstractmethod
+    def attended(
+        self,
+        registration_id: str | None,
+        event_id: str,
+        session_id: str,
+        participant: dict,
+        now: datetime,
+    ) -> None:
+        """Attendance, matched to a registration or kept unmatched."""
+
+    @abc.abstractmethod
+    def session_full(self, event_id: str, session_id: str, now: datetime) -> None: ...

@@ -10,6 +10,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalicelib.adapters.zoom import ZoomCredentials
 from chalicelib.bootstrap import Majlis
 from chalicelib.config import Settings
 from chalicelib.domain.events import Event
@@ -37,6 +38,11 @@ from chalicelib.ports import (
     StoreBusy,
     Throttled,
     TokenStore,
+    ZoomClient,
+    ZoomFailure,
+    ZoomRegistrant,
+    ZoomSession,
+    ZoomStore,
 )
 from chalicelib.usecases.registrations import SeatHint
 
@@ -215,6 +221,23 @@ class FakeRegistrationStore(RegistrationStore):
             self.registrations[current.registration_id] = changed
             return changed
 
+    def find_by_email(self, event_id: str, email_key: str) -> str | None:
+        return self.email_keys.get((event_id, email_key))
+
+    def replace_sessions(
+        self, registration_id: str, sessions: list[str], now: datetime
+    ) -> Registration | None:
+        with self._lock:
+            current = self.registrations.get(registration_id)
+            if current is None or current.status is Status.CANCELLED:
+                return None
+            clicks = {**{s: {} for s in sessions}, **current.clicks}
+            updated = current.model_copy(
+                update={"sessions": sessions, "clicks": clicks, "updated_at": now}
+            )
+            self.registrations[registration_id] = updated
+            return updated
+
     def unsubscribe(self, registration_id: str, now: datetime) -> Registration | None:
         with self._lock:
             current = self.registrations.get(registration_id)
@@ -334,11 +357,15 @@ class FakeQueue(JobQueue):
     def __init__(self) -> None:
         self.jobs: list[dict[str, Any]] = []
         self.fail_indexes: set[int] = set()
+        self.delays: list[tuple[str, int]] = []
 
     def send(self, jobs: list[dict[str, Any]]) -> list[int]:
         failed = sorted(i for i in self.fail_indexes if i < len(jobs))
         self.jobs.extend(job for i, job in enumerate(jobs) if i not in failed)
         return failed
+
+    def retry_later(self, receipt_handle: str, seconds: int) -> None:
+        self.delays.append((receipt_handle, seconds))
 
 
 class FakeMailer(Mailer):
@@ -366,18 +393,193 @@ class FakeMailer(Mailer):
         return address in self.verified or address.rpartition("@")[2] in self.verified
 
 
+class FakeZoom(ZoomClient):
+    """Zoom in memory: registrants by (kind, id), duplicate adds return the existing one."""
+
+    def __init__(self) -> None:
+        self.registrants_by: dict[tuple[str, str], dict[str, ZoomRegistrant]] = {}
+        self.calls: list[str] = []
+        self.fail: ZoomFailure | None = None  # the next call raises this (once)
+
+    def _raise(self) -> None:
+        if self.fail is not None:
+            failure, self.fail = self.fail, None
+            raise failure
+
+    def _meeting(self, kind: str, zoom_id: str) -> dict[str, ZoomRegistrant]:
+        return self.registrants_by.setdefault((kind, zoom_id), {})
+
+    def add(self, kind: str, zoom_id: str, person: dict[str, str]) -> ZoomRegistrant:
+        self.calls.append("add")
+        self._raise()
+        return self._added(kind, zoom_id, person)
+
+    def _added(self, kind: str, zoom_id: str, person: dict[str, str]) -> ZoomRegistrant:
+        meeting = self._meeting(kind, zoom_id)
+        email = person["email"].lower()
+        if email not in meeting:
+            number = sum(len(m) for m in self.registrants_by.values()) + 1
+            meeting[email] = ZoomRegistrant(
+                person["email"], f"zr{number}", f"https://zoom.example/w/{zoom_id}?tk={number}"
+            )
+        return meeting[email]
+
+    def add_many(
+        self, kind: str, zoom_id: str, people: list[dict[str, str]]
+    ) -> list[ZoomRegistrant]:
+        self.calls.append("add_many")
+        self._raise()
+        assert len(people) <= 30
+        return [self._added(kind, zoom_id, person) for person in people]
+
+    def registrants(
+        self, kind: str, zoom_id: str, page_token: str = ""
+    ) -> tuple[list[ZoomRegistrant], str]:
+        self.calls.append("registrants")
+        self._raise()
+        everyone = list(self._meeting(kind, zoom_id).values())
+        start = int(page_token or 0)
+        page = everyone[start : start + 300]
+        more = start + 300 < len(everyone)
+        return page, str(start + 300) if more else ""
+
+    def cancel(self, kind: str, zoom_id: str, registrants: list[ZoomRegistrant]) -> None:
+        self.calls.append("cancel")
+        self._raise()
+        meeting = self._meeting(kind, zoom_id)
+        for registrant in registrants:
+            meeting.pop(registrant.email.lower(), None)
+
+
+class FakeZoomStore(ZoomStore):
+    def __init__(self, registrations: FakeRegistrationStore) -> None:
+        self._registrations = registrations
+        self.sessions: dict[str, ZoomSession] = {}
+        self.events: set[str] = set()
+        self.webhooks: dict[str, str] = {}
+        self.seen: dict[tuple[str, str], int] = {}
+        self.registrants: dict[str, str] = {}
+        self.attendance: list[tuple[str | None, str, str]] = []
+        self.full: set[tuple[str, str]] = set()
+
+    def map_event(self, event: Event) -> None:
+        for session in event.sessions:
+            if session.zoom:
+                self.events.add(event.id)
+                self.sessions[session.zoom.id] = ZoomSession(event.id, session.id)
+
+    def session_for(self, zoom_id: str) -> ZoomSession | None:
+        return self.sessions.get(zoom_id)
+
+    def event_ids(self) -> list[str]:
+        return sorted(self.events)
+
+    def record_webhook(self, digest: str, body: str, now: datetime) -> bool:
+        if digest in self.webhooks:
+            return False
+        self.webhooks[digest] = body
+        return True
+
+    def newer(self, zoom_id: str, subject: str, event_ts: int, action: str) -> bool:
+        if self.seen.get((zoom_id, subject), -1) >= event_ts:
+            return False
+        self.seen[(zoom_id, subject)] = event_ts
+        return True
+
+    def registration_for_registrant(self, registrant_id: str) -> str | None:
+        return self.registrants.get(registrant_id)
+
+    def _update(self, registration_id: str, **changes: Any) -> None:
+        store = self._registrations
+        current = store.registrations[registration_id]
+        store.registrations[registration_id] = current.model_copy(update=changes)
+
+    def claim_add(
+        self, registration_id: str, session_id: str, day: str, max_per_day: int, now: datetime
+    ) -> bool:
+        current = self._registrations.registrations[registration_id]
+        key = f"{session_id}@{day}"
+        if current.zoom_tries.get(key, 0) >= max_per_day:
+            return False
+        self._update(
+            registration_id,
+            zoom_tries={**current.zoom_tries, key: current.zoom_tries.get(key, 0) + 1},
+            zoom_sync={**current.zoom_sync, session_id: {"state": "sending"}},
+        )
+        return True
+
+    def synced(
+        self, registration_id: str, session_id: str, registrant: ZoomRegistrant, now: datetime
+    ) -> None:
+        current = self._registrations.registrations[registration_id]
+        self._update(
+            registration_id,
+            zoom={
+                **current.zoom,
+                session_id: {
+                    "registrant_id": registrant.registrant_id,
+                    "join_url": registrant.join_url,
+                },
+            },
+            zoom_sync={**current.zoom_sync, session_id: {"state": "synced"}},
+        )
+        self.registrants[registrant.registrant_id] = registration_id
+
+    def mark(
+        self, registration_id: str, session_id: str, state: str, now: datetime, reason: str = ""
+    ) -> None:
+        current = self._registrations.registrations[registration_id]
+        record = {"state": state, **({"reason": reason} if reason else {})}
+        self._update(registration_id, zoom_sync={**current.zoom_sync, session_id: record})
+
+    def forget(self, registration_id: str, session_id: str, now: datetime) -> None:
+        current = self._registrations.registrations[registration_id]
+        zoom = {k: v for k, v in current.zoom.items() if k != session_id}
+        self._update(
+            registration_id,
+            zoom=zoom,
+            zoom_sync={**current.zoom_sync, session_id: {"state": "cancelled"}},
+        )
+
+    def attended(
+        self,
+        registration_id: str | None,
+        event_id: str,
+        session_id: str,
+        participant: dict,
+        now: datetime,
+    ) -> None:
+        self.attendance.append((registration_id, event_id, session_id))
+        if registration_id is not None:
+            current = self._registrations.registrations[registration_id]
+            joined = str(participant.get("join_time") or now.isoformat())
+            self._update(registration_id, attended={session_id: joined, **current.attended})
+
+    def session_full(self, event_id: str, session_id: str, now: datetime) -> None:
+        self.full.add((event_id, session_id))
+
+
+ZOOM_CREDENTIALS = ZoomCredentials("acct", "client", "secret", "zoom-webhook-secret")
+
+
 def fake_majlis(clock: Clock | None = None, **settings: Any) -> Majlis:
     clock = clock or Clock()
     events = FakeEventStore()
+    registrations = FakeRegistrationStore(events)
     return Majlis(
         settings=Settings(**settings),
         events=events,
-        registrations=FakeRegistrationStore(events),
+        registrations=registrations,
         send_log=FakeSendLog(clock),
         tokens=FakeTokenStore(),
         mail_queue=FakeQueue(),
         mailer=FakeMailer(),
         seat_hint=SeatHint(),
         keys=StaticKeys(TEST_KEYS),
+        zoom=FakeZoom(),
+        zoom_store=FakeZoomStore(registrations),
+        zoom_queue=FakeQueue(),
+        zoom_dead_letters=FakeQueue(),
+        zoom_credentials=lambda: ZOOM_CREDENTIALS,
         clock=clock,
     )

@@ -509,6 +509,42 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             raise
         return registration_from(response["Attributes"])
 
+    def find_by_email(self, event_id: str, email_key_value: str) -> str | None:
+        item = self.db.get_item(
+            TableName=self.name, Key=to_attributes(email_key(event_id, email_key_value))
+        ).get("Item")
+        return item["registration_id"]["S"] if item else None
+
+    def replace_sessions(
+        self, registration_id: str, sessions: list[str], now: datetime
+    ) -> Registration | None:
+        names = {"#status": "status"}
+        values: dict[str, Any] = {
+            ":sessions": sessions,
+            ":now": now,
+            ":cancelled": Status.CANCELLED,
+            ":empty": {},
+        }
+        sets = ["sessions = :sessions", "updated_at = :now"]
+        for i, session_id in enumerate(sessions):
+            names[f"#s{i}"] = session_id
+            sets.append(f"clicks.#s{i} = if_not_exists(clicks.#s{i}, :empty)")
+        try:
+            response = self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(registration_key(registration_id)),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="attribute_exists(pk) AND #status <> :cancelled",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_attributes(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return registration_from(response["Attributes"])
+
     def unsubscribe(self, registration_id: str, now: datetime) -> Registration | None:
         key = to_attributes(registration_key(registration_id))
         try:

@@ -29,3 +29,10 @@ class SqsJobQueue(JobQueue):
             )
             failed.extend(int(entry["Id"]) for entry in response.get("Failed", []))
         return failed
+
+    def retry_later(self, receipt_handle: str, seconds: int) -> None:
+        client("sqs").change_message_visibility(
+            QueueUrl=self.queue_url,
+            ReceiptHandle=receipt_handle,
+            VisibilityTimeout=max(0, min(seconds, 43_200)),
+        )

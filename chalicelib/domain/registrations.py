@@ -175,7 +175,11 @@ class Registration(BaseModel):
     updates: bool = True
     email_status: EmailStatus = EmailStatus.OK
     soft_bounces: int = 0
-    zoom: dict[str, dict[str, str]] = {}
+    zoom: dict[str, dict[str, str]] = {}  # session id -> registrant_id, join_url
+    # session id -> {"state": sending|synced|full|deferred|failed|cancelled, "reason", "at"}
+    zoom_sync: dict[str, dict[str, str]] = {}
+    zoom_tries: dict[str, int] = {}  # "<session>@<UTC day>" -> add requests sent to Zoom
+    attended: dict[str, str] = {}  # session id -> first join time reported by Zoom
     # session id -> {"first": time, "last": time} of join-link clicks; one (empty) map per
     # chosen session, so a click is one update.
     clicks: dict[str, dict[str, datetime]] = {}
@@ -235,6 +239,8 @@ class Registration(BaseModel):
             "updates": self.updates,
             "email_status": self.email_status.value,
             "zoom": self.zoom,
+            "zoom_sync": self.zoom_sync,
+            "attended": self.attended,
             "clicks": {
                 session: {moment: utc_text(at) for moment, at in times.items()}
                 for session, times in self.clicks.items()

@@ -36,6 +36,7 @@ def put_event(majlis: Majlis, event_id: str, body: dict[str, Any]) -> Saved:
     except ValidationError as error:
         raise validation_problem(field_errors(error)) from None
     created = majlis.events.put(event, majlis.clock())
+    majlis.zoom_store.map_event(event)
     warnings = []
     if majlis.settings.check_sender_identity and not majlis.mailer.sender_verified(
         event.sender.email

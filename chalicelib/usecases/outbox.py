@@ -3,7 +3,8 @@
 The table's stream is the outbox. A new registration, or one that is owed another
 email (``mail_seq`` went up), becomes a mail job. Jobs carry only ids and the sequence
 number; the worker reads the registration itself, so a job replayed later cannot
-send stale content.
+send stale content. Registrations whose seat or sessions changed, and recorded Zoom
+webhooks, become jobs on the zoom queue.
 """
 
 from __future__ import annotations
@@ -44,22 +45,38 @@ def jobs_for(change: Change) -> list[dict[str, Any]]:
     return []
 
 
+def _zoom_jobs(majlis: Majlis, change: Change) -> list[dict[str, Any]]:
+    from chalicelib.usecases.zoomsync import jobs_for_change
+
+    jobs = jobs_for_change(change)
+    if jobs and jobs[0]["type"] == "zoom_sync":
+        event = majlis.events.get(str(change.new.get("event_id", "")))
+        if event is None or not any(s.zoom for s in event.sessions):
+            return []  # no Zoom sessions: nothing to keep in sync
+    return jobs
+
+
 def relay(majlis: Majlis, changes: list[Change]) -> str | None:
-    """Queue the jobs of a batch of changes, in order.
+    """Queue the jobs of a batch of changes: emails on the mail queue, Zoom work on the
+    zoom queue.
 
     Returns None when all were queued, else the sequence number of the first change
     whose jobs did not all make it: the stream retries from there (later changes are
     retried too, which is harmless because workers are idempotent).
     """
-    jobs: list[dict[str, Any]] = []
-    owner: list[str] = []
-    for change in changes:
-        for job in jobs_for(change):
-            jobs.append(job)
-            owner.append(change.sequence_number)
-    if not jobs:
-        return None
-    failed = majlis.mail_queue.send(jobs)
-    if not failed:
-        return None
-    return owner[min(failed)]
+    routes = [
+        (majlis.mail_queue, lambda change: jobs_for(change)),
+        (majlis.zoom_queue, lambda change: _zoom_jobs(majlis, change)),
+    ]
+    first_failed: int | None = None
+    for queue, planner in routes:
+        jobs: list[dict[str, Any]] = []
+        owner: list[int] = []
+        for position, change in enumerate(changes):
+            for job in planner(change):
+                jobs.append(job)
+                owner.append(position)
+        for index in queue.send(jobs) if jobs else []:
+            failed_at = owner[index]
+            first_failed = failed_at if first_failed is None else min(first_failed, failed_at)
+    return None if first_failed is None else changes[first_failed].sequence_number

@@ -192,7 +192,7 @@ class Provisioner:
 
     def _aws_secretsmanager_secret(self, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
         generate = p.get("GenerateSecretString") or {}
-        value = json.loads(generate.get("SecretStringTemplate") or "{}")
+        value = json.loads(p.get("SecretString") or generate.get("SecretStringTemplate") or "{}")
         if generate.get("GenerateStringKey"):
             alphabet = string.ascii_letters + string.digits
             if not generate.get("ExcludePunctuation"):

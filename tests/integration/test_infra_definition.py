@@ -99,7 +99,7 @@ def test_ses_events_flow_to_their_queue(aws):
 
 
 def test_signing_key_secret_is_generated(aws):
-    (spec,) = _properties("AWS::SecretsManager::Secret").values()
+    spec = _properties("AWS::SecretsManager::Secret")["SigningKeys"]
     value = json.loads(
         boto3.client("secretsmanager").get_secret_value(SecretId=spec["Name"])["SecretString"]
     )
@@ -121,3 +121,11 @@ def test_event_sources_report_partial_batch_failures(handler, suffix):
     from infra.local.pump import _event_source
 
     assert "ReportBatchItemFailures" in _event_source(handler, suffix)["FunctionResponseTypes"]
+
+
+def test_the_zoom_secret_exists_with_empty_fields_to_fill_in(aws):
+    spec = _properties("AWS::SecretsManager::Secret")["ZoomCredentials"]
+    stored = boto3.client("secretsmanager").get_secret_value(SecretId=spec["Name"])
+    value = json.loads(stored["SecretString"])
+    assert set(value) == {"account_id", "client_id", "client_secret", "webhook_secret_token"}
+    assert not any(value.values())  # no credential in code

@@ -1,0 +1,22 @@
+"""Secrets Manager: a JSON secret read once per container, and again every few minutes
+(so a rotated key or a changed Zoom credential arrives without a deployment)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class SecretRing:
+    def __init__(self, secret_id: str, max_age_seconds: int = 300) -> None:
+        self.secret_id = secret_id
+        self.max_age = max_age_seconds
+        self._provider: Any = None
+
+    def value(self) -> dict[str, Any]:
+        if self._provider is None:
+            from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+            from chalicelib.adapters.aws import client
+
+            self._provider = SecretsProvider(boto3_client=client("secretsmanager"))
+        return self._provider.get(self.secret_id, transform="json", max_age=self.max_age)

@@ -1,0 +1,256 @@
+"""What Majlis keeps about Zoom, in the one table (keys in the style of dynamo.py):
+
+=======================  ==================================  ===========  ==================
+item                     pk                                  sk           what
+=======================  ==================================  ===========  ==================
+Zoom id -> session       ``ZOOM#{meeting or webinar id}``    ``SESSION``  event, session
+events with Zoom         ``EVENTS``                          event id     (for reconciling)
+a webhook received       ``ZOOMHOOK#{sha256 of its body}``   ``HOOK``     body; TTL 7 days
+newest event applied     ``ZOOMSEEN#{zoom id}#{registrant}`` ``SEEN``     event_ts; TTL 30 d
+registrant -> us         ``ZOOMREG#{registrant id}``         ``REG``      registration id
+a session full in Zoom   ``EVENT#{event}#ZOOMFULL``          session id
+unmatched attendance     ``EVENT#{event}#ATTEND#{session}``  participant
+=======================  ==================================  ===========  ==================
+
+On the registration itself: ``zoom.{session}`` (registrant id, join URL),
+``zoom_sync.{session}`` (state, reason), ``zoom_tries.{session}@{day}`` (adds sent that
+UTC day) and ``attended.{session}``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.aws import error_code
+from chalicelib.adapters.dynamo import Table, registration_key, to_attributes
+from chalicelib.domain.events import Event, utc_text
+from chalicelib.ports import ZoomRegistrant, ZoomSession, ZoomStore
+
+WEBHOOK_DAYS = 7
+SEEN_DAYS = 30
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+class DynamoZoomStore(Table, ZoomStore):
+    def _put(self, item: dict[str, Any], condition: str | None = None) -> bool:
+        request: dict[str, Any] = {"TableName": self.name, "Item": to_attributes(item)}
+        if condition:
+            request["ConditionExpression"] = condition
+        try:
+            self.db.put_item(**request)
+            return True
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def _update(
+        self,
+        key: dict[str, str],
+        expression: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        condition: str | None = None,
+    ) -> bool:
+        request: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": to_attributes(key),
+            "UpdateExpression": expression,
+            "ExpressionAttributeValues": to_attributes(values),
+        }
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if condition:
+            request["ConditionExpression"] = condition
+        try:
+            self.db.update_item(**request)
+            return True
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    # -- mappings ----------------------------------------------------------------------
+
+    def map_event(self, event: Event) -> None:
+        zoom_sessions = [s for s in event.sessions if s.zoom]
+        if not zoom_sessions:
+            return
+        self._put({"pk": "EVENTS", "sk": event.id, "kind": "event_index"})
+        for session in zoom_sessions:
+            assert session.zoom is not None
+            self._put(
+                {
+                    "pk": f"ZOOM#{session.zoom.id}",
+                    "sk": "SESSION",
+                    "kind": "zoom_session",
+                    "event_id": event.id,
+                    "session_id": session.id,
+                }
+            )
+
+    def session_for(self, zoom_id: str) -> ZoomSession | None:
+        item = self.db.get_item(
+            TableName=self.name, Key=to_attributes({"pk": f"ZOOM#{zoom_id}", "sk": "SESSION"})
+        ).get("Item")
+        if not item:
+            return None
+        return ZoomSession(item["event_id"]["S"], item["session_id"]["S"])
+
+    def event_ids(self) -> list[str]:
+        found = []
+        for page in self.db.get_paginator("query").paginate(
+            TableName=self.name,
+            KeyConditionExpression="pk = :events",
+            ExpressionAttributeValues={":events": {"S": "EVENTS"}},
+        ):
+            found += [item["sk"]["S"] for item in page["Items"]]
+        return found
+
+    def registration_for_registrant(self, registrant_id: str) -> str | None:
+        item = self.db.get_item(
+            TableName=self.name, Key=to_attributes({"pk": f"ZOOMREG#{registrant_id}", "sk": "REG"})
+        ).get("Item")
+        return item["registration_id"]["S"] if item else None
+
+    # -- webhooks ----------------------------------------------------------------------
+
+    def record_webhook(self, digest: str, body: str, now: datetime) -> bool:
+        return self._put(
+            {
+                "pk": f"ZOOMHOOK#{digest}",
+                "sk": "HOOK",
+                "kind": "zoom_webhook",
+                "body": body,
+                "received_at": now,
+                "expires_at_epoch": _epoch(now + timedelta(days=WEBHOOK_DAYS)),
+            },
+            condition="attribute_not_exists(pk)",
+        )
+
+    def newer(self, zoom_id: str, subject: str, event_ts: int, action: str) -> bool:
+        return self._update(
+            {"pk": f"ZOOMSEEN#{zoom_id}#{subject}", "sk": "SEEN"},
+            "SET last_ts = :ts, #action = :action, expires_at_epoch = :expires",
+            {"#action": "action"},
+            {
+                ":ts": event_ts,
+                ":action": action,
+                ":expires": event_ts // 1000 + SEEN_DAYS * 86400,
+            },
+            condition="attribute_not_exists(last_ts) OR last_ts < :ts",
+        )
+
+    # -- sync state on the registration --------------------------------------------------
+
+    def claim_add(
+        self, registration_id: str, session_id: str, day: str, max_per_day: int, now: datetime
+    ) -> bool:
+        return self._update(
+            registration_key(registration_id),
+            "SET zoom_tries.#try = if_not_exists(zoom_tries.#try, :zero) + :one, "
+            "zoom_sync.#session = :sending",
+            {"#try": f"{session_id}@{day}", "#session": session_id},
+            {
+                ":zero": 0,
+                ":one": 1,
+                ":max": max_per_day,
+                ":sending": {"state": "sending", "at": utc_text(now)},
+            },
+            condition="attribute_exists(pk) AND "
+            "(attribute_not_exists(zoom_tries.#try) OR zoom_tries.#try < :max)",
+        )
+
+    def synced(
+        self, registration_id: str, session_id: str, registrant: ZoomRegistrant, now: datetime
+    ) -> None:
+        self._update(
+            registration_key(registration_id),
+            "SET zoom.#session = :zoom, zoom_sync.#session = :state",
+            {"#session": session_id},
+            {
+                ":zoom": {
+                    "registrant_id": registrant.registrant_id,
+                    "join_url": registrant.join_url,
+                },
+                ":state": {"state": "synced", "at": utc_text(now)},
+            },
+            condition="attribute_exists(pk)",
+        )
+        self._put(
+            {
+                "pk": f"ZOOMREG#{registrant.registrant_id}",
+                "sk": "REG",
+                "kind": "zoom_registrant",
+                "registration_id": registration_id,
+                "session_id": session_id,
+            }
+        )
+
+    def mark(
+        self, registration_id: str, session_id: str, state: str, now: datetime, reason: str = ""
+    ) -> None:
+        record = {"state": state, "at": utc_text(now)}
+        if reason:
+            record["reason"] = reason[:300]
+        self._update(
+            registration_key(registration_id),
+            "SET zoom_sync.#session = :state",
+            {"#session": session_id},
+            {":state": record},
+            condition="attribute_exists(pk)",
+        )
+
+    def forget(self, registration_id: str, session_id: str, now: datetime) -> None:
+        self._update(
+            registration_key(registration_id),
+            "REMOVE zoom.#session SET zoom_sync.#session = :state",
+            {"#session": session_id},
+            {":state": {"state": "cancelled", "at": utc_text(now)}},
+            condition="attribute_exists(pk)",
+        )
+
+    def attended(
+        self,
+        registration_id: str | None,
+        event_id: str,
+        session_id: str,
+        participant: dict,
+        now: datetime,
+    ) -> None:
+        joined = str(participant.get("join_time") or utc_text(now))
+        if registration_id is not None:
+            self._update(
+                registration_key(registration_id),
+                "SET attended.#session = if_not_exists(attended.#session, :joined)",
+                {"#session": session_id},
+                {":joined": joined},
+                condition="attribute_exists(pk)",
+            )
+            return
+        who = str(
+            participant.get("participant_uuid")
+            or participant.get("id")
+            or participant.get("user_id")
+            or joined
+        )
+        self._put(
+            {
+                "pk": f"EVENT#{event_id}#ATTEND#{session_id}",
+                "sk": who,
+                "kind": "attendance_unmatched",
+                "user_name": str(participant.get("user_name", ""))[:200],
+                "joined_at": joined,
+            }
+        )
+
+    def session_full(self, event_id: str, session_id: str, now: datetime) -> None:
+        self._put(
+            {"pk": f"EVENT#{event_id}#ZOOMFULL", "sk": session_id, "kind": "zoom_full", "at": now}
+        )

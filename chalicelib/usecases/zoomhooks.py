@@ -1,0 +1,238 @@
+"""Zoom's webhooks: verified on the request path, applied from the queue.
+
+On the request path (Zoom waits at most 3 seconds): check the signature over the raw
+body and the timestamp, answer ``endpoint.url_validation``, and record the event once
+in the table; the table's stream puts it on the zoom queue. From the queue, events are
+applied so that a duplicate, or an older event arriving late (a cancellation before its
+creation), leaves the state it would have had in order: for each (meeting, registrant)
+only an event newer than the last one applied changes anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.bootstrap import Majlis
+from chalicelib.domain.addresses import parse_address
+from chalicelib.domain.events import Event
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.registrations import Registration, Status
+from chalicelib.domain.text import TextError, clean_text
+from chalicelib.ports import AlreadyRegistered, ZoomRegistrant, ZoomSession
+from chalicelib.problems import Problem
+
+TIMESTAMP_WINDOW = 300
+HANDLED = frozenset(
+    f"{kind}.{action}"
+    for kind in ("meeting", "webinar")
+    for action in (
+        "registration_created",
+        "registration_approved",
+        "registration_cancelled",
+        "registration_denied",
+        "participant_joined",
+    )
+)
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    message = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+
+
+def receive(majlis: Majlis, raw: bytes, headers: dict[str, str], now: datetime) -> Answer:
+    """Verify and record one webhook; never anything slow."""
+    secret = majlis.zoom_credentials().webhook_secret_token
+    timestamp = headers.get("x-zm-request-timestamp", "")
+    given = headers.get("x-zm-signature", "")
+    if not secret or not timestamp.isdigit() or not given:
+        raise Problem(401, "This request is not signed by Zoom.")
+    if abs(now.timestamp() - int(timestamp)) > TIMESTAMP_WINDOW:
+        raise Problem(401, "This request's timestamp is too old or in the future.")
+    if not hmac.compare_digest(signature(secret, timestamp, raw), given):
+        raise Problem(401, "This request's signature does not match.")
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise Problem(400, "The body is not valid JSON.") from None
+    if not isinstance(document, dict):
+        raise Problem(400, "The body must be a JSON object.")
+    kind = document.get("event")
+    if kind == "endpoint.url_validation":
+        plain = str((document.get("payload") or {}).get("plainToken", ""))
+        encrypted = hmac.new(secret.encode(), plain.encode(), hashlib.sha256).hexdigest()
+        return Answer(200, {"plainToken": plain, "encryptedToken": encrypted})
+    if kind in HANDLED:
+        digest = hashlib.sha256(raw).hexdigest()
+        majlis.zoom_store.record_webhook(digest, raw.decode("utf-8", "replace"), now)
+    return Answer(200, {"status": "received"})
+
+
+# -- applying them ---------------------------------------------------------------------
+
+
+def _registrant(data: dict[str, Any]) -> ZoomRegistrant:
+    return ZoomRegistrant(
+        email=str(data.get("email") or ""),
+        registrant_id=str(data.get("id") or data.get("registrant_id") or ""),
+        join_url=str(data.get("join_url") or ""),
+    )
+
+
+def _email_key(email: str) -> str | None:
+    try:
+        return parse_address(email).key
+    except TextError:
+        return None
+
+
+def find_registration(
+    majlis: Majlis, event_id: str, registrant: ZoomRegistrant
+) -> Registration | None:
+    registration_id = None
+    if registrant.registrant_id:
+        registration_id = majlis.zoom_store.registration_for_registrant(registrant.registrant_id)
+    if registration_id is None and registrant.email:
+        key = _email_key(registrant.email)
+        registration_id = majlis.registrations.find_by_email(event_id, key) if key else None
+    if registration_id is None:
+        return None
+    found = majlis.registrations.get(registration_id, consistent=True)
+    return found if found and found.event_id == event_id else None
+
+
+def _name(value: Any, fallback: str) -> str:
+    try:
+        return clean_text(str(value or ""), max_length=100) or fallback
+    except TextError:
+        return fallback
+
+
+def registration_from_zoom(
+    event: Event, session_id: str, person: dict[str, Any], email: str, now: datetime
+) -> Registration:
+    """Someone who registered in Zoom directly: ours too, for that session."""
+    address = parse_address(email)
+    return Registration(
+        registration_id=new_id(),
+        event_id=event.id,
+        email=address.as_given,
+        email_key=address.key,
+        first_name=_name(person.get("first_name"), address.as_given.split("@")[0][:100]),
+        last_name=_name(person.get("last_name"), "") or None,
+        country=None,
+        language=event.default_language,
+        timezone=event.timezone,
+        sessions=[session_id],
+        clicks={session_id: {}},
+        status=Status.REGISTERED,
+        source="zoom",
+        created_at=now,
+        updated_at=now,
+        mail_requested_at=now,
+    )
+
+
+def joined_zoom(
+    majlis: Majlis, event: Event, session_id: str, registrant: ZoomRegistrant, person: dict
+) -> str:
+    """A registrant exists in Zoom: make sure they are ours, for that session."""
+    now = majlis.clock()
+    registration = find_registration(majlis, event.id, registrant)
+    outcome = "known"
+    if registration is None:
+        if not registrant.email or _email_key(registrant.email) is None:
+            return "no usable email"
+        fresh = registration_from_zoom(event, session_id, person, registrant.email, now)
+        try:
+            majlis.registrations.add(fresh, capacity=None)  # they hold a Zoom seat already
+            registration, outcome = fresh, "created"
+        except AlreadyRegistered as existing:
+            registration = majlis.registrations.get(existing.registration_id, consistent=True)
+            if registration is None:
+                return "raced"
+    elif registration.status is not Status.CANCELLED and session_id not in registration.sessions:
+        sessions = [s for s in event.session_ids if s in {*registration.sessions, session_id}]
+        majlis.registrations.replace_sessions(registration.registration_id, sessions, now)
+        outcome = "session added"
+    known = registration.zoom.get(session_id, {})
+    if registrant.registrant_id and known.get("registrant_id") != registrant.registrant_id:
+        majlis.zoom_store.synced(registration.registration_id, session_id, registrant, now)
+    return outcome
+
+
+def left_zoom(majlis: Majlis, event: Event, session_id: str, registrant: ZoomRegistrant) -> str:
+    """A registrant was cancelled or denied in Zoom: drop that session here too."""
+    now = majlis.clock()
+    registration = find_registration(majlis, event.id, registrant)
+    if registration is None or registration.status is Status.CANCELLED:
+        return "nothing to drop"
+    if session_id not in registration.sessions:
+        return "already dropped"
+    # Forget the Zoom registrant first, so the change that follows pushes nothing back.
+    majlis.zoom_store.forget(registration.registration_id, session_id, now)
+    remaining = [s for s in registration.sessions if s != session_id]
+    if remaining:
+        majlis.registrations.replace_sessions(registration.registration_id, remaining, now)
+        return "session dropped"
+    current = majlis.registrations.get(registration.registration_id, consistent=True)
+    if current is not None:
+        majlis.registrations.cancel(current, now)
+    return "cancelled"
+
+
+def apply(majlis: Majlis, body: str) -> str:
+    """Apply one recorded webhook; returns what happened."""
+    document = json.loads(body)
+    kind = str(document.get("event", ""))
+    payload = document.get("payload") or {}
+    subject = payload.get("object") or {}
+    zoom_id = str(subject.get("id", ""))
+    session: ZoomSession | None = majlis.zoom_store.session_for(zoom_id) if zoom_id else None
+    if session is None:
+        return "not one of our sessions"
+    event = majlis.events.get(session.event_id)
+    if event is None or event.session(session.session_id) is None:
+        return "not one of our sessions"
+    action = kind.split(".", 1)[-1]
+    if action == "participant_joined":
+        return _attendance(majlis, event, session.session_id, subject.get("participant") or {})
+    person = subject.get("registrant") or {}
+    registrant = _registrant(person)
+    who = registrant.registrant_id or registrant.email.lower()
+    event_ts = int(document.get("event_ts") or 0)
+    if not who or not majlis.zoom_store.newer(zoom_id, who, event_ts, action):
+        return "already applied"
+    if action in ("registration_created", "registration_approved"):
+        return joined_zoom(majlis, event, session.session_id, registrant, person)
+    return left_zoom(majlis, event, session.session_id, registrant)
+
+
+def _attendance(majlis: Majlis, event: Event, session_id: str, participant: dict) -> str:
+    registrant = ZoomRegistrant(
+        email=str(participant.get("email") or ""),
+        registrant_id=str(participant.get("registrant_id") or ""),
+        join_url="",
+    )
+    registration = None
+    if registrant.registrant_id or registrant.email:
+        registration = find_registration(majlis, event.id, registrant)
+    majlis.zoom_store.attended(
+        registration.registration_id if registration else None,
+        event.id,
+        session_id,
+        participant,
+        majlis.clock(),
+    )
+    return "attended" if registration else "attended, unmatched"

@@ -1,0 +1,328 @@
+"""Keeping Zoom's registrants the same as ours: pushing changes out, and reconciling.
+
+For each registration that changed, the registered person should be a Zoom registrant
+of each chosen session that has a Zoom meeting or webinar, and of no other. Adds are
+grouped by meeting and sent 30 to a call when more than one is waiting. Zoom accepts
+only 3 add requests per registrant and meeting a day, so every add is counted before it
+is sent, and at most ``zoom_adds_per_day`` are ever sent (a lost answer is retried
+within that budget, never blindly; reconciliation settles the rest). Registrants that
+Zoom echoes back through its webhook are recognised by email and never pushed again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.bootstrap import Majlis
+from chalicelib.domain.addresses import parse_address
+from chalicelib.domain.events import Event
+from chalicelib.domain.registrations import Registration, RegistrationFilter, Status
+from chalicelib.ports import ZoomFailure, ZoomRegistrant
+from chalicelib.usecases import zoomhooks
+
+BATCH = 30
+Cancel = tuple[Registration, str, ZoomRegistrant]  # who, which session, their registrant
+NOT_AGAIN = frozenset({"full", "failed"})  # states no automatic add may leave
+
+
+@dataclass
+class Outcome:
+    """What a sync run did, and which registrations to try again (with a delay hint)."""
+
+    synced: int = 0
+    cancelled: int = 0
+    skipped: int = 0
+    retry: dict[str, float | None] = field(default_factory=dict)
+    dead: dict[str, str] = field(default_factory=dict)  # registration id -> reason
+    calls: int = 0
+
+    def again(self, registration_id: str, after: float | None) -> None:
+        known = self.retry.get(registration_id)
+        self.retry[registration_id] = max(filter(None, (known, after)), default=None)
+
+
+def _person(registration: Registration) -> dict[str, str]:
+    person = {
+        "email": parse_address(registration.email).ascii,
+        "first_name": registration.first_name,
+    }
+    if registration.last_name:
+        person["last_name"] = registration.last_name
+    return person
+
+
+def wanted(registration: Registration, event: Event) -> set[str]:
+    """The sessions this registration should hold a Zoom registrant for."""
+    if registration.status is not Status.REGISTERED:
+        return set()
+    return {s for s in registration.sessions if (session := event.session(s)) and session.zoom}
+
+
+def sync(majlis: Majlis, registration_ids: list[str]) -> Outcome:
+    outcome = Outcome()
+    # By (kind, Zoom id): who to add, and who to cancel.
+    adds: dict[tuple[str, str], list[tuple[Registration, str]]] = defaultdict(list)
+    cancels: dict[tuple[str, str], list[Cancel]] = defaultdict(list)
+    day = majlis.clock().strftime("%Y-%m-%d")
+    for registration_id in dict.fromkeys(registration_ids):
+        registration = majlis.registrations.get(registration_id, consistent=True)
+        if registration is None:
+            continue
+        event = majlis.events.get(registration.event_id)
+        if event is None:
+            continue
+        want = wanted(registration, event)
+        for session_id in sorted(want):
+            zoom = event.session(session_id).zoom  # type: ignore[union-attr]
+            if registration.zoom.get(session_id, {}).get("registrant_id"):
+                continue
+            state = registration.zoom_sync.get(session_id, {}).get("state")
+            if state in NOT_AGAIN:
+                outcome.skipped += 1
+                continue
+            adds[(zoom.type, zoom.id)].append((registration, session_id))
+        for session_id, known in registration.zoom.items():
+            session = event.session(session_id)
+            if (
+                session_id in want
+                or not known.get("registrant_id")
+                or not (session and session.zoom)
+            ):
+                continue
+            registrant = ZoomRegistrant(
+                parse_address(registration.email).ascii, known["registrant_id"], ""
+            )
+            cancels[(session.zoom.type, session.zoom.id)].append(
+                (registration, session_id, registrant)
+            )
+    for (kind, zoom_id), people in adds.items():
+        _add(majlis, kind, zoom_id, people, day, outcome)
+    for (kind, zoom_id), people in cancels.items():
+        _cancel(majlis, kind, zoom_id, people, outcome)
+    return outcome
+
+
+def _add(
+    majlis: Majlis,
+    kind: str,
+    zoom_id: str,
+    people: list[tuple[Registration, str]],
+    day: str,
+    outcome: Outcome,
+) -> None:
+    now = majlis.clock()
+    limit = majlis.settings.zoom_adds_per_day
+    claimed = []
+    for registration, session_id in people:
+        if majlis.zoom_store.claim_add(registration.registration_id, session_id, day, limit, now):
+            claimed.append((registration, session_id))
+        else:
+            majlis.zoom_store.mark(
+                registration.registration_id,
+                session_id,
+                "deferred",
+                now,
+                f"{limit} adds sent to Zoom today: reconciliation tries again tomorrow",
+            )
+            outcome.skipped += 1
+    for start in range(0, len(claimed), BATCH):
+        group = claimed[start : start + BATCH]
+        try:
+            outcome.calls += 1
+            if len(group) == 1:
+                added = [majlis.zoom.add(kind, zoom_id, _person(group[0][0]))]
+            else:
+                added = majlis.zoom.add_many(kind, zoom_id, [_person(r) for r, _ in group])
+        except ZoomFailure as failure:
+            _failed(majlis, kind, zoom_id, group, failure, outcome)
+            continue
+        by_email = {r.email.lower(): r for r in added}
+        for registration, session_id in group:
+            registrant = by_email.get(parse_address(registration.email).ascii.lower())
+            if registrant is None:
+                outcome.again(registration.registration_id, None)
+                continue
+            majlis.zoom_store.synced(registration.registration_id, session_id, registrant, now)
+            outcome.synced += 1
+
+
+def _failed(
+    majlis: Majlis,
+    kind: str,
+    zoom_id: str,
+    group: list[tuple[Registration, str]],
+    failure: ZoomFailure,
+    outcome: Outcome,
+) -> None:
+    now = majlis.clock()
+    for registration, session_id in group:
+        rid = registration.registration_id
+        if failure.kind == "full" and len(group) > 1:
+            # Some of the batch may still fit: they go one by one on the next try.
+            outcome.again(rid, None)
+        elif failure.kind == "full":
+            session = majlis.zoom_store.session_for(zoom_id)
+            if session is not None:
+                majlis.zoom_store.session_full(session.event_id, session.session_id, now)
+            majlis.zoom_store.mark(rid, session_id, "full", now, "Zoom's capacity is reached")
+        elif failure.kind == "daily_limit":
+            majlis.zoom_store.mark(rid, session_id, "deferred", now, failure.reason)
+        elif failure.permanent:
+            majlis.zoom_store.mark(rid, session_id, "failed", now, failure.reason)
+            outcome.dead[rid] = f"zoom {kind} {zoom_id}: {failure}"
+        else:
+            outcome.again(rid, failure.retry_after)
+
+
+def _cancel(
+    majlis: Majlis,
+    kind: str,
+    zoom_id: str,
+    people: list[Cancel],
+    outcome: Outcome,
+) -> None:
+    now = majlis.clock()
+    for start in range(0, len(people), BATCH):
+        group = people[start : start + BATCH]
+        try:
+            outcome.calls += 1
+            majlis.zoom.cancel(kind, zoom_id, [registrant for _, _, registrant in group])
+        except ZoomFailure as failure:
+            for registration, _, _ in group:
+                if failure.permanent:
+                    outcome.dead[registration.registration_id] = f"zoom cancel: {failure}"
+                else:
+                    outcome.again(registration.registration_id, failure.retry_after)
+            continue
+        for registration, session_id, _ in group:
+            majlis.zoom_store.forget(registration.registration_id, session_id, now)
+            outcome.cancelled += 1
+
+
+# -- reconciliation --------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """What a reconciliation run found and repaired."""
+
+    sessions: int = 0
+    in_zoom: int = 0
+    ids_recorded: int = 0
+    adds_queued: int = 0
+    cancelled_in_zoom: int = 0
+    dropped_here: int = 0
+    created_here: int = 0
+
+    @property
+    def repairs(self) -> int:
+        return (
+            self.ids_recorded
+            + self.adds_queued
+            + self.cancelled_in_zoom
+            + self.dropped_here
+            + self.created_here
+        )
+
+
+def _all_registrations(majlis: Majlis, event_id: str) -> list[Registration]:
+    found, cursor = [], None
+    while True:
+        page = majlis.registrations.page(event_id, RegistrationFilter(), 500, cursor)
+        found += page.items
+        if page.cursor is None:
+            return found
+        cursor = page.cursor
+
+
+def _zoom_registrants(majlis: Majlis, kind: str, zoom_id: str) -> list[ZoomRegistrant]:
+    found, token = [], ""
+    while True:
+        page, token = majlis.zoom.registrants(kind, zoom_id, token)
+        found += page
+        if not token:
+            return found
+
+
+def reconcile(majlis: Majlis) -> Report:
+    """Compare every Zoom session with our registrations and repair the drift both ways."""
+    report = Report()
+    for event_id in majlis.zoom_store.event_ids():
+        event = majlis.events.get(event_id, fresh=True)
+        if event is None:
+            continue
+        ours = _all_registrations(majlis, event_id)
+        for session in event.sessions:
+            if session.zoom is not None:
+                _reconcile_session(majlis, event, session.id, ours, report)
+    return report
+
+
+def _reconcile_session(
+    majlis: Majlis, event: Event, session_id: str, ours: list[Registration], report: Report
+) -> None:
+    now = majlis.clock()
+    zoom = event.session(session_id).zoom  # type: ignore[union-attr]
+    registrants = _zoom_registrants(majlis, zoom.type, zoom.id)
+    report.sessions += 1
+    report.in_zoom += len(registrants)
+    in_zoom = {r.email.lower(): r for r in registrants}
+    matched: set[str] = set()
+    to_cancel: list[ZoomRegistrant] = []
+    to_sync: list[str] = []
+    for registration in ours:
+        email = parse_address(registration.email).ascii.lower()
+        there = in_zoom.get(email)
+        if there is not None:
+            matched.add(email)
+        holds = session_id in wanted(registration, event)
+        known = registration.zoom.get(session_id, {}).get("registrant_id")
+        if holds and there is not None and known != there.registrant_id:
+            majlis.zoom_store.synced(registration.registration_id, session_id, there, now)
+            report.ids_recorded += 1
+        elif holds and there is None and known:
+            # Cancelled in Zoom and the webhook never came: drop it here too.
+            zoomhooks.left_zoom(majlis, event, session_id, ZoomRegistrant(email, known, ""))
+            report.dropped_here += 1
+        elif holds and there is None:
+            state = registration.zoom_sync.get(session_id, {}).get("state")
+            if state not in NOT_AGAIN:
+                to_sync.append(registration.registration_id)
+                report.adds_queued += 1
+        elif not holds and there is not None:
+            state = registration.zoom_sync.get(session_id, {}).get("state")
+            if registration.status is Status.CANCELLED or known or state == "cancelled":
+                to_cancel.append(there)  # we gave it up; Zoom never heard
+            elif registration.status is Status.REGISTERED:
+                # They registered in Zoom and we never heard: the session is theirs here too.
+                zoomhooks.joined_zoom(majlis, event, session_id, there, {})
+                report.created_here += 1
+    strangers = [r for email, r in in_zoom.items() if email not in matched]
+    for registrant in strangers:
+        outcome = zoomhooks.joined_zoom(majlis, event, session_id, registrant, {})
+        if outcome in ("created", "session added"):
+            report.created_here += 1
+    if to_cancel:
+        majlis.zoom.cancel(zoom.type, zoom.id, to_cancel)
+        report.cancelled_in_zoom += len(to_cancel)
+    if to_sync:
+        majlis.zoom_queue.send([{"type": "zoom_sync", "registration_id": r} for r in to_sync])
+
+
+def jobs_for_change(change: Any) -> list[dict[str, Any]]:
+    """Zoom work a table change sets off (see outbox.jobs_for)."""
+    new, old = change.new, change.old
+    kind = new.get("kind") or old.get("kind")
+    if kind == "zoom_webhook" and change.event_name == "INSERT":
+        return [{"type": "zoom_webhook", "body": new["body"]}]
+    if kind != "registration" or change.event_name == "REMOVE":
+        return []
+    inserted = change.event_name == "INSERT"
+    moved = new.get("status") != old.get("status") or new.get("sessions") != old.get("sessions")
+    if inserted and new.get("status") != Status.REGISTERED.value:
+        return []
+    if inserted or moved:
+        return [{"type": "zoom_sync", "registration_id": new["registration_id"]}]
+    return []
