@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,7 +35,12 @@ def utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def event_body(**overrides: Any) -> dict[str, Any]:
+def zoom_base_for(event_id: str) -> str:
+    """Nine digits of Zoom ids for an event: each event's meetings are its own."""
+    return str(700_000_000 + zlib.crc32(event_id.encode()) % 99_999_999)
+
+
+def event_body(zoom_base: str = "812345678", **overrides: Any) -> dict[str, Any]:
     sessions = []
     for index, (session_id, title) in enumerate(SESSION_TITLES.items()):
         starts = FIRST_DAY + timedelta(days=index // 4)
@@ -44,8 +50,8 @@ def event_body(**overrides: Any) -> dict[str, Any]:
                 "title": copy.deepcopy(title),
                 "starts_at": utc(starts),
                 "ends_at": utc(starts + timedelta(hours=2)),
-                "zoom": {"type": "webinar", "id": f"8123456789{index}"},
-                "join_url": f"https://zoom.example/w/8123456789{index}",
+                "zoom": {"type": "webinar", "id": f"{zoom_base}9{index}"},
+                "join_url": f"https://zoom.example/w/{zoom_base}9{index}",
             }
         )
     body: dict[str, Any] = {

@@ -31,7 +31,10 @@ EVENT_ID = re.compile(r"[a-z0-9][a-z0-9-]{2,63}")
 SESSION_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 _DURATION = re.compile(r"P(?:([0-9]{1,3})D)?(?:T(?:([0-9]{1,4})H)?(?:([0-9]{1,5})M)?)?")
 _ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
-_HTTPS_URL = re.compile(r"https://[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]{1,2000}")
+# https, or http on loopback only (local mode's stand-in for Zoom).
+_JOIN_URL = re.compile(
+    r"(https://|http://(127\.0\.0\.1|localhost)(:[0-9]{1,5})?/)[A-Za-z0-9\-._~:/?#\[\]@!$&()*+,;=%]{1,2000}"
+)
 _ZOOM_ID = re.compile(r"[0-9]{9,12}")
 # Times outside these years are typing mistakes, and beyond them dates overflow.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -140,7 +143,7 @@ class Session(_Strict):
     @field_validator("join_url")
     @classmethod
     def _https(cls, value: str | None) -> str | None:
-        if value is not None and not _HTTPS_URL.fullmatch(value):
+        if value is not None and not _JOIN_URL.fullmatch(value):
             raise _custom("invalid_url", "A join URL must be an https:// address.")
         return value
 

@@ -35,6 +35,7 @@ def put_event(majlis: Majlis, event_id: str, body: dict[str, Any]) -> Saved:
         event = Event.model_validate({**body, "id": event_id})
     except ValidationError as error:
         raise validation_problem(field_errors(error)) from None
+    _zoom_ids_are_free(majlis, event)
     created = majlis.events.put(event, majlis.clock())
     majlis.zoom_store.map_event(event)
     warnings = []
@@ -46,6 +47,25 @@ def put_event(majlis: Majlis, event_id: str, body: dict[str, Any]) -> Saved:
             "domain): SES will refuse to send this event's emails until it is verified."
         )
     return Saved(event, created, warnings)
+
+
+def _zoom_ids_are_free(majlis: Majlis, event: Event) -> None:
+    """A Zoom meeting belongs to one event session: webhooks must know whose it is."""
+    taken = []
+    for index, session in enumerate(event.sessions):
+        if session.zoom is None:
+            continue
+        owner = majlis.zoom_store.session_for(session.zoom.id)
+        if owner is not None and owner.event_id != event.id:
+            taken.append(
+                FieldError(
+                    f"sessions.{index}.zoom.id",
+                    "zoom_id_in_use",
+                    f"This Zoom id belongs to a session of the event {owner.event_id!r}.",
+                )
+            )
+    if taken:
+        raise validation_problem(taken)
 
 
 def known_event(majlis: Majlis, event_id: str) -> Event:

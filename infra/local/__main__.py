@@ -27,6 +27,7 @@ Majlis is running locally.
   API              {local.url}
   demo event       {local.url}/events/demo
   embedded AWS     {local.aws_endpoint}
+  Zoom stand-in    {local.zoom_url}   (webhook secret token: {local.webhook_secret})
   outbox (emails)  {local.url}/_outbox/  ({local.outbox})
   organizer token  {local.organizer_token}
                    (also in {local.root / "organizer-token"})

@@ -127,7 +127,9 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def demo_event(today: date | None = None, days_ahead: int = 3) -> dict[str, Any]:
+def demo_event(
+    today: date | None = None, days_ahead: int = 3, zoom_url: str = "https://zoom.example"
+) -> dict[str, Any]:
     """The body of ``PUT /events/demo``."""
     first_day = (today or datetime.now(JERUSALEM).date()) + timedelta(days=days_ahead)
     sessions = []
@@ -141,7 +143,7 @@ def demo_event(today: date | None = None, days_ahead: int = 3) -> dict[str, Any]
                 "starts_at": _utc(starts),
                 "ends_at": _utc(starts + timedelta(hours=2)),
                 "zoom": {"type": "webinar", "id": f"8123456789{index}"},
-                "join_url": f"https://zoom.example/w/8123456789{index}",
+                "join_url": f"{zoom_url}/w/8123456789{index}",
             }
         )
     opens = datetime.now(UTC) - timedelta(days=1)

@@ -10,6 +10,7 @@ foreground (``python -m infra.local``); the end-to-end tests start it on free po
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import threading
 from dataclasses import dataclass, field
@@ -24,6 +25,11 @@ from infra.local.gateway import chalice_config, local_server
 from infra.local.provision import Provisioner
 from infra.local.pump import Pump
 from infra.local.state import load_table, save_table
+from infra.local.zoom import ZoomStandIn
+
+# The webhook secret token of local mode's Zoom app (ZOOM_WEBHOOK_SECRET_TOKEN overrides).
+DEFAULT_WEBHOOK_SECRET = "majlis-local-webhook-secret"  # noqa: S105 - local mode only
+PRO_PLAN = {"light": 30, "medium": 20, "heavy": 10}  # Zoom's per-second limits, Pro plan
 
 
 @dataclass
@@ -34,6 +40,9 @@ class LocalMajlis:
     aws_port: int = 0
     stage: str = "dev"
     keep_state: bool = True
+    webhook_secret: str = field(
+        default_factory=lambda: os.environ.get("ZOOM_WEBHOOK_SECRET_TOKEN", DEFAULT_WEBHOOK_SECRET)
+    )
     errors: list[tuple[str, BaseException]] = field(default_factory=list)
 
     def start(self) -> LocalMajlis:
@@ -50,6 +59,13 @@ class LocalMajlis:
         self.server = local_server(self.app_module.app, self.host, self.port, self.stage)
         self.port = self.server.port = self.server.server.server_address[1]
         self.server.server.outbox = self.outbox  # served at /_outbox/
+        self.zoom = ZoomStandIn(
+            webhook_secret_token=self.webhook_secret,
+            webhook_url=f"{self.url}/webhooks/zoom",
+            rate_limits=PRO_PLAN,
+        )
+        self.zoom_url = self.zoom.start(self.host)
+        self._zoom_credentials(provisioner)
         self._set_environment(provisioner)
         self.majlis = self._fresh_wiring()
         self._seed()
@@ -71,6 +87,7 @@ class LocalMajlis:
     def stop(self) -> None:
         self.server.shutdown()
         self.pump.stop()
+        self.zoom.stop()
         if self.keep_state:
             save_table(self.table, self._state_file)
         self.aws.stop()
@@ -83,6 +100,20 @@ class LocalMajlis:
     def _state_file(self) -> Path:
         return self.root / "state" / "table.jsonl"
 
+    def _zoom_credentials(self, provisioner: Provisioner) -> None:
+        """The stand-in's app credentials, where the Zoom secret is in AWS."""
+        provisioner.client("secretsmanager").put_secret_value(
+            SecretId=provisioner.refs["ZoomCredentials"],
+            SecretString=json.dumps(
+                {
+                    "account_id": self.zoom.account_id,
+                    "client_id": self.zoom.client_id,
+                    "client_secret": self.zoom.client_secret,
+                    "webhook_secret_token": self.webhook_secret,
+                }
+            ),
+        )
+
     def _set_environment(self, provisioner: Provisioner) -> None:
         """The environment the functions get in AWS: config.json, then the template's."""
         env: dict[str, Any] = dict(chalice_config(self.stage).environment_variables)
@@ -93,6 +124,8 @@ class LocalMajlis:
         env.update(
             MAJLIS_CHECK_SENDER_IDENTITY="false",
             MAJLIS_PUBLIC_BASE_URL=self.url,
+            MAJLIS_ZOOM_API_URL=self.zoom.api_url,
+            MAJLIS_ZOOM_OAUTH_URL=self.zoom.oauth_url,
         )
         os.environ.update({k: str(v) for k, v in env.items()})
 
@@ -109,7 +142,7 @@ class LocalMajlis:
         from chalicelib import auth
         from chalicelib.usecases.events import put_event
 
-        put_event(self.majlis, EVENT_ID, demo_event())
+        put_event(self.majlis, EVENT_ID, demo_event(zoom_url=self.zoom_url))
         self.organizer_token = auth.mint(
             self.majlis.tokens,
             events=["*"],

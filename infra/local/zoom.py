@@ -249,6 +249,8 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ZoomStandIn/1.0"
+    wbufsize = -1  # headers and body leave in one write (flushed after each request)
+    disable_nagle_algorithm = True
     standin: ZoomStandIn
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: no access log
@@ -428,7 +430,12 @@ class ZoomStandIn:
         self._base = f"http://{host}:{server.server_address[1]}"
         self._stopping = False
         self._threads = [
-            threading.Thread(target=server.serve_forever, name="zoom-standin-http", daemon=True),
+            threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="zoom-standin-http",
+                daemon=True,
+            ),
             threading.Thread(target=self._deliver_loop, name="zoom-standin-webhooks", daemon=True),
         ]
         for thread in self._threads:

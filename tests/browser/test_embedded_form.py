@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from tests.browser.support import Page, email_to, outbox, translated
-from tests.builders import event_body
+from tests.builders import event_body, zoom_base_for
 from tests.conftest import free_port
 
 ORGANISER_PAGE = """<!DOCTYPE html>
@@ -54,7 +54,11 @@ def organiser_site() -> Iterator[_OrganiserSite]:
 
 
 def _event(local, event_id: str, origin: str) -> None:
-    body = event_body(registration={"opens_at": "2020-01-01T00:00:00Z"}, allowed_origins=[origin])
+    body = event_body(
+        zoom_base_for(event_id),
+        registration={"opens_at": "2020-01-01T00:00:00Z"},
+        allowed_origins=[origin],
+    )
     response = requests.put(
         f"{local.url}/events/{event_id}",
         json=body,

@@ -14,11 +14,13 @@ import boto3
 import requests
 
 from chalicelib.adapters.dynamo import from_attributes, seats_key, to_attributes
-from tests.builders import event_body, person
+from tests.builders import event_body, person, zoom_base_for
 
 
 def _put_event(local, event_id: str, **overrides) -> None:
-    body = event_body(registration={"opens_at": "2020-01-01T00:00:00Z"}, **overrides)
+    body = event_body(
+        zoom_base_for(event_id), registration={"opens_at": "2020-01-01T00:00:00Z"}, **overrides
+    )
     response = requests.put(
         f"{local.url}/events/{event_id}",
         json=body,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from tests.builders import event_body, person
+from tests.builders import event_body, person, zoom_base_for
 
 
 def _outbox(local, count: int, timeout: float = 15.0) -> list[Path]:
@@ -33,7 +33,7 @@ def _organizer(local) -> dict[str, str]:
 
 def _put_event(local, event_id: str, **overrides) -> None:
     """An event open for registration now (the local server runs on the real clock)."""
-    body = event_body(registration={"opens_at": "2020-01-01T00:00:00Z"})
+    body = event_body(zoom_base_for(event_id), registration={"opens_at": "2020-01-01T00:00:00Z"})
     body.update(overrides)
     response = requests.put(f"{local.url}/events/{event_id}", json=body, headers=_organizer(local))
     assert response.status_code in (200, 201), response.text

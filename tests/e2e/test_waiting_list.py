@@ -21,7 +21,7 @@ import boto3
 import requests
 
 from chalicelib.adapters.dynamo import from_attributes, seats_key, to_attributes
-from tests.builders import event_body, person
+from tests.builders import event_body, person, zoom_base_for
 
 PROMOTED = "A place is available"
 WAITLISTED = "You are on the waiting list"
@@ -38,7 +38,7 @@ def _organizer(local) -> dict[str, str]:
 
 def _put_event(local, event_id: str, **overrides: Any) -> None:
     """An event open for registration now (the local server runs on the real clock)."""
-    body = event_body(registration={"opens_at": "2020-01-01T00:00:00Z"})
+    body = event_body(zoom_base_for(event_id), registration={"opens_at": "2020-01-01T00:00:00Z"})
     body.update(overrides)
     response = requests.put(
         f"{local.url}/events/{event_id}", json=body, headers=_organizer(local), timeout=30

@@ -46,7 +46,9 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/zoom"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def events(self) -> list[dict[str, Any]]:
@@ -416,10 +418,13 @@ def test_unknown_sessions_and_invalid_bodies(zoom):
 
 def test_per_second_limits_answer_429_without_retry_after(zoom):
     zoom.token  # noqa: B018 - the token endpoint is not rate limited anyway
+    started = time.monotonic()
     responses = [zoom.add(email) for email in emails(40)]
+    elapsed = time.monotonic() - started
     limited = [r for r in responses if r.status_code == 429]
     assert limited
-    assert sum(r.status_code == 201 for r in responses) <= 30 + len(responses) // 4
+    if elapsed < 1.0:  # the whole burst inside one window: exactly the budget passes
+        assert sum(r.status_code == 201 for r in responses) == 30
     for response in limited:
         assert "Retry-After" not in response.headers
         assert response.headers["X-RateLimit-Category"] == "Light"
@@ -535,7 +540,9 @@ def test_an_endpoint_is_validated_as_zoom_does(make_zoom):
             self.wfile.write(data)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Validating)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     try:
         zoom = make_zoom(webhook_url=f"http://127.0.0.1:{server.server_address[1]}/")
         assert zoom.standin.validate_endpoint()
