@@ -20,7 +20,7 @@ from chalicelib.adapters.streams import changes_in
 from chalicelib.bootstrap import majlis
 from chalicelib.logs import correlate, logger
 from chalicelib.problems import PROBLEM_CONTENT_TYPE, Problem
-from chalicelib.usecases import events, outbox, registrations, waitlist
+from chalicelib.usecases import events, outbox, registrations, stats, waitlist
 
 # Powertools logs instead of Chalice's own handler (JSON, correlation ids).
 app = Chalice(app_name="majlis", configure_logs=False)
@@ -31,6 +31,7 @@ TABLE_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/majlis/stream/pack
 MAIL_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-mail"
 SES_EVENTS_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-ses-events"
 ZOOM_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-zoom"
+CAMPAIGN_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-campaigns"
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -229,6 +230,62 @@ def get_registration(event_id: str, registration_id: str) -> Response:
     _organizer("read", event_id)
     found = registrations.registration(majlis(), event_id, registration_id)
     return _json(found.organizer_view())
+
+
+@app.route("/events/{event_id}/stats", methods=["GET"], authorizer=organizer_token)
+@api
+def get_stats(event_id: str) -> Response:
+    _organizer("read", event_id)
+    return _json(stats.event_stats(majlis(), event_id))
+
+
+# -- announcements ---------------------------------------------------------------------
+
+
+@app.route(
+    "/events/{event_id}/campaigns",
+    methods=["POST"],
+    authorizer=organizer_token,
+    content_types=["*/*"],
+)
+@api
+def create_campaign(event_id: str) -> Response:
+    from chalicelib.usecases import campaigns
+
+    _organizer("send", event_id)
+    status, answer = campaigns.create(majlis(), event_id, web.read_json_object(*_body()))
+    logger.info(
+        "campaign created" if status == 202 else "campaign counted",
+        extra={"event_id": event_id, "campaign_id": answer.get("campaign_id")},
+    )
+    return _json(answer, status)
+
+
+@app.route(
+    "/events/{event_id}/campaigns/{campaign_id}", methods=["GET"], authorizer=organizer_token
+)
+@api
+def get_campaign(event_id: str, campaign_id: str) -> Response:
+    from chalicelib.usecases import campaigns
+
+    _organizer("read", event_id)
+    return _json(campaigns.progress(majlis(), event_id, campaign_id))
+
+
+@app.route(
+    "/events/{event_id}/campaigns/{campaign_id}/cancel",
+    methods=["POST"],
+    authorizer=organizer_token,
+    content_types=["*/*"],
+)
+@api
+def cancel_campaign(event_id: str, campaign_id: str) -> Response:
+    from chalicelib.usecases import campaigns
+
+    _organizer("send", event_id)
+    answer = campaigns.cancel(majlis(), event_id, campaign_id)
+    logger.info("campaign cancelled", extra={"event_id": event_id, "campaign_id": campaign_id})
+    return _json(answer)
 
 
 # -- links in emails ------------------------------------------------------------------
@@ -534,6 +591,7 @@ def unsubscribe_post(token: str) -> Response:
 def on_table_change(event: Any) -> dict[str, Any]:
     changes = changes_in(event.to_dict())
     correlate(changes[0].event_id if changes else None)
+    counted = stats.count(majlis(), changes)  # raises when it cannot: the batch comes again
     for event_id in waitlist.events_to_fill(changes):
         promoted = waitlist.promote(majlis(), event_id)
         if promoted:
@@ -541,14 +599,23 @@ def on_table_change(event: Any) -> dict[str, Any]:
                 "promoted from the waiting list", extra={"event_id": event_id, "promoted": promoted}
             )
     failed_at = outbox.relay(majlis(), changes)
-    logger.info("table changes", extra={"changes": len(changes), "retry_from": failed_at})
+    logger.info(
+        "table changes",
+        extra={"changes": len(changes), "counted": counted, "retry_from": failed_at},
+    )
     return {"batchItemFailures": [{"itemIdentifier": failed_at}] if failed_at else []}
 
 
 # -- workers ---------------------------------------------------------------------------
 
 
-@app.on_sqs_message(queue_arn=MAIL_QUEUE, batch_size=10)
+@app.on_sqs_message(
+    queue_arn=MAIL_QUEUE,
+    batch_size=10,
+    # Enough workers to reach a high MaxSendRate at SES's latency; how fast they send
+    # together is set by the shared pacer, not by their number.
+    maximum_concurrency=20,
+)
 def mail_worker(event: Any) -> dict[str, Any]:
     # Imported here: rendering (Jinja2, Babel) is for the mail worker's cold start only.
     from aws_lambda_powertools.utilities.batch import (
@@ -557,14 +624,37 @@ def mail_worker(event: Any) -> dict[str, Any]:
         process_partial_response,
     )
 
-    from chalicelib.usecases.mail import MailJob, RetryLater, send_registration_mail
+    from chalicelib.usecases.mail import (
+        IN_FLIGHT,
+        CampaignJob,
+        MailJob,
+        Pace,
+        RetryLater,
+        send_campaign_mail,
+        send_registration_mail,
+    )
 
-    def send(record: Any) -> str:
+    # This invocation's turns in the account's send rate, for as many emails as it
+    # sends side by side.
+    pace = Pace(majlis(), ahead=IN_FLIGHT)
+
+    def seconds_left() -> float:
+        return float(event.context.get_remaining_time_in_millis()) / 1000
+
+    def send(record: Any) -> Any:
         job = json.loads(record.body)
         correlate(job.get("correlation_id") or record.message_id)
-        log = {"registration_id": job.get("registration_id"), "seq": job.get("seq")}
+        if job.get("type") == "campaign_mail":
+            log = {"campaign_id": job.get("campaign_id")}
+        else:
+            log = {"registration_id": job.get("registration_id"), "seq": job.get("seq")}
         try:
-            outcome = send_registration_mail(majlis(), MailJob.parse(job))
+            if job.get("type") == "campaign_mail":
+                outcome: Any = send_campaign_mail(
+                    majlis(), CampaignJob.parse(job), seconds_left, pace
+                )
+            else:
+                outcome = send_registration_mail(majlis(), MailJob.parse(job))
         except RetryLater as later:
             logger.info("mail job retried later", extra={**log, "reason": str(later)})
             raise
@@ -580,6 +670,27 @@ def mail_worker(event: Any) -> dict[str, Any]:
         processor=BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False),
         context=None,
     )
+
+
+@app.on_sqs_message(queue_arn=CAMPAIGN_QUEUE, batch_size=1)
+def campaign_fanout(event: Any) -> None:
+    from chalicelib.usecases import campaigns
+
+    def seconds_left() -> float:
+        return float(event.context.get_remaining_time_in_millis()) / 1000
+
+    for record in event:
+        job = json.loads(record.body)
+        correlate(record.to_dict().get("messageId"))
+        result = campaigns.fan_out(majlis(), str(job["campaign_id"]), seconds_left)
+        logger.info(
+            "campaign fan-out",
+            extra={"campaign_id": job["campaign_id"], "outcome": result.outcome},
+        )
+        # Time is up, or not yet time: the job comes back to carry on.
+        again = result.outcome in ("continue", "wait")
+        if again and majlis().campaign_queue.send([job], delay_seconds=result.delay):
+            raise RuntimeError("could not queue the campaign's next step")
 
 
 # -- Zoom ----------------------------------------------------------------------------
@@ -599,7 +710,7 @@ def zoom_webhook() -> Response:
 
 @app.on_sqs_message(
     queue_arn=ZOOM_QUEUE,
-    batch_size=100,
+    batch_size=120,  # four of Zoom's batch adds (30 each) when an import is pending
     maximum_batching_window_in_seconds=2,
     maximum_concurrency=2,
 )

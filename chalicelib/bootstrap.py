@@ -14,11 +14,14 @@ from typing import TYPE_CHECKING
 
 from chalicelib.config import Settings, settings
 from chalicelib.ports import (
+    CampaignStore,
     EventStore,
     JobQueue,
     Mailer,
     RegistrationStore,
     SendLog,
+    SendPacer,
+    StatsStore,
     TokenStore,
     ZoomClient,
     ZoomStore,
@@ -40,9 +43,13 @@ class Majlis:
     events: EventStore
     registrations: RegistrationStore
     send_log: SendLog
+    campaigns: CampaignStore
+    stats: StatsStore
     tokens: TokenStore
     mail_queue: JobQueue
+    campaign_queue: JobQueue
     mailer: Mailer
+    pacer: SendPacer
     seat_hint: SeatHint
     keys: KeyRing | StaticKeys
     zoom: ZoomClient
@@ -72,11 +79,14 @@ def use(instance: Majlis | None) -> None:
 def on_aws(config: Settings) -> Majlis:
     from chalicelib.adapters.dynamo import (
         CachedEventStore,
+        DynamoCampaignStore,
         DynamoEventStore,
         DynamoRegistrationStore,
         DynamoSendLog,
+        DynamoStatsStore,
         DynamoTokenStore,
     )
+    from chalicelib.adapters.pacer import DynamoSendPacer
     from chalicelib.adapters.secrets import SecretRing
     from chalicelib.adapters.ses import SesMailer
     from chalicelib.adapters.sqs import SqsJobQueue
@@ -95,9 +105,17 @@ def on_aws(config: Settings) -> Majlis:
         events=CachedEventStore(DynamoEventStore(config.table_name), config.event_cache_seconds),
         registrations=DynamoRegistrationStore(config.table_name),
         send_log=DynamoSendLog(config.table_name, config.send_lease_seconds),
+        stats=DynamoStatsStore(config.table_name),
+        campaigns=DynamoCampaignStore(config.table_name),
         tokens=DynamoTokenStore(config.table_name),
         mail_queue=SqsJobQueue(config.mail_queue_url),
-        mailer=SesMailer(config.ses_configuration_set or None),
+        campaign_queue=SqsJobQueue(config.campaign_queue_url),
+        mailer=SesMailer(
+            config.ses_configuration_set or None,
+            config.ses_max_send_rate,
+            config.ses_max_24_hour_send,
+        ),
+        pacer=DynamoSendPacer(config.table_name),
         seat_hint=SeatHint(),
         keys=KeyRing(config.signing_keys_secret_id),
         zoom=ZoomApi(zoom_credentials, config.zoom_api_url, config.zoom_oauth_url),

@@ -24,6 +24,7 @@ class Settings(BaseModel):
     stage: str = "dev"
     table_name: str = "majlis"
     mail_queue_url: str = ""
+    campaign_queue_url: str = ""
     signing_keys_secret_id: str = "majlis/signing-keys"  # noqa: S105 - a name, not a key
     ses_configuration_set: str = "majlis"
     # Warn on PUT /events when the sender is not a verified SES identity (off locally,
@@ -35,8 +36,13 @@ class Settings(BaseModel):
     event_cache_seconds: float = 30.0
     # A registrant re-registering gets their email again at most this often.
     resend_interval_seconds: int = 600
-    # A send record claimed by a worker that died is taken over after this long.
-    send_lease_seconds: int = 120
+    # The SES quota to pace by instead of the account's (0: read it from SES); for an
+    # account shared with other senders, or for local mode's embedded SES.
+    ses_max_send_rate: float = 0
+    ses_max_24_hour_send: float = 0
+    # A send record claimed by a worker that died is taken over after this long: long
+    # enough for SES's Send event to complete it if the email did leave (delivery.py).
+    send_lease_seconds: int = 900
     # Zoom: where its API is, the secret with its credentials, and our own budget of add
     # requests per registrant and session a day (Zoom refuses a fourth).
     zoom_queue_url: str = ""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.campaigns import Campaign
 from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import (
     EmailStatus,
@@ -84,6 +85,10 @@ class RegistrationStore(abc.ABC):
 
     @abc.abstractmethod
     def get(self, registration_id: str, consistent: bool = False) -> Registration | None: ...
+
+    @abc.abstractmethod
+    def get_many(self, registration_ids: list[str]) -> dict[str, Registration]:
+        """Those of the registrations that exist, by id (strongly consistent reads)."""
 
     @abc.abstractmethod
     def request_mail(
@@ -171,21 +176,85 @@ class SendLog(abc.ABC):
     """One record per email owed, written before sending and completed after."""
 
     @abc.abstractmethod
-    def claim(self, registration_id: str, seq: int, kind: str, now: datetime) -> SendClaim: ...
+    def claim(
+        self, registration_id: str, seq: int | str, kind: str, now: datetime, event_id: str = ""
+    ) -> SendClaim: ...
 
     @abc.abstractmethod
-    def sent(self, registration_id: str, seq: int, message_id: str, now: datetime) -> None: ...
+    def sent(
+        self, registration_id: str, seq: int | str, message_id: str, now: datetime
+    ) -> None: ...
 
     @abc.abstractmethod
-    def failed(self, registration_id: str, seq: int, reason: str, now: datetime) -> None: ...
+    def failed(self, registration_id: str, seq: int | str, reason: str, now: datetime) -> None: ...
 
     @abc.abstractmethod
     def registration_for(self, message_id: str) -> str | None:
         """The registration an SES message id was sent to, if Majlis sent it."""
 
     @abc.abstractmethod
-    def release(self, registration_id: str, seq: int) -> None:
+    def release(self, registration_id: str, seq: int | str) -> None:
         """Give a claim back after a retryable failure, so a retry can take it at once."""
+
+    @abc.abstractmethod
+    def confirm(self, registration_id: str, seq: int | str, message_id: str, now: datetime) -> None:
+        """SES accepted this email: a claim still open becomes ``sent``."""
+
+    @abc.abstractmethod
+    def not_sent(
+        self, registration_id: str, seq: int | str, event_id: str, state: str, now: datetime
+    ) -> None:
+        """Record that this email was owed but is not sent: ``suppressed`` (the address
+        bounced, complained or unsubscribed) or ``skipped`` (no longer in the audience)."""
+
+    @abc.abstractmethod
+    def outcome(self, message_id: str, outcome: str, now: datetime) -> str | None:
+        """Flag what SES reported (delivered, bounced, complained) on the email's record;
+        returns its registration id, or None when Majlis did not send it."""
+
+
+class CampaignStore(abc.ABC):
+    @abc.abstractmethod
+    def create(self, campaign: Campaign) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, campaign_id: str) -> Campaign | None: ...
+
+    @abc.abstractmethod
+    def advance(
+        self,
+        campaign_id: str,
+        after: str | None,
+        cursor: str | None,
+        counts: dict[str, int],
+    ) -> bool:
+        """Record one fan-out page: on condition that the checkpoint is still ``after``
+        and the campaign is not cancelled, move it to ``cursor`` (None: every page is
+        queued) and add ``counts`` (recipients, queued, suppressed). False when the
+        condition failed: another worker got there first, or the campaign was cancelled."""
+
+    @abc.abstractmethod
+    def set_status(
+        self, campaign_id: str, status: str, reason: str | None, only_from: tuple[str, ...]
+    ) -> Campaign | None:
+        """Set the status if it is one of ``only_from``; returns the campaign after, or
+        None when it is gone or its status was not one of them."""
+
+    @abc.abstractmethod
+    def note(self, campaign_id: str, reason: str | None) -> None:
+        """Show organisers why sending is held up (None: it is not any more)."""
+
+
+class StatsStore(abc.ABC):
+    """Counters per event (see ``domain/stats.py``), each change counted exactly once."""
+
+    @abc.abstractmethod
+    def apply(self, event_id: str, changes: list[tuple[str, dict[str, int]]]) -> int:
+        """Add each change's counter moves unless its id was counted before; returns how
+        many were new. Raises StoreBusy when the counters stay contended."""
+
+    @abc.abstractmethod
+    def read(self, event_id: str) -> dict[str, int]: ...
 
 
 class TokenStore(abc.ABC):
@@ -198,12 +267,34 @@ class TokenStore(abc.ABC):
 
 class JobQueue(abc.ABC):
     @abc.abstractmethod
-    def send(self, jobs: list[dict[str, Any]]) -> list[int]:
-        """Queue jobs; returns the indexes of those that could not be queued."""
+    def send(self, jobs: list[dict[str, Any]], delay_seconds: int = 0) -> list[int]:
+        """Queue jobs (delivered no sooner than ``delay_seconds``, at most 900); returns
+        the indexes of those that could not be queued."""
 
     @abc.abstractmethod
     def retry_later(self, receipt_handle: str, seconds: int) -> None:
         """Deliver a received message again after ``seconds`` (not before)."""
+
+
+class Paused(Exception):
+    """The provider stopped all sending for now (paused, suspended, daily quota spent)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SendQuota:
+    max_send_rate: float  # emails (recipients) per second, the whole account
+    max_24_hour_send: float  # -1: unlimited
+    sent_last_24_hours: float
+
+    @property
+    def left_today(self) -> float:
+        if self.max_24_hour_send < 0:
+            return float("inf")
+        return self.max_24_hour_send - self.sent_last_24_hours
 
 
 class Mailer(abc.ABC):
@@ -211,11 +302,24 @@ class Mailer(abc.ABC):
     def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
         """Send one raw MIME message; returns the provider's message id.
 
-        Raises Throttled (retry later) or Rejected (never retry).
+        Raises Throttled (retry later), Paused (retry much later) or Rejected (never).
         """
 
     @abc.abstractmethod
     def sender_verified(self, address: str) -> bool: ...
+
+    @abc.abstractmethod
+    def quota(self) -> SendQuota:
+        """The account's sending quota as the provider reports it now (may be cached)."""
+
+
+class SendPacer(abc.ABC):
+    """One send rate shared by every worker (see ``adapters/pacer.py``)."""
+
+    @abc.abstractmethod
+    def reserve(self, wanted: int, rate: int, now: float) -> list[float]:
+        """Reserve up to ``wanted`` of the next sends allowed at ``rate`` per second for
+        all workers together; returns the epoch time at which each may be sent."""
 
 
 # -- Zoom --------------------------------------------------------------------------------
@@ -306,6 +410,10 @@ class ZoomStore(abc.ABC):
         self, registration_id: str, session_id: str, day: str, max_per_day: int, now: datetime
     ) -> bool:
         """Count one add attempt for today; False when today's attempts are used up."""
+
+    @abc.abstractmethod
+    def release_add(self, registration_id: str, session_id: str, day: str) -> None:
+        """Give back an attempt Zoom refused unread (a per-second 429 counts for nothing)."""
 
     @abc.abstractmethod
     def synced(

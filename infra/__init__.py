@@ -35,3 +35,13 @@ def function_overrides(logical_id: str) -> dict[str, Any]:
 
 def gateway_responses() -> dict[str, dict[str, Any]]:
     return function_overrides("RestAPI")["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+
+
+@functools.cache
+def function_timeout(name: str) -> int:
+    """A function's timeout in seconds, as ``.chalice/config.json`` gives it."""
+    import json
+
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    own = config.get("lambda_functions", {}).get(name, {})
+    return int(own.get("lambda_timeout", config.get("lambda_timeout", 60)))

@@ -132,11 +132,14 @@ def aws(
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "MAJLIS_CHECK_SENDER_IDENTITY": "false",
+        "MAJLIS_SES_MAX_SEND_RATE": "1000",
+        "MAJLIS_SES_MAX_24_HOUR_SEND": "1000000",
     }.items():
         monkeypatch.setenv(name, value)
     outputs = moto_session.start()
     monkeypatch.setenv("MAJLIS_TABLE_NAME", outputs["TableName"])
     monkeypatch.setenv("MAJLIS_MAIL_QUEUE_URL", outputs["MailQueueUrl"])
+    monkeypatch.setenv("MAJLIS_CAMPAIGN_QUEUE_URL", outputs["CampaignQueueUrl"])
     config.settings.cache_clear()
     aws_clients.client.cache_clear()
     wired = bootstrap.on_aws(config.settings())

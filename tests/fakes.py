@@ -6,13 +6,16 @@ rule, one email key per event — so use-case tests exercise the real rules with
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.zoom import ZoomCredentials
 from chalicelib.bootstrap import Majlis
 from chalicelib.config import Settings
+from chalicelib.domain.campaigns import Campaign
 from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import (
     EmailStatus,
@@ -25,16 +28,21 @@ from chalicelib.domain.registrations import (
 from chalicelib.links import Keys, StaticKeys
 from chalicelib.ports import (
     AlreadyRegistered,
+    CampaignStore,
     ClickRefused,
     EventStore,
     JobQueue,
     Mailer,
     Page,
+    Paused,
     RegistrationStore,
     Rejected,
     SeatsChanged,
     SendClaim,
     SendLog,
+    SendPacer,
+    SendQuota,
+    StatsStore,
     StoreBusy,
     Throttled,
     TokenStore,
@@ -108,6 +116,9 @@ class FakeRegistrationStore(RegistrationStore):
 
     def get(self, registration_id: str, consistent: bool = False) -> Registration | None:
         return self.registrations.get(registration_id)
+
+    def get_many(self, registration_ids: list[str]) -> dict[str, Registration]:
+        return {i: self.registrations[i] for i in registration_ids if i in self.registrations}
 
     def request_mail(
         self, registration_id: str, reason: str, now: datetime, not_since: datetime
@@ -307,10 +318,12 @@ class FakeSendLog(SendLog):
     def __init__(self, clock: Clock, lease: timedelta = timedelta(minutes=2)) -> None:
         self.clock = clock
         self.lease = lease
-        self.records: dict[tuple[str, int], dict[str, Any]] = {}
+        self.records: dict[tuple[str, int | str], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def claim(self, registration_id: str, seq: int, kind: str, now: datetime) -> SendClaim:
+    def claim(
+        self, registration_id: str, seq: int | str, kind: str, now: datetime, event_id: str = ""
+    ) -> SendClaim:
         with self._lock:
             record = self.records.get((registration_id, seq))
             if record is not None and not (
@@ -320,14 +333,15 @@ class FakeSendLog(SendLog):
             self.records[(registration_id, seq)] = {
                 "state": "sending",
                 "kind": kind,
+                "event_id": event_id,
                 "lease_until": now + self.lease,
             }
             return SendClaim(proceed=True)
 
-    def sent(self, registration_id: str, seq: int, message_id: str, now: datetime) -> None:
+    def sent(self, registration_id: str, seq: int | str, message_id: str, now: datetime) -> None:
         self.records[(registration_id, seq)].update(state="sent", message_id=message_id)
 
-    def failed(self, registration_id: str, seq: int, reason: str, now: datetime) -> None:
+    def failed(self, registration_id: str, seq: int | str, reason: str, now: datetime) -> None:
         self.records[(registration_id, seq)].update(state="failed", reason=reason)
 
     def registration_for(self, message_id: str) -> str | None:
@@ -336,10 +350,165 @@ class FakeSendLog(SendLog):
                 return registration_id
         return None
 
-    def release(self, registration_id: str, seq: int) -> None:
+    def release(self, registration_id: str, seq: int | str) -> None:
         with self._lock:
             if self.records.get((registration_id, seq), {}).get("state") == "sending":
                 del self.records[(registration_id, seq)]
+
+    def confirm(self, registration_id: str, seq: int | str, message_id: str, now: datetime) -> None:
+        with self._lock:
+            record = self.records.get((registration_id, seq))
+            if record is not None and record["state"] == "sending":
+                record.update(state="sent", message_id=message_id)
+
+    def not_sent(
+        self, registration_id: str, seq: int | str, event_id: str, state: str, now: datetime
+    ) -> None:
+        with self._lock:
+            self.records.setdefault((registration_id, seq), {"state": state, "event_id": event_id})
+
+    def outcome(self, message_id: str, outcome: str, now: datetime) -> str | None:
+        for (registration_id, _), record in self.records.items():
+            if record.get("message_id") == message_id:
+                record[outcome] = True
+                return registration_id
+        return None
+
+
+class FakeCampaignStore(CampaignStore):
+    def __init__(self) -> None:
+        self.campaigns: dict[str, Campaign] = {}
+        self.advances: list[tuple[str | None, str | None]] = []
+        self._lock = threading.Lock()
+
+    def create(self, campaign: Campaign) -> None:
+        with self._lock:
+            assert campaign.campaign_id not in self.campaigns
+            self.campaigns[campaign.campaign_id] = campaign.model_copy(deep=True)
+
+    def get(self, campaign_id: str) -> Campaign | None:
+        found = self.campaigns.get(campaign_id)
+        return found.model_copy(deep=True) if found else None
+
+    def advance(
+        self, campaign_id: str, after: str | None, cursor: str | None, counts: dict[str, int]
+    ) -> bool:
+        with self._lock:
+            campaign = self.campaigns.get(campaign_id)
+            if (
+                campaign is None
+                or campaign.cursor != after
+                or campaign.fanned_out
+                or campaign.status not in ("scheduled", "sending")
+            ):
+                return False
+            changes: dict[str, Any] = {
+                "status": "sending",
+                "cursor": cursor,
+                "fanned_out": cursor is None,
+            }
+            for name, count in counts.items():
+                changes[name] = getattr(campaign, name) + count
+            self.campaigns[campaign_id] = campaign.model_copy(update=changes)
+            self.advances.append((after, cursor))
+            return True
+
+    def set_status(
+        self, campaign_id: str, status: str, reason: str | None, only_from: tuple[str, ...]
+    ) -> Campaign | None:
+        with self._lock:
+            campaign = self.campaigns.get(campaign_id)
+            if campaign is None or campaign.status not in only_from:
+                return None
+            changed = campaign.model_copy(update={"status": status, "reason": reason})
+            self.campaigns[campaign_id] = changed
+            return changed.model_copy(deep=True)
+
+    def note(self, campaign_id: str, reason: str | None) -> None:
+        with self._lock:
+            campaign = self.campaigns[campaign_id]
+            self.campaigns[campaign_id] = campaign.model_copy(update={"reason": reason})
+
+
+class RateLimitedSes(Mailer):
+    """Accepts at most ``rate`` emails a second, like SES: a bucket of ``rate`` tokens
+    refilled at ``rate`` a second; a send finding it empty is throttled. ``latency``
+    is how long each accepted call takes."""
+
+    def __init__(self, rate: float, latency: float = 0.0) -> None:
+        self.rate = rate
+        self.latency = latency
+        self.tokens = rate
+        self.updated = time.monotonic()
+        self.sent_at: list[float] = []
+        self.throttled = 0
+        self._lock = threading.Lock()
+
+    def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
+        with self._lock:
+            now = time.monotonic()
+            self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens < 1:
+                self.throttled += 1
+                raise Throttled("Maximum sending rate exceeded.")
+            self.tokens -= 1
+            self.sent_at.append(now)
+            count = len(self.sent_at)
+        if self.latency:
+            time.sleep(self.latency)
+        return f"paced-{count}"
+
+    def sender_verified(self, address: str) -> bool:
+        return True
+
+    def quota(self) -> SendQuota:
+        return SendQuota(self.rate, -1, 0)
+
+
+class FakeSendPacer(SendPacer):
+    """The slots of ``adapters/pacer.py`` in memory, shared by threads."""
+
+    def __init__(self) -> None:
+        self.used: dict[int, int] = {}
+        self.reservations = 0
+        self._lock = threading.Lock()
+
+    def reserve(self, wanted: int, rate: int, now: float) -> list[float]:
+        with self._lock:
+            self.reservations += 1
+            second = int(now)
+            while True:
+                start = math.ceil((now - second) * rate) if second <= now else 0
+                used = max(self.used.get(second, start), start)
+                if used < rate:
+                    count = min(wanted, rate - used)
+                    self.used[second] = used + count
+                    return [second + p / rate for p in range(used, used + count)]
+                second += 1
+
+
+class FakeStatsStore(StatsStore):
+    def __init__(self) -> None:
+        self.counters: dict[str, dict[str, int]] = {}
+        self.counted: set[str] = set()
+        self._lock = threading.Lock()
+
+    def apply(self, event_id: str, changes: list[tuple[str, dict[str, int]]]) -> int:
+        new = 0
+        with self._lock:
+            counters = self.counters.setdefault(event_id, {})
+            for change_id, moves in changes:
+                if change_id in self.counted:
+                    continue
+                self.counted.add(change_id)
+                new += 1
+                for name, count in moves.items():
+                    counters[name] = counters.get(name, 0) + count
+        return new
+
+    def read(self, event_id: str) -> dict[str, int]:
+        return dict(self.counters.get(event_id, {}))
 
 
 class FakeTokenStore(TokenStore):
@@ -358,10 +527,15 @@ class FakeQueue(JobQueue):
         self.jobs: list[dict[str, Any]] = []
         self.fail_indexes: set[int] = set()
         self.delays: list[tuple[str, int]] = []
+        self.delayed: list[tuple[dict[str, Any], int]] = []  # jobs sent with a delay
 
-    def send(self, jobs: list[dict[str, Any]]) -> list[int]:
+    def send(self, jobs: list[dict[str, Any]], delay_seconds: int = 0) -> list[int]:
         failed = sorted(i for i in self.fail_indexes if i < len(jobs))
-        self.jobs.extend(job for i, job in enumerate(jobs) if i not in failed)
+        sent = [job for i, job in enumerate(jobs) if i not in failed]
+        if delay_seconds:
+            self.delayed.extend((job, delay_seconds) for job in sent)
+        else:
+            self.jobs.extend(sent)
         return failed
 
     def retry_later(self, receipt_handle: str, seconds: int) -> None:
@@ -375,7 +549,10 @@ class FakeMailer(Mailer):
         self.sent: list[dict[str, Any]] = []
         self.throttle = 0
         self.reject: str | None = None
+        self.paused: str | None = None
         self.verified: set[str] = set()
+        self.max_send_rate = 1000.0
+        self.max_24_hour_send = -1.0
 
     def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
         if self.throttle:
@@ -383,6 +560,8 @@ class FakeMailer(Mailer):
             raise Throttled("TooManyRequestsException")
         if self.reject:
             raise Rejected(self.reject)
+        if self.paused:
+            raise Paused(self.paused)
         message_id = f"fake-{len(self.sent) + 1}"
         self.sent.append(
             {"raw": raw, "sender": sender, "recipient": recipient, "tags": tags, "id": message_id}
@@ -391,6 +570,9 @@ class FakeMailer(Mailer):
 
     def sender_verified(self, address: str) -> bool:
         return address in self.verified or address.rpartition("@")[2] in self.verified
+
+    def quota(self) -> SendQuota:
+        return SendQuota(self.max_send_rate, self.max_24_hour_send, len(self.sent))
 
 
 class FakeZoom(ZoomClient):
@@ -508,6 +690,14 @@ class FakeZoomStore(ZoomStore):
         )
         return True
 
+    def release_add(self, registration_id: str, session_id: str, day: str) -> None:
+        current = self._registrations.registrations[registration_id]
+        key = f"{session_id}@{day}"
+        if current.zoom_tries.get(key, 0) > 0:
+            self._update(
+                registration_id, zoom_tries={**current.zoom_tries, key: current.zoom_tries[key] - 1}
+            )
+
     def synced(
         self, registration_id: str, session_id: str, registrant: ZoomRegistrant, now: datetime
     ) -> None:
@@ -566,14 +756,19 @@ def fake_majlis(clock: Clock | None = None, **settings: Any) -> Majlis:
     clock = clock or Clock()
     events = FakeEventStore()
     registrations = FakeRegistrationStore(events)
+    config = Settings(**settings)
     return Majlis(
-        settings=Settings(**settings),
+        settings=config,
         events=events,
         registrations=registrations,
-        send_log=FakeSendLog(clock),
+        send_log=FakeSendLog(clock, timedelta(seconds=config.send_lease_seconds)),
+        campaigns=FakeCampaignStore(),
+        stats=FakeStatsStore(),
         tokens=FakeTokenStore(),
         mail_queue=FakeQueue(),
+        campaign_queue=FakeQueue(),
         mailer=FakeMailer(),
+        pacer=FakeSendPacer(),
         seat_hint=SeatHint(),
         keys=StaticKeys(TEST_KEYS),
         zoom=FakeZoom(),

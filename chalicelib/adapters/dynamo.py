@@ -31,6 +31,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws import client, error_code
+from chalicelib.domain.campaigns import Campaign
 from chalicelib.domain.events import Event, utc_text
 from chalicelib.domain.ids import is_id
 from chalicelib.domain.registrations import (
@@ -41,6 +42,7 @@ from chalicelib.domain.registrations import (
 )
 from chalicelib.ports import (
     AlreadyRegistered,
+    CampaignStore,
     ClickRefused,
     EventStore,
     Page,
@@ -48,6 +50,7 @@ from chalicelib.ports import (
     SeatsChanged,
     SendClaim,
     SendLog,
+    StatsStore,
     StoreBusy,
     TokenStore,
 )
@@ -75,8 +78,11 @@ def email_key(event_id: str, key: str) -> dict[str, str]:
     return {"pk": f"EVENT#{event_id}#EMAIL#{key}", "sk": "EMAIL"}
 
 
-def send_key(registration_id: str, seq: int) -> dict[str, str]:
-    return {"pk": f"REG#{registration_id}", "sk": f"MAIL#{seq:08d}"}
+def send_key(registration_id: str, seq: int | str) -> dict[str, str]:
+    """A send record: ``seq`` is the registration's mail sequence number, or the key of
+    another email (``CAMP#{campaign id}``)."""
+    sort_key = f"MAIL#{seq:08d}" if isinstance(seq, int) else seq
+    return {"pk": f"REG#{registration_id}", "sk": sort_key}
 
 
 def token_key(token_hash: str) -> dict[str, str]:
@@ -303,6 +309,29 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             ConsistentRead=consistent,
         ).get("Item")
         return registration_from(item) if item else None
+
+    def get_many(self, registration_ids: list[str]) -> dict[str, Registration]:
+        found: dict[str, Registration] = {}
+        ids = list(dict.fromkeys(registration_ids))
+        for start in range(0, len(ids), 100):  # BatchGetItem takes 100 keys
+            request = {
+                self.name: {
+                    "Keys": [to_attributes(registration_key(i)) for i in ids[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            for attempt in range(CONFLICT_RETRIES * 2):
+                answer = self.db.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.name, []):
+                    registration = registration_from(item)
+                    found[registration.registration_id] = registration
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                _backoff(attempt)
+            else:
+                raise StoreBusy()
+        return found
 
     def request_mail(
         self, registration_id: str, reason: str, now: datetime, not_since: datetime
@@ -722,7 +751,9 @@ class DynamoSendLog(Table, SendLog):
         super().__init__(name)
         self._lease = timedelta(seconds=lease_seconds)
 
-    def claim(self, registration_id: str, seq: int, kind: str, now: datetime) -> SendClaim:
+    def claim(
+        self, registration_id: str, seq: int | str, kind: str, now: datetime, event_id: str = ""
+    ) -> SendClaim:
         try:
             self.db.put_item(
                 TableName=self.name,
@@ -730,6 +761,7 @@ class DynamoSendLog(Table, SendLog):
                     {
                         **send_key(registration_id, seq),
                         "kind": "send",
+                        "event_id": event_id,
                         "mail_kind": kind,
                         "state": "sending",
                         "lease_until": now + self._lease,
@@ -750,7 +782,7 @@ class DynamoSendLog(Table, SendLog):
             old = from_attributes(error.response.get("Item") or {})
             return SendClaim(proceed=False, in_progress=old.get("state") == "sending")
 
-    def sent(self, registration_id: str, seq: int, message_id: str, now: datetime) -> None:
+    def sent(self, registration_id: str, seq: int | str, message_id: str, now: datetime) -> None:
         self.db.update_item(
             TableName=self.name,
             Key=to_attributes(send_key(registration_id, seq)),
@@ -764,7 +796,7 @@ class DynamoSendLog(Table, SendLog):
             ),
         )
 
-    def failed(self, registration_id: str, seq: int, reason: str, now: datetime) -> None:
+    def failed(self, registration_id: str, seq: int | str, reason: str, now: datetime) -> None:
         self.db.update_item(
             TableName=self.name,
             Key=to_attributes(send_key(registration_id, seq)),
@@ -776,7 +808,7 @@ class DynamoSendLog(Table, SendLog):
             ),
         )
 
-    def registration_for(self, message_id: str) -> str | None:
+    def _record_of(self, message_id: str) -> dict[str, Any] | None:
         found = self.db.query(
             TableName=self.name,
             IndexName="gsi2",
@@ -784,9 +816,72 @@ class DynamoSendLog(Table, SendLog):
             ExpressionAttributeValues={":message": {"S": f"SESMSG#{message_id}"}},
             Limit=1,
         ).get("Items", [])
-        return found[0]["pk"]["S"].removeprefix("REG#") if found else None
+        return found[0] if found else None
 
-    def release(self, registration_id: str, seq: int) -> None:
+    def registration_for(self, message_id: str) -> str | None:
+        record = self._record_of(message_id)
+        return record["pk"]["S"].removeprefix("REG#") if record else None
+
+    def confirm(self, registration_id: str, seq: int | str, message_id: str, now: datetime) -> None:
+        try:
+            self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(send_key(registration_id, seq)),
+                UpdateExpression=(
+                    "SET #state = :sent, ses_message_id = :id, gsi2pk = :msg, sent_at = :now "
+                    "REMOVE lease_until"
+                ),
+                ConditionExpression="#state = :sending",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=to_attributes(
+                    {
+                        ":sent": "sent",
+                        ":sending": "sending",
+                        ":id": message_id,
+                        ":msg": f"SESMSG#{message_id}",
+                        ":now": now,
+                    }
+                ),
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def not_sent(
+        self, registration_id: str, seq: int | str, event_id: str, state: str, now: datetime
+    ) -> None:
+        try:
+            self.db.put_item(
+                TableName=self.name,
+                Item=to_attributes(
+                    {
+                        **send_key(registration_id, seq),
+                        "kind": "send",
+                        "event_id": event_id,
+                        "state": state,
+                        "decided_at": now,
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def outcome(self, message_id: str, outcome: str, now: datetime) -> str | None:
+        record = self._record_of(message_id)
+        if record is None:
+            return None
+        self.db.update_item(
+            TableName=self.name,
+            Key={"pk": record["pk"], "sk": record["sk"]},
+            UpdateExpression="SET #outcome = :yes, #at = if_not_exists(#at, :now)",
+            ExpressionAttributeNames={"#outcome": outcome, "#at": f"{outcome}_at"},
+            ExpressionAttributeValues=to_attributes({":yes": True, ":now": now}),
+        )
+        return str(record["pk"]["S"]).removeprefix("REG#")
+
+    def release(self, registration_id: str, seq: int | str) -> None:
         try:
             self.db.delete_item(
                 TableName=self.name,
@@ -812,3 +907,197 @@ class DynamoTokenStore(Table, TokenStore):
             "Item"
         )
         return from_attributes(item) if item else None
+
+
+STATS_MARK_DAYS = 2  # longer than a stream record lives (24 hours)
+STATS_CHUNK = 99  # a transaction holds 100 items: the counters and 99 change marks
+
+
+def stats_key(event_id: str) -> dict[str, str]:
+    return {"pk": f"EVENT#{event_id}", "sk": "STATS"}
+
+
+class DynamoStatsStore(Table, StatsStore):
+    """Counters on one item per event. Each change is counted in the same transaction
+    that writes a mark keyed by its stream record id, on condition that the mark is new:
+    a batch delivered again adds nothing twice."""
+
+    def apply(self, event_id: str, changes: list[tuple[str, dict[str, int]]]) -> int:
+        counted = 0
+        for start in range(0, len(changes), STATS_CHUNK):
+            counted += self._apply_chunk(event_id, changes[start : start + STATS_CHUNK])
+        return counted
+
+    def _apply_chunk(self, event_id: str, pending: list[tuple[str, dict[str, int]]]) -> int:
+        conflicts = 0
+        while pending:
+            try:
+                self.db.transact_write_items(TransactItems=self._items(event_id, pending))
+                return len(pending)
+            except ClientError as error:
+                code = error_code(error)
+                codes = [r.get("Code") for r in _reasons(error)]
+            if code == "TransactionCanceledException" and "ConditionalCheckFailed" in codes:
+                # Those marks exist: their changes were counted. Count the others.
+                pending = [
+                    c
+                    for c, why in zip(pending, codes, strict=False)
+                    if why != "ConditionalCheckFailed"
+                ]
+                continue
+            if conflicts >= CONFLICT_RETRIES:
+                raise StoreBusy()
+            _backoff(conflicts)  # contended counters, throttling: try again shortly
+            conflicts += 1
+        return 0
+
+    def _items(self, event_id: str, changes: list[tuple[str, dict[str, int]]]) -> list[dict]:
+        total: dict[str, int] = {"changes": len(changes)}
+        for _, moves in changes:
+            for name, count in moves.items():
+                total[name] = total.get(name, 0) + count
+        names = {f"#c{index}": name for index, name in enumerate(total)}
+        values = {f":c{index}": count for index, count in enumerate(total.values())}
+        expires = int(time.time()) + STATS_MARK_DAYS * 86400
+        marks = [
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": to_attributes(
+                        {
+                            "pk": f"STATSMARK#{change_id}",
+                            "sk": "MARK",
+                            "kind": "stats_mark",
+                            "expires_at_epoch": expires,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+            for change_id, _ in changes
+        ]
+        adds = ", ".join(f"{name} {value}" for name, value in zip(names, values, strict=True))
+        counters = {
+            "Update": {
+                "TableName": self.name,
+                "Key": to_attributes(stats_key(event_id)),
+                "UpdateExpression": f"ADD {adds}",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_attributes(values),
+            }
+        }
+        return [*marks, counters]
+
+    def read(self, event_id: str) -> dict[str, int]:
+        item = self.db.get_item(
+            TableName=self.name, Key=to_attributes(stats_key(event_id)), ConsistentRead=True
+        ).get("Item")
+        values = from_attributes(item or {})
+        return {
+            name: value
+            for name, value in values.items()
+            if name not in ("pk", "sk", "changes") and isinstance(value, int)
+        }
+
+
+def campaign_key(campaign_id: str) -> dict[str, str]:
+    return {"pk": f"CAMPAIGN#{campaign_id}", "sk": "CAMPAIGN"}
+
+
+class DynamoCampaignStore(Table, CampaignStore):
+    def create(self, campaign: Campaign) -> None:
+        self.db.put_item(
+            TableName=self.name,
+            Item=to_attributes(
+                {
+                    **campaign.model_dump(mode="json", exclude_none=True),
+                    **campaign_key(campaign.campaign_id),
+                    "kind": "campaign",
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get(self, campaign_id: str) -> Campaign | None:
+        if not is_id(campaign_id):
+            return None
+        item = self.db.get_item(
+            TableName=self.name, Key=to_attributes(campaign_key(campaign_id)), ConsistentRead=True
+        ).get("Item")
+        return Campaign.model_validate(from_attributes(item)) if item else None
+
+    def advance(
+        self, campaign_id: str, after: str | None, cursor: str | None, counts: dict[str, int]
+    ) -> bool:
+        names = {"#status": "status", "#cursor": "cursor"}
+        values: dict[str, Any] = {
+            ":sending": "sending",
+            ":scheduled": "scheduled",
+            ":done": cursor is None,
+        }
+        sets = ["#status = :sending", "fanned_out = :done"]
+        if cursor is None:
+            removes = " REMOVE #cursor"
+        else:
+            sets.append("#cursor = :cursor")
+            values[":cursor"] = cursor
+            removes = ""
+        adds = []
+        for index, (name, count) in enumerate(counts.items()):
+            names[f"#n{index}"] = name
+            values[f":n{index}"] = count
+            adds.append(f"#n{index} :n{index}")
+        if after is None:
+            condition = "attribute_not_exists(#cursor)"
+        else:
+            condition = "#cursor = :after"
+            values[":after"] = after
+        try:
+            self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(campaign_key(campaign_id)),
+                UpdateExpression="SET "
+                + ", ".join(sets)
+                + (" ADD " + ", ".join(adds) if adds else "")
+                + removes,
+                ConditionExpression=f"{condition} AND fanned_out = :false "
+                "AND #status IN (:scheduled, :sending)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_attributes({**values, ":false": False}),
+            )
+            return True
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def set_status(
+        self, campaign_id: str, status: str, reason: str | None, only_from: tuple[str, ...]
+    ) -> Campaign | None:
+        allowed = {f":from{i}": value for i, value in enumerate(only_from)}
+        try:
+            item = self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(campaign_key(campaign_id)),
+                UpdateExpression="SET #status = :status, reason = :reason",
+                ConditionExpression=f"#status IN ({', '.join(allowed)})",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_attributes(
+                    {":status": status, ":reason": reason or "", **allowed}
+                ),
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return Campaign.model_validate(from_attributes(item))
+
+    def note(self, campaign_id: str, reason: str | None) -> None:
+        self.db.update_item(
+            TableName=self.name,
+            Key=to_attributes(campaign_key(campaign_id)),
+            UpdateExpression="SET reason = :reason",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_attributes({":reason": reason or ""}),
+        )

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws import client, error_code
-from chalicelib.ports import Mailer, Rejected, Throttled
+from chalicelib.ports import Mailer, Paused, Rejected, SendQuota, Throttled
+
+QUOTA_SECONDS = 60  # how long a container trusts the quota it read
+# Errors after which nothing can be sent for a while, whatever the email.
+_PAUSED = frozenset({"SendingPausedException", "AccountSuspendedException"})
 
 # Errors after which the same send can succeed later.
 _RETRYABLE = frozenset(
@@ -14,7 +20,6 @@ _RETRYABLE = frozenset(
         "Throttling",
         "ThrottlingException",
         "LimitExceededException",
-        "SendingPausedException",
         "ServiceUnavailable",
         "InternalFailure",
     }
@@ -22,8 +27,12 @@ _RETRYABLE = frozenset(
 
 
 class SesMailer(Mailer):
-    def __init__(self, configuration_set: str | None) -> None:
+    def __init__(
+        self, configuration_set: str | None, max_send_rate: float = 0, max_24_hour: float = 0
+    ) -> None:
         self.configuration_set = configuration_set
+        self._limits = (max_send_rate, max_24_hour)  # 0: as SES says
+        self._quota: tuple[float, SendQuota] | None = None
 
     def send(self, raw: bytes, sender: str, recipient: str, tags: dict[str, str]) -> str:
         request = {
@@ -38,14 +47,30 @@ class SesMailer(Mailer):
             return client("sesv2").send_email(**request)["MessageId"]
         except ClientError as error:
             code = error_code(error)
+            message = error.response.get("Error", {}).get("Message", "")
+            if code in _PAUSED or "daily message quota" in message.lower():
+                raise Paused(f"{code}: {message}") from error
             if (
                 code in _RETRYABLE
                 or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
             ):
                 raise Throttled(code) from error
-            raise Rejected(
-                f"{code}: {error.response.get('Error', {}).get('Message', '')}"
-            ) from error
+            raise Rejected(f"{code}: {message}") from error
+
+    def quota(self) -> SendQuota:
+        cached = self._quota
+        if cached is not None and time.monotonic() - cached[0] < QUOTA_SECONDS:
+            return cached[1]
+        # SES v1's GetSendQuota: the same account quota v2 sends under.
+        found = client("ses").get_send_quota()
+        rate, day = self._limits
+        quota = SendQuota(
+            max_send_rate=rate or float(found["MaxSendRate"]),
+            max_24_hour_send=day or float(found["Max24HourSend"]),
+            sent_last_24_hours=float(found["SentLast24Hours"]),
+        )
+        self._quota = (time.monotonic(), quota)
+        return quota
 
     def sender_verified(self, address: str) -> bool:
         domain = address.rsplit("@", 1)[-1]

@@ -15,7 +15,7 @@ class SqsJobQueue(JobQueue):
     def __init__(self, queue_url: str) -> None:
         self.queue_url = queue_url
 
-    def send(self, jobs: list[dict[str, Any]]) -> list[int]:
+    def send(self, jobs: list[dict[str, Any]], delay_seconds: int = 0) -> list[int]:
         failed: list[int] = []
         sqs = client("sqs")
         for start in range(0, len(jobs), BATCH):
@@ -23,7 +23,11 @@ class SqsJobQueue(JobQueue):
             response = sqs.send_message_batch(
                 QueueUrl=self.queue_url,
                 Entries=[
-                    {"Id": str(start + i), "MessageBody": json.dumps(job, separators=(",", ":"))}
+                    {
+                        "Id": str(start + i),
+                        "MessageBody": json.dumps(job, separators=(",", ":")),
+                        "DelaySeconds": max(0, min(delay_seconds, 900)),
+                    }
                     for i, job in enumerate(chunk)
                 ],
             )

@@ -143,6 +143,13 @@ class ZoomApi(ZoomClient):
             return document
         code = document.get("code") if isinstance(document, dict) else None
         message = str(document.get("message", "")) if isinstance(document, dict) else ""
+        details = document.get("errors") if isinstance(document, dict) else None
+        if isinstance(details, list):  # a validation failure names its fields
+            message += "".join(
+                f" {d.get('field', '')}: {d.get('message', '')}"
+                for d in details
+                if isinstance(d, dict)
+            )
         retry_after = response.headers.get("Retry-After")
         if status == 429:
             kind = "daily_limit" if "daily" in message.lower() else "rate_limited"

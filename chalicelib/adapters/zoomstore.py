@@ -167,6 +167,15 @@ class DynamoZoomStore(Table, ZoomStore):
             "(attribute_not_exists(zoom_tries.#try) OR zoom_tries.#try < :max)",
         )
 
+    def release_add(self, registration_id: str, session_id: str, day: str) -> None:
+        self._update(
+            registration_key(registration_id),
+            "SET zoom_tries.#try = zoom_tries.#try - :one",
+            {"#try": f"{session_id}@{day}"},
+            {":one": 1, ":zero": 0},
+            condition="attribute_exists(pk) AND zoom_tries.#try > :zero",
+        )
+
     def synced(
         self, registration_id: str, session_id: str, registrant: ZoomRegistrant, now: datetime
     ) -> None:

@@ -37,6 +37,7 @@ class Rendered:
     html: str
     calendar: bytes | None = None  # METHOD:REQUEST, the sessions held
     cancellation: bytes | None = None  # METHOD:CANCEL, the sessions given up
+    language: str = ""  # the language it is written in, when not the registrant's
 
 
 _FONTS = {
@@ -48,7 +49,7 @@ _LEADING = {"ar": "1.8", "ur": "2.3"}  # Urdu's Nastaliq needs room between line
 
 
 @functools.lru_cache(maxsize=16)
-def _style(language: str) -> dict[str, Markup]:
+def email_style(language: str) -> dict[str, Markup]:
     """Inline styles for the HTML email: right to left on every table and cell, because
     Gmail drops attributes on <html> and <body>; fonts that clients have."""
     direction = i18n.direction(language)
@@ -87,7 +88,9 @@ def _others(event: Event, registration: Registration, session_id: str) -> list[d
     return others
 
 
-def _sessions(event: Event, registration: Registration, links: RegistrationLinks) -> list[dict]:
+def sessions_shown(
+    event: Event, registration: Registration, links: RegistrationLinks
+) -> list[dict]:
     shown = []
     for session_id in registration.sessions:
         session = event.session(session_id)
@@ -183,11 +186,11 @@ def registration_mail(
     else:
         subject = gettext("Your registration is confirmed: %(event)s")
     subject = subject % {"event": event_title}
-    sessions = [] if cancelled or waitlisted else _sessions(event, registration, links)
+    sessions = [] if cancelled or waitlisted else sessions_shown(event, registration, links)
     context = {
         "language": language,
         "dir": i18n.direction(language),
-        "style": _style(language),
+        "style": email_style(language),
         "subject": subject,
         "preheader": subject,
         "event_title": event_title,

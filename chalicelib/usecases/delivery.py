@@ -4,7 +4,8 @@ A permanent bounce marks the registration's address ``bounced`` and a complaint
 ``complained``: both stop every further email to that registrant (the mail worker
 checks). A transient bounce is counted, not suppressed. Events are matched to their
 registration by the message tag Majlis sends with every email, else by the SES
-message id kept on the send record.
+message id kept on the send record. A ``Send`` event completes the email's send record
+if the worker that sent it died before it could.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class SesEvent:
     registration_id: str | None
     bounce_type: str | None = None
     reason: str | None = None
+    send_key: int | str | None = None  # which of the registration's emails (from tags)
 
     @classmethod
     def parse(cls, body: str) -> SesEvent:
@@ -38,6 +40,13 @@ class SesEvent:
             raise ValueError("not an SES event")
         tags: dict[str, list[str]] = mail.get("tags") or {}
         registration = (tags.get("registration") or [None])[0]
+        campaign = (tags.get("campaign") or [None])[0]
+        seq = (tags.get("seq") or [None])[0]
+        send_key: int | str | None = None
+        if campaign:
+            send_key = f"CAMP#{campaign}"
+        elif seq and seq.isdigit():
+            send_key = int(seq)
         bounce = document.get("bounce") or {}
         reason = None
         if bounce.get("bouncedRecipients"):
@@ -49,22 +58,42 @@ class SesEvent:
             registration_id=registration,
             bounce_type=bounce.get("bounceType"),
             reason=reason,
+            send_key=send_key,
         )
 
 
 def apply_ses_event(majlis: Majlis, event: SesEvent) -> str:
     """Record what SES says happened to one email; returns what was done."""
-    registration_id = event.registration_id or majlis.send_log.registration_for(event.message_id)
+    now = majlis.clock()
+    if event.kind == "Send":
+        # SES accepted the email. A worker that died after the SES call, before it could
+        # complete its send record, is completed here: nobody takes its claim over
+        # and sends the email twice.
+        if event.registration_id is None or event.send_key is None:
+            return "noted"
+        majlis.send_log.confirm(event.registration_id, event.send_key, event.message_id, now)
+        return "confirmed"
+    outcome = {"Delivery": "delivered", "Complaint": "complained"}.get(event.kind)
+    if event.kind == "Bounce" and event.bounce_type == "Permanent":
+        outcome = "bounced"
+    # The email's own record carries the outcome (for the event's stats) and knows whose
+    # it was when the message tag is missing.
+    if outcome:
+        sent_to = majlis.send_log.outcome(event.message_id, outcome, now)
+    else:
+        sent_to = (
+            None if event.registration_id else majlis.send_log.registration_for(event.message_id)
+        )
+    registration_id = event.registration_id or sent_to
     if registration_id is None:
         return "unknown message"
-    now = majlis.clock()
-    if event.kind == "Bounce" and event.bounce_type == "Permanent":
+    if outcome == "bounced":
         majlis.registrations.set_email_status(registration_id, EmailStatus.BOUNCED, now)
         return "bounced"
     if event.kind == "Bounce":
         majlis.registrations.count_soft_bounce(registration_id, now)
         return "soft bounce"
-    if event.kind == "Complaint":
+    if outcome == "complained":
         majlis.registrations.set_email_status(registration_id, EmailStatus.COMPLAINED, now)
         return "complained"
     return "noted"

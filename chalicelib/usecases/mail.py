@@ -1,14 +1,22 @@
-"""Sending the emails a registration is owed: exactly one per ``mail_seq``.
+"""Sending emails: those a registration is owed (one per ``mail_seq``) and
+announcements (one per campaign and recipient).
 
-The send log holds one record per (registration, seq). It is claimed before the SES
-call and completed with the SES message id after it, so a job delivered twice sends
-once. A claim left by a worker that died mid-send is taken over when its lease ends.
+The send log holds one record per email. It is claimed before the SES call and
+completed with the SES message id after it, so a job delivered twice sends once. A
+claim left by a worker that died before its SES call is taken over when its lease
+ends; one whose email did leave is completed by SES's Send event first (delivery.py).
 Throttling gives the claim back and asks the queue to retry later; a permanent
-rejection is recorded with its reason and never retried.
+rejection is recorded with its reason and never retried. Every email takes its turn
+in the account's send rate (``Pace``).
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +26,10 @@ from chalicelib.domain.registrations import EmailStatus, Status
 from chalicelib.links import registration_links
 from chalicelib.mail import mime
 from chalicelib.mail.render import registration_mail
-from chalicelib.ports import Rejected, Throttled
+from chalicelib.ports import Paused, Rejected, SendQuota, Throttled
+
+LAST_SECONDS = 5.0  # a worker stops taking new recipients this close to its timeout
+IN_FLIGHT = 8  # announcements waiting for their turn or at SES, per worker
 
 
 class RetryLater(Exception):
@@ -48,14 +59,17 @@ def send_registration_mail(majlis: Majlis, job: MailJob) -> str:
         raise RetryLater("registration not yet visible at this sequence")
     if registration.status is Status.CANCELLED and registration.mail_reason != "cancelled":
         return "cancelled"  # only the cancellation note goes to a cancelled registration
+    now = majlis.clock()
     if registration.email_status in (EmailStatus.BOUNCED, EmailStatus.COMPLAINED):
+        majlis.send_log.not_sent(
+            registration.registration_id, job.seq, registration.event_id, "suppressed", now
+        )
         return "suppressed"
     event = majlis.events.get(registration.event_id)
     if event is None:
         return "gone"
-    now = majlis.clock()
     claim = majlis.send_log.claim(
-        registration.registration_id, job.seq, registration.status.value, now
+        registration.registration_id, job.seq, registration.status.value, now, event.id
     )
     if not claim.proceed:
         if claim.in_progress:
@@ -87,6 +101,8 @@ def send_registration_mail(majlis: Majlis, job: MailJob) -> str:
         )
     )
     try:
+        # Confirmations take their turn in the account's send rate like announcements.
+        Pace(majlis).wait_turn(1)
         message_id = majlis.mailer.send(
             raw,
             sender=event.sender.email,
@@ -95,13 +111,230 @@ def send_registration_mail(majlis: Majlis, job: MailJob) -> str:
                 "event": event.id,
                 "registration": registration.registration_id,
                 "kind": registration.status.value,
+                "seq": str(job.seq),
             },
         )
-    except Throttled:
+    except (Throttled, Paused) as later:
         majlis.send_log.release(registration.registration_id, job.seq)
-        raise RetryLater("throttled") from None
+        raise RetryLater(str(later) or "throttled") from None
     except Rejected as rejected:
         majlis.send_log.failed(registration.registration_id, job.seq, rejected.reason, now)
         return "rejected"
     majlis.send_log.sent(registration.registration_id, job.seq, message_id, now)
     return "sent"
+
+
+# -- announcements ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignJob:
+    campaign_id: str
+    registration_ids: list[str]
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> CampaignJob:
+        if body.get("type") != "campaign_mail":
+            raise ValueError(f"unknown job type {body.get('type')!r}")
+        ids = body["registration_ids"]
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise ValueError("registration_ids must be a list of ids")
+        return cls(campaign_id=str(body["campaign_id"]), registration_ids=ids)
+
+
+def _list_id(event_id: str, sender: str) -> str:
+    return f"<{event_id}.{sender.rsplit('@', 1)[-1].lower()}>"
+
+
+class Pace:
+    """This worker's turns within the account's send rate, shared by all workers
+    (``adapters/pacer.py``), reserved a few at a time; and the 24-hour quota."""
+
+    def __init__(
+        self,
+        majlis: Majlis,
+        ahead: int = 1,
+        now: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.majlis = majlis
+        self.ahead = ahead  # turns reserved at once: as many as can be sent side by side
+        self.now = now
+        self.sleep = sleep
+        self.turns: list[float] = []
+        self.taken = 0
+        self.quota: SendQuota | None = None
+
+    def next_turn(self, still_to_send: int) -> float:
+        """The epoch time at which this worker's next email may go. Raises Paused when
+        today's quota is spent.
+
+        The quota is read once per invocation and this worker's own sends are counted
+        against it; other workers' are not, so together they may reach it a little
+        early. SES then refuses with the same pause, and nothing is lost.
+        """
+        if self.quota is None:
+            self.quota = self.majlis.mailer.quota()
+        if self.taken >= self.quota.left_today:
+            raise Paused("The 24-hour sending quota is reached; sending resumes as it frees.")
+        rate = max(1, int(self.quota.max_send_rate))
+        # Turns kept from an earlier reservation that have passed by more than one slot
+        # are given up: sent now, they would crowd the turns of other workers.
+        if self.turns and self.turns[0] < self.now() - 1 / rate:
+            self.turns.clear()
+        if not self.turns:
+            # As many turns as this worker can use side by side (consecutive turns are
+            # one slot apart), at most a quarter second's worth. A fresh reservation
+            # starts at the slot due when it was asked for; it is used even when the
+            # round trip took longer than a slot.
+            wanted = max(1, min(still_to_send, self.ahead, rate // 4))
+            self.turns = self.majlis.pacer.reserve(wanted, rate, self.now())
+        self.taken += 1
+        return self.turns.pop(0)
+
+    def wait_until(self, turn: float) -> None:
+        delay = turn - self.now()
+        if delay > 0:
+            self.sleep(delay)
+
+    def wait_turn(self, still_to_send: int) -> None:
+        self.wait_until(self.next_turn(still_to_send))
+
+
+def send_campaign_mail(
+    majlis: Majlis,
+    job: CampaignJob,
+    seconds_left: Callable[[], float] = lambda: float("inf"),
+    pace: Pace | None = None,
+) -> dict[str, int]:
+    """Send one campaign's email to each recipient of the job, once per recipient, at
+    the account's pace.
+
+    Recipients are prepared in order (send record claimed, email built, turn taken);
+    each email then waits for its turn and goes out from a small pool, so one worker
+    keeps up with many turns a second whatever SES's latency. Raises RetryLater when
+    SES throttles or pauses, another worker holds a claim, or the invocation is nearly
+    out of time: the job comes back, and those already sent are recognised by their
+    send records.
+    """
+    from chalicelib.usecases.campaigns import SEND_PREFIX, wants_announcements
+
+    campaign = majlis.campaigns.get(job.campaign_id)
+    if campaign is None or campaign.status not in ("sending", "scheduled"):
+        return {"stopped": len(job.registration_ids)}
+    event = majlis.events.get(campaign.event_id)
+    if event is None:
+        return {"gone": len(job.registration_ids)}
+    key = f"{SEND_PREFIX}{campaign.campaign_id}"
+    where = campaign.audience.where()
+    people = majlis.registrations.get_many(job.registration_ids)
+    pace = pace or Pace(majlis, ahead=IN_FLIGHT)
+    outcomes: Counter[str] = Counter()
+    later: list[str] = []  # why the job must come back
+    in_flight = threading.BoundedSemaphore(IN_FLIGHT)
+    sending: list[Future[str]] = []
+
+    def deliver(registration_id: str, turn: float, raw: bytes, recipient: str) -> str:
+        try:
+            pace.wait_until(turn)
+            message_id = majlis.mailer.send(
+                raw,
+                sender=event.sender.email,
+                recipient=recipient,
+                tags={
+                    "event": event.id,
+                    "registration": registration_id,
+                    "kind": "campaign",
+                    "campaign": campaign.campaign_id,
+                },
+            )
+        except Throttled:
+            majlis.send_log.release(registration_id, key)
+            return "throttled"
+        except Paused as paused:
+            # The account cannot send for now: organisers see why, and the job waits.
+            majlis.send_log.release(registration_id, key)
+            majlis.campaigns.note(campaign.campaign_id, paused.reason)
+            return "paused"
+        except Rejected as rejected:
+            majlis.send_log.failed(registration_id, key, rejected.reason, majlis.clock())
+            return "failed"
+        finally:
+            in_flight.release()
+        majlis.send_log.sent(registration_id, key, message_id, majlis.clock())
+        return "sent"
+
+    with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="ses") as pool:
+        for position, registration_id in enumerate(job.registration_ids):
+            if seconds_left() < LAST_SECONDS:
+                later.append("out of time: the rest of the job comes back")
+                break
+            registration = people.get(registration_id)
+            now = majlis.clock()
+            if registration is None or not where.matches(registration):
+                # Cancelled, erased or moved out of the audience since the fan-out.
+                majlis.send_log.not_sent(registration_id, key, event.id, "skipped", now)
+                outcomes["skipped"] += 1
+                continue
+            if not wants_announcements(registration):
+                majlis.send_log.not_sent(registration_id, key, event.id, "suppressed", now)
+                outcomes["suppressed"] += 1
+                continue
+            claim = majlis.send_log.claim(registration_id, key, "campaign", now, event.id)
+            if not claim.proceed:
+                if claim.in_progress:
+                    later.append("another worker is sending to this recipient")
+                    break
+                outcomes["duplicate"] += 1
+                continue
+            raw, recipient = _announcement(majlis, event, campaign, registration, now)
+            in_flight.acquire()  # a few emails ahead of the pool at most
+            try:
+                turn = pace.next_turn(len(job.registration_ids) - position)
+            except Paused as paused:
+                in_flight.release()
+                majlis.send_log.release(registration_id, key)
+                majlis.campaigns.note(campaign.campaign_id, paused.reason)
+                later.append(paused.reason)
+                break
+            sending.append(pool.submit(deliver, registration_id, turn, raw, recipient))
+    outcomes.update(future.result() for future in sending)
+    if outcomes["sent"] and campaign.reason:  # sending again after a pause
+        majlis.campaigns.note(campaign.campaign_id, None)
+    if later or outcomes["throttled"] or outcomes["paused"]:
+        raise RetryLater(later[0] if later else "throttled or paused")
+    return dict(outcomes)
+
+
+def _announcement(
+    majlis: Majlis, event: Any, campaign: Any, registration: Any, now: Any
+) -> tuple[bytes, str]:
+    """The announcement's MIME message for one recipient, and their ASCII address."""
+    from chalicelib.mail.announcement import announcement_mail
+
+    links = registration_links(
+        majlis.keys.keys(), majlis.settings.public_base_url, event, registration
+    )
+    rendered = announcement_mail(event, campaign, registration, links, links.unsubscribe)
+    recipient = parse_address(registration.email).ascii
+    raw = mime.build(
+        mime.Mail(
+            sender_name=event.sender.name,
+            sender_address=event.sender.email,
+            recipient_name=registration.full_name,
+            recipient_address=recipient,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            language=rendered.language,
+            sent_at=now,
+            reply_to=event.reply_to,
+            headers={
+                "List-Unsubscribe": f"<{links.unsubscribe}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                "List-Id": _list_id(event.id, event.sender.email),
+                "Precedence": "bulk",
+            },
+        )
+    )
+    return raw, recipient

@@ -4,7 +4,7 @@ The table's stream is the outbox. A new registration, or one that is owed anothe
 email (``mail_seq`` went up), becomes a mail job. Jobs carry only ids and the sequence
 number; the worker reads the registration itself, so a job replayed later cannot
 send stale content. Registrations whose seat or sessions changed, and recorded Zoom
-webhooks, become jobs on the zoom queue.
+webhooks, become jobs on the zoom queue; a new campaign, a job on the campaign queue.
 """
 
 from __future__ import annotations
@@ -45,6 +45,19 @@ def jobs_for(change: Change) -> list[dict[str, Any]]:
     return []
 
 
+def campaign_jobs(change: Change) -> list[dict[str, Any]]:
+    """A new campaign is fanned out (now, or when its ``send_at`` comes)."""
+    if change.event_name == "INSERT" and change.new.get("kind") == "campaign":
+        return [
+            {
+                "type": "campaign_fanout",
+                "campaign_id": change.new["campaign_id"],
+                "correlation_id": change.event_id,
+            }
+        ]
+    return []
+
+
 def _zoom_jobs(majlis: Majlis, change: Change) -> list[dict[str, Any]]:
     from chalicelib.usecases.zoomsync import jobs_for_change
 
@@ -67,6 +80,7 @@ def relay(majlis: Majlis, changes: list[Change]) -> str | None:
     routes = [
         (majlis.mail_queue, lambda change: jobs_for(change)),
         (majlis.zoom_queue, lambda change: _zoom_jobs(majlis, change)),
+        (majlis.campaign_queue, campaign_jobs),
     ]
     first_failed: int | None = None
     for queue, planner in routes:

@@ -180,6 +180,9 @@ def left_zoom(majlis: Majlis, event: Event, session_id: str, registrant: ZoomReg
         return "nothing to drop"
     if session_id not in registration.sessions:
         return "already dropped"
+    held = registration.zoom.get(session_id, {}).get("registrant_id")
+    if held and registrant.registrant_id and held != registrant.registrant_id:
+        return "an earlier registrant: nothing to drop"  # they registered again since
     # Forget the Zoom registrant first, so the change that follows pushes nothing back.
     majlis.zoom_store.forget(registration.registration_id, session_id, now)
     remaining = [s for s in registration.sessions if s != session_id]

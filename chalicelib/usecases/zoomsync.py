@@ -7,13 +7,18 @@ only 3 add requests per registrant and meeting a day, so every add is counted be
 is sent, and at most ``zoom_adds_per_day`` are ever sent (a lost answer is retried
 within that budget, never blindly; reconciliation settles the rest). Registrants that
 Zoom echoes back through its webhook are recognised by email and never pushed again.
+
+A batch is read in one request and its records written a few at a time in parallel, so
+that an import of thousands waits on Zoom's limits rather than on the table.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib.bootstrap import Majlis
 from chalicelib.domain.addresses import parse_address
@@ -23,6 +28,9 @@ from chalicelib.ports import ZoomFailure, ZoomRegistrant
 from chalicelib.usecases import zoomhooks
 
 BATCH = 30
+ZOOM_NAME_MAX = 64
+WRITERS = 8  # table writes in flight at once
+T = TypeVar("T")
 Cancel = tuple[Registration, str, ZoomRegistrant]  # who, which session, their registrant
 NOT_AGAIN = frozenset({"full", "failed"})  # states no automatic add may leave
 
@@ -44,12 +52,13 @@ class Outcome:
 
 
 def _person(registration: Registration) -> dict[str, str]:
+    """The registrant as Zoom takes it (names of at most 64 characters)."""
     person = {
         "email": parse_address(registration.email).ascii,
-        "first_name": registration.first_name,
+        "first_name": registration.first_name[:ZOOM_NAME_MAX].strip(),
     }
-    if registration.last_name:
-        person["last_name"] = registration.last_name
+    if last_name := (registration.last_name or "")[:ZOOM_NAME_MAX].strip():
+        person["last_name"] = last_name
     return person
 
 
@@ -66,10 +75,7 @@ def sync(majlis: Majlis, registration_ids: list[str]) -> Outcome:
     adds: dict[tuple[str, str], list[tuple[Registration, str]]] = defaultdict(list)
     cancels: dict[tuple[str, str], list[Cancel]] = defaultdict(list)
     day = majlis.clock().strftime("%Y-%m-%d")
-    for registration_id in dict.fromkeys(registration_ids):
-        registration = majlis.registrations.get(registration_id, consistent=True)
-        if registration is None:
-            continue
+    for registration in majlis.registrations.get_many(registration_ids).values():
         event = majlis.events.get(registration.event_id)
         if event is None:
             continue
@@ -104,6 +110,75 @@ def sync(majlis: Majlis, registration_ids: list[str]) -> Outcome:
     return outcome
 
 
+def _each(action: Callable[[T], Any], items: Iterable[T]) -> list[Any]:
+    """``action`` on every item, a few at a time (each is one table write)."""
+    items = list(items)
+    if len(items) < 2:
+        return [action(item) for item in items]
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        return list(pool.map(action, items))
+
+
+def _claim(
+    majlis: Majlis, people: list[tuple[Registration, str]], day: str, outcome: Outcome
+) -> list[tuple[Registration, str]]:
+    """Count an add for each before it is sent; those over today's budget wait."""
+    now = majlis.clock()
+    limit = majlis.settings.zoom_adds_per_day
+
+    def claim(one: tuple[Registration, str]) -> bool:
+        registration, session_id = one
+        if majlis.zoom_store.claim_add(registration.registration_id, session_id, day, limit, now):
+            return True
+        majlis.zoom_store.mark(
+            registration.registration_id,
+            session_id,
+            "deferred",
+            now,
+            f"{limit} adds sent to Zoom today: reconciliation tries again tomorrow",
+        )
+        return False
+
+    claimed = _each(claim, people)
+    outcome.skipped += claimed.count(False)
+    return [one for one, ok in zip(people, claimed, strict=True) if ok]
+
+
+def _send(
+    majlis: Majlis,
+    kind: str,
+    zoom_id: str,
+    group: list[tuple[Registration, str]],
+    outcome: Outcome,
+) -> ZoomFailure | None:
+    """One add call for the group (a batch when more than one) and its answers stored."""
+    try:
+        outcome.calls += 1
+        if len(group) == 1:
+            added = [majlis.zoom.add(kind, zoom_id, _person(group[0][0]))]
+        else:
+            added = majlis.zoom.add_many(kind, zoom_id, [_person(r) for r, _ in group])
+    except ZoomFailure as failure:
+        return failure
+    now = majlis.clock()
+    by_email = {r.email.lower(): r for r in added}
+
+    def store(one: tuple[Registration, str]) -> bool:
+        registration, session_id = one
+        registrant = by_email.get(parse_address(registration.email).ascii.lower())
+        if registrant is None:
+            return False
+        majlis.zoom_store.synced(registration.registration_id, session_id, registrant, now)
+        return True
+
+    for (registration, _), stored in zip(group, _each(store, group), strict=True):
+        if stored:
+            outcome.synced += 1
+        else:
+            outcome.again(registration.registration_id, None)
+    return None
+
+
 def _add(
     majlis: Majlis,
     kind: str,
@@ -112,40 +187,27 @@ def _add(
     day: str,
     outcome: Outcome,
 ) -> None:
-    now = majlis.clock()
-    limit = majlis.settings.zoom_adds_per_day
-    claimed = []
-    for registration, session_id in people:
-        if majlis.zoom_store.claim_add(registration.registration_id, session_id, day, limit, now):
-            claimed.append((registration, session_id))
-        else:
-            majlis.zoom_store.mark(
-                registration.registration_id,
-                session_id,
-                "deferred",
-                now,
-                f"{limit} adds sent to Zoom today: reconciliation tries again tomorrow",
-            )
-            outcome.skipped += 1
+    claimed = _claim(majlis, people, day, outcome)
     for start in range(0, len(claimed), BATCH):
         group = claimed[start : start + BATCH]
-        try:
-            outcome.calls += 1
-            if len(group) == 1:
-                added = [majlis.zoom.add(kind, zoom_id, _person(group[0][0]))]
-            else:
-                added = majlis.zoom.add_many(kind, zoom_id, [_person(r) for r, _ in group])
-        except ZoomFailure as failure:
-            _failed(majlis, kind, zoom_id, group, failure, outcome)
+        failure = _send(majlis, kind, zoom_id, group, outcome)
+        if failure is None:
             continue
-        by_email = {r.email.lower(): r for r in added}
-        for registration, session_id in group:
-            registrant = by_email.get(parse_address(registration.email).ascii.lower())
-            if registrant is None:
-                outcome.again(registration.registration_id, None)
+        if failure.kind not in ("full", "rejected") or len(group) == 1:
+            _failed(majlis, kind, zoom_id, group, failure, day, outcome)
+            continue
+        # Zoom refuses a whole batch for one person it will not take, or when not all of
+        # it fits: one by one then, each within its budget, until Zoom says full for one
+        # (and so for the rest).
+        for index, one in enumerate(group):
+            if not _claim(majlis, [one], day, outcome):
                 continue
-            majlis.zoom_store.synced(registration.registration_id, session_id, registrant, now)
-            outcome.synced += 1
+            failure = _send(majlis, kind, zoom_id, [one], outcome)
+            if failure is not None and failure.kind == "full":
+                _failed(majlis, kind, zoom_id, group[index:], failure, day, outcome)
+                break
+            if failure is not None:
+                _failed(majlis, kind, zoom_id, [one], failure, day, outcome)
 
 
 def _failed(
@@ -154,21 +216,27 @@ def _failed(
     zoom_id: str,
     group: list[tuple[Registration, str]],
     failure: ZoomFailure,
+    day: str,
     outcome: Outcome,
 ) -> None:
     now = majlis.clock()
+    if failure.kind == "rate_limited":
+        # Zoom refuses a per-second 429 before reading it: no add happened, none counts.
+        _each(lambda one: majlis.zoom_store.release_add(one[0].registration_id, one[1], day), group)
+    if failure.kind == "full":
+        session = majlis.zoom_store.session_for(zoom_id)
+        if session is not None:
+            majlis.zoom_store.session_full(session.event_id, session.session_id, now)
     for registration, session_id in group:
         rid = registration.registration_id
-        if failure.kind == "full" and len(group) > 1:
-            # Some of the batch may still fit: they go one by one on the next try.
-            outcome.again(rid, None)
-        elif failure.kind == "full":
-            session = majlis.zoom_store.session_for(zoom_id)
-            if session is not None:
-                majlis.zoom_store.session_full(session.event_id, session.session_id, now)
+        if failure.kind == "full":
             majlis.zoom_store.mark(rid, session_id, "full", now, "Zoom's capacity is reached")
         elif failure.kind == "daily_limit":
             majlis.zoom_store.mark(rid, session_id, "deferred", now, failure.reason)
+        elif failure.kind == "auth":
+            # Our credentials, not this person: reconciliation adds them once they work.
+            majlis.zoom_store.mark(rid, session_id, "auth_failed", now, failure.reason)
+            outcome.dead[rid] = f"zoom {kind} {zoom_id}: {failure}"
         elif failure.permanent:
             majlis.zoom_store.mark(rid, session_id, "failed", now, failure.reason)
             outcome.dead[rid] = f"zoom {kind} {zoom_id}: {failure}"
@@ -272,6 +340,8 @@ def _reconcile_session(
     matched: set[str] = set()
     to_cancel: list[ZoomRegistrant] = []
     to_sync: list[str] = []
+    # Someone who cancelled and registered again is two registrations with one email.
+    held = {parse_address(r.email).ascii.lower() for r in ours if session_id in wanted(r, event)}
     for registration in ours:
         email = parse_address(registration.email).ascii.lower()
         there = in_zoom.get(email)
@@ -291,7 +361,7 @@ def _reconcile_session(
             if state not in NOT_AGAIN:
                 to_sync.append(registration.registration_id)
                 report.adds_queued += 1
-        elif not holds and there is not None:
+        elif not holds and there is not None and email not in held:
             state = registration.zoom_sync.get(session_id, {}).get("state")
             if registration.status is Status.CANCELLED or known or state == "cancelled":
                 to_cancel.append(there)  # we gave it up; Zoom never heard

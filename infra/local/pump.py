@@ -21,7 +21,7 @@ import boto3
 from chalice.app import Chalice, DynamoDBEventConfig, SQSEventConfig
 from chalice.app import ScheduledEventConfig as ScheduleConfig
 
-from infra import function_overrides
+from infra import function_overrides, function_timeout
 from infra.local.embedded import REGION
 
 POLL_SECONDS = 0.2
@@ -35,9 +35,10 @@ class FakeLambdaContext:
     aws_request_id: str = ""
     log_group_name: str = ""
     log_stream_name: str = ""
+    deadline: float = 0.0  # time.monotonic() when the function's timeout would end it
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
 def _logical_id(name: str) -> str:
@@ -96,7 +97,11 @@ class Pump:
     def _invoke(self, name: str, event: dict[str, Any]) -> Any:
         handler = getattr(self.handlers, name)
         self.invocations += 1
-        context = FakeLambdaContext(function_name=name, aws_request_id=str(uuid.uuid4()))
+        context = FakeLambdaContext(
+            function_name=name,
+            aws_request_id=str(uuid.uuid4()),
+            deadline=time.monotonic() + function_timeout(name),
+        )
         return handler(event, context)
 
     # -- DynamoDB stream -------------------------------------------------------------
@@ -196,15 +201,24 @@ class Pump:
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
+
+        def receive(most: int, wait: int) -> list[dict[str, Any]]:
+            return sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(most, 10),
+                WaitTimeSeconds=wait,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+
         while not self._stop.is_set():
             try:
-                messages = sqs.receive_message(
-                    QueueUrl=url,
-                    MaxNumberOfMessages=min(source.batch_size, 10),
-                    WaitTimeSeconds=1,
-                    AttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                ).get("Messages", [])
+                messages = more = receive(source.batch_size, 1)
+                # Batches of up to batch_size, as Lambda's poller gathers them (without
+                # waiting out the batching window once the queue has nothing more).
+                while more and len(messages) < source.batch_size:
+                    more = receive(source.batch_size - len(messages), 0)
+                    messages += more
             except Exception as error:  # noqa: BLE001 - keep pumping
                 self.on_error(source.name, error)
                 self._stop.wait(1)

@@ -126,6 +126,10 @@ class LocalMajlis:
             MAJLIS_PUBLIC_BASE_URL=self.url,
             MAJLIS_ZOOM_API_URL=self.zoom.api_url,
             MAJLIS_ZOOM_OAUTH_URL=self.zoom.oauth_url,
+            # The embedded SES reports a new account's sandbox quota (1 email a second,
+            # 200 a day); local mode sends as a production account would.
+            MAJLIS_SES_MAX_SEND_RATE=os.environ.get("MAJLIS_SES_MAX_SEND_RATE", "50"),
+            MAJLIS_SES_MAX_24_HOUR_SEND=os.environ.get("MAJLIS_SES_MAX_24_HOUR_SEND", "1000000"),
         )
         os.environ.update({k: str(v) for k, v in env.items()})
 

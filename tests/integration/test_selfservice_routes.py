@@ -23,7 +23,7 @@ from chalicelib.domain.registrations import Registration, Status
 from chalicelib.links import RegistrationLinks, registration_links
 from chalicelib.usecases.events import put_event
 from chalicelib.usecases.registrations import register
-from tests.builders import event_body, person
+from tests.builders import event_body, person, zoom_base_for
 
 EVENT_ID = "conf"
 ALLOWED_ORIGIN = "https://conference.example.org"
@@ -672,7 +672,13 @@ def test_a_registration_form_from_another_site_is_refused(api, aws):
 
 
 def test_a_closed_event_shows_the_closed_page(api, aws):
-    put_event(aws, "closed-conf", event_body(registration={"closes_at": "2027-02-15T00:00:00Z"}))
+    put_event(
+        aws,
+        "closed-conf",
+        event_body(
+            zoom_base_for("closed-conf"), registration={"closes_at": "2027-02-15T00:00:00Z"}
+        ),
+    )
     for response in (
         api.http.get("/events/closed-conf/register?lang=en"),
         post_form(api, "/events/closed-conf/register?lang=en", _page_form()),
@@ -791,7 +797,9 @@ def test_the_public_event_is_readable_by_an_allowed_origin_only(api):
 
 
 def test_cors_follows_the_events_own_origins(api, aws):
-    put_event(aws, "other", event_body(allowed_origins=["https://other.example"]))
+    put_event(
+        aws, "other", event_body(zoom_base_for("other"), allowed_origins=["https://other.example"])
+    )
     for path in ("/events/other/registrations", f"/events/{EVENT_ID}/registrations"):
         own = "https://other.example" if path.startswith("/events/other") else ALLOWED_ORIGIN
         foreign = ALLOWED_ORIGIN if own != ALLOWED_ORIGIN else "https://other.example"

@@ -1,0 +1,90 @@
+"""One send rate for every mail worker: numbered slots per second, in DynamoDB.
+
+SES's ``MaxSendRate`` is for the whole account, however many workers send. Each second
+has one item (``SENDRATE`` / the epoch second) whose ``used`` counter hands out that
+second's slots in order: a worker reserving ``n`` slots gets positions ``used …
+used + n - 1`` and sends the i-th of them at ``second + position / rate``. Sends are
+spread evenly over each second for all workers together, so the account never bursts
+above its rate; a worker finding a second full moves on to the next. Reserving several
+slots at a time keeps the cost to a fraction of a DynamoDB write per email.
+
+Why not the SQS event source's maximum concurrency alone: it bounds how many workers
+run, not how fast each sends, and the right number of workers depends on SES's latency
+as much as on the rate; the shared counter is exact at any concurrency.
+"""
+
+from __future__ import annotations
+
+import math
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.aws import error_code
+from chalicelib.adapters.dynamo import Table, from_attributes, to_attributes
+from chalicelib.ports import SendPacer, StoreBusy
+
+LOOK_AHEAD = 120  # seconds a worker may reserve ahead before giving up for now
+KEEP_SECONDS = 3600  # slot items expire (TTL) an hour after their second
+
+
+class DynamoSendPacer(Table, SendPacer):
+    def reserve(self, wanted: int, rate: int, now: float) -> list[float]:
+        rate = max(1, rate)
+        second = int(now)
+        for _ in range(LOOK_AHEAD * 4):
+            if second > now + LOOK_AHEAD:
+                break
+            # The first worker in a second starts at the slot that is due now, not at 0.
+            start = math.ceil((now - second) * rate) if second <= now else 0
+            if start >= rate:
+                second += 1
+                continue
+            count = min(wanted, rate - start)
+            try:
+                new = self.db.update_item(
+                    TableName=self.name,
+                    Key=to_attributes({"pk": "SENDRATE", "sk": str(second)}),
+                    UpdateExpression="SET used = if_not_exists(used, :start) + :n, "
+                    "expires_at_epoch = :expires",
+                    # Never a slot already past: those would go out together, late.
+                    ConditionExpression="attribute_not_exists(used) "
+                    "OR (used <= :room AND used >= :start)",
+                    ExpressionAttributeValues=to_attributes(
+                        {
+                            ":start": start,
+                            ":n": count,
+                            ":room": rate - count,
+                            ":expires": second + KEEP_SECONDS,
+                        }
+                    ),
+                    ReturnValues="UPDATED_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )["Attributes"]
+            except ClientError as error:
+                if error_code(error) != "ConditionalCheckFailedException":
+                    raise
+                used = int(from_attributes(error.response.get("Item") or {}).get("used", rate))
+                if used < start:
+                    self._skip_past(second, used, start)  # then reserve again
+                elif used < rate:
+                    wanted = min(wanted, rate - used)  # fewer are left: take those
+                else:
+                    second += 1
+                continue
+            end = int(from_attributes(new)["used"])
+            return [second + position / rate for position in range(end - count, end)]
+        raise StoreBusy()
+
+    def _skip_past(self, second: int, used: int, start: int) -> None:
+        """Move the second's counter past the slots that are already gone."""
+        try:
+            self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes({"pk": "SENDRATE", "sk": str(second)}),
+                UpdateExpression="SET used = :start",
+                ConditionExpression="used = :used",
+                ExpressionAttributeValues=to_attributes({":start": start, ":used": used}),
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise

@@ -1,0 +1,200 @@
+"""Announcements (campaigns): the body organisers post, and their templates' rules.
+
+Organisers write content per language with a few placeholders. The placeholders are
+the whole template language: the content is checked token by token with Jinja2's own
+lexer, and anything inside ``{{ }}``, ``{% %}`` or ``{# #}`` other than one allowed
+name is refused when the campaign is created (422), never halfway through sending.
+What passes is rendered in Jinja2's sandbox with autoescaping for HTML, so a value
+such as a name with ``<script>`` in it stays text.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from chalicelib.domain.countries import COUNTRY_CODES
+from chalicelib.domain.events import Event
+from chalicelib.domain.registrations import RegistrationFilter, Status
+from chalicelib.domain.text import TextError, clean_text
+
+PLACEHOLDERS = frozenset({"first_name", "last_name", "manage_url", "join_links", "sessions"})
+STATUSES = ("scheduled", "sending", "done", "cancelled", "failed")
+
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+
+
+class Content(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: Subject
+    text: Body
+    html: Body | None = None
+
+    @field_validator("subject")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        try:
+            return clean_text(value, max_length=300) or ""
+        except TextError as error:
+            raise ValueError(error.message) from None
+
+
+class Audience(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: list[Status] = Field(default_factory=lambda: [Status.REGISTERED], max_length=3)
+    languages: list[str] = Field(default_factory=list, max_length=50)
+    countries: list[str] = Field(default_factory=list, max_length=300)
+    sessions: list[str] = Field(default_factory=list, max_length=100)
+
+    def where(self) -> RegistrationFilter:
+        return RegistrationFilter(
+            status=frozenset(self.status),
+            languages=frozenset(self.languages),
+            countries=frozenset(c.upper() for c in self.countries),
+            sessions=frozenset(self.sessions),
+        )
+
+
+class CampaignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    audience: Audience = Field(default_factory=Audience)
+    content: dict[str, Content] = Field(min_length=1, max_length=50)
+    send_at: datetime | None = None
+    dry_run: bool = False
+
+    def problems(self, event: Event) -> list[tuple[str, str, str]]:
+        """(field, code, message) for each way the campaign does not fit the event."""
+        found: list[tuple[str, str, str]] = []
+        if event.default_language not in self.content:
+            found.append(
+                (
+                    "content",
+                    "default_language_missing",
+                    f"Content in the event's default language ({event.default_language}) "
+                    "is required: it goes to everyone whose own language has none.",
+                )
+            )
+        for language in self.content:
+            if language not in event.languages:
+                found.append(
+                    (f"content.{language}", "unknown_language", "Not a language of the event.")
+                )
+        for index, language in enumerate(self.audience.languages):
+            if language not in event.languages:
+                found.append(
+                    (
+                        f"audience.languages.{index}",
+                        "unknown_language",
+                        "Not a language of the event.",
+                    )
+                )
+        for index, country in enumerate(self.audience.countries):
+            if country.upper() not in COUNTRY_CODES:
+                found.append(
+                    (
+                        f"audience.countries.{index}",
+                        "unknown_country",
+                        "Not an ISO 3166 country code.",
+                    )
+                )
+        sessions = {session.id for session in event.sessions}
+        for index, session in enumerate(self.audience.sessions):
+            if session not in sessions:
+                found.append(
+                    (f"audience.sessions.{index}", "unknown_session", "Not a session of the event.")
+                )
+        for language, content in self.content.items():
+            for part in ("subject", "text", "html"):
+                source = getattr(content, part)
+                for message in template_problems(source or ""):
+                    found.append((f"content.{language}.{part}", "template", message))
+        return found
+
+
+# Jinja2 is imported where templates are checked or rendered, not with this module:
+# the API's cold start does not pay for it.
+
+
+@functools.lru_cache(maxsize=1)
+def _lexer_environment() -> Any:
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment()
+
+
+def template_problems(source: str) -> list[str]:
+    """What is wrong with a template: only ``{{ placeholder }}`` may appear in it."""
+    from jinja2 import TemplateSyntaxError
+
+    try:
+        tokens = list(_lexer_environment().lex(source))
+        _lexer_environment().parse(source)
+    except TemplateSyntaxError as error:
+        return [f"The template cannot be read: {error.message}."]
+    problems: list[str] = []
+    inside: list[tuple[str, str]] | None = None
+    for _, kind, value in tokens:
+        if kind in ("block_begin", "comment_begin", "line_statement_begin", "raw_begin"):
+            problems.append(
+                "Only placeholders such as {{first_name}} are allowed, not {% %} or {# #}."
+            )
+        elif kind == "variable_begin":
+            inside = []
+        elif kind == "variable_end" and inside is not None:
+            names = [v for k, v in inside if k != "whitespace"]
+            if len(names) != 1 or names[0] not in PLACEHOLDERS:
+                shown = "".join(v for _, v in inside).strip()
+                problems.append(
+                    f"Unknown placeholder {{{{{shown}}}}}: use one of "
+                    + ", ".join(f"{{{{{p}}}}}" for p in sorted(PLACEHOLDERS))
+                    + "."
+                )
+            inside = None
+        elif inside is not None:
+            inside.append((kind, value))
+    return sorted(set(problems))
+
+
+@functools.lru_cache(maxsize=2)
+def sandbox(html: bool) -> Any:
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(autoescape=html, keep_trailing_newline=True)
+
+
+@functools.lru_cache(maxsize=256)
+def compiled(source: str, html: bool) -> Any:
+    """A checked template, compiled once per container."""
+    return sandbox(html).from_string(source)
+
+
+class Campaign(BaseModel):
+    """A campaign as stored: what to send to whom, and how far the fan-out got."""
+
+    campaign_id: str
+    event_id: str
+    name: str
+    audience: Audience
+    content: dict[str, Content]
+    send_at: datetime | None = None
+    status: str = "scheduled"
+    reason: str | None = None  # why it failed or paused, for organisers
+    created_at: datetime
+    cursor: str | None = None  # the last registration id the fan-out has queued
+    fanned_out: bool = False
+    recipients: int = 0  # everyone the audience matched so far
+    queued: int = 0
+    suppressed: int = 0  # skipped at fan-out: unsubscribed, bounced, complained
+
+    def content_for(self, language: str, default_language: str) -> tuple[str, Content]:
+        if language in self.content:
+            return language, self.content[language]
+        return default_language, self.content[default_language]

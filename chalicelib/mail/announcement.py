@@ -1,0 +1,109 @@
+"""Rendering an announcement (campaign email) for one recipient.
+
+The organisers' subject, text and HTML are rendered in Jinja2's sandbox with the
+placeholders filled for the recipient: their names, their manage link, their sessions
+with the time in their own zone, and their join links. In HTML every value is escaped
+(the lists we build are markup of our own, with escaped values inside); the organisers'
+HTML goes in our frame (right to left for Arabic and Urdu), followed by a footer with
+the manage and unsubscribe links. Without HTML content, the text becomes the HTML.
+"""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+from chalicelib import i18n
+from chalicelib.domain.campaigns import Campaign, compiled
+from chalicelib.domain.events import Event
+from chalicelib.domain.registrations import Registration
+from chalicelib.links import RegistrationLinks
+from chalicelib.mail.render import FSI, PDI, TEMPLATES, Rendered, email_style, sessions_shown
+
+
+def _session_lines(sessions: list[dict]) -> str:
+    lines = []
+    for session in sessions:
+        lines.append(f"* {session['title']}")
+        lines.append(f"  {session['yours'].day}")
+        lines.append(f"  {session['yours'].hours} ({session['yours_label']})")
+        lines.extend(f"  {other['line']}" for other in session["others"])
+    return "\n".join(lines)
+
+
+def _session_markup(sessions: list[dict]) -> Markup:
+    items = Markup("").join(
+        Markup("<li><strong>%s</strong><br>%s<br>%s (%s)%s</li>")
+        % (
+            session["title"],
+            session["yours"].day,
+            session["yours"].hours,
+            session["yours_label"],
+            Markup("").join(Markup("<br>%s") % other["line"] for other in session["others"]),
+        )
+        for session in sessions
+    )
+    return Markup('<ul style="padding-inline-start:20px;">%s</ul>') % items
+
+
+def _join_markup(sessions: list[dict]) -> Markup:
+    items = Markup("").join(
+        Markup('<li><a href="%s" style="color:#2f6fde;">%s</a></li>')
+        % (session["join_url"], session["title"])
+        for session in sessions
+    )
+    return Markup('<ul style="padding-inline-start:20px;">%s</ul>') % items
+
+
+def announcement_mail(
+    event: Event,
+    campaign: Campaign,
+    registration: Registration,
+    links: RegistrationLinks,
+    unsubscribe_url: str,
+) -> Rendered:
+    language, content = campaign.content_for(registration.language, event.default_language)
+    # The reader's sessions, dates in their zone, in the language of the content they get.
+    reader = registration.model_copy(update={"language": language})
+    sessions = sessions_shown(event, reader, links)
+    first, last = registration.first_name, registration.last_name
+    text_values = {
+        "first_name": f"{FSI}{first}{PDI}",
+        "last_name": f"{FSI}{last}{PDI}",
+        "manage_url": links.manage,
+        "sessions": _session_lines(sessions),
+        "join_links": "\n".join(f"{s['title']}: {s['join_url']}" for s in sessions),
+    }
+    html_values = {
+        "first_name": Markup('<span dir="auto">%s</span>') % first,
+        "last_name": Markup('<span dir="auto">%s</span>') % last,
+        "manage_url": links.manage,
+        "sessions": _session_markup(sessions),
+        "join_links": _join_markup(sessions),
+    }
+    subject_values = {**text_values, "first_name": first, "last_name": last}
+    subject = " ".join(compiled(content.subject, False).render(subject_values).split())
+    body_text = compiled(content.text, False).render(text_values)
+    if content.html:
+        body_html = Markup(compiled(content.html, True).render(html_values))  # noqa: S704
+    else:
+        paragraphs = body_text.strip().split("\n\n")
+        body_html = Markup("").join(
+            Markup('<p style="margin:0 0 16px 0;">%s</p>')
+            % Markup("<br>").join(escape(line) for line in paragraph.split("\n"))
+            for paragraph in paragraphs
+        )
+    context = {
+        "language": language,
+        "dir": i18n.direction(language),
+        "style": email_style(language),
+        "subject": subject,
+        "preheader": subject,
+        "event_title": event.title_in(language),
+        "manage_url": links.manage,
+        "unsubscribe_url": unsubscribe_url,
+        "sender_name": event.sender.name,
+    }
+    env = i18n.environment(TEMPLATES, language)
+    text = env.get_template("campaign.txt").render(context, body=body_text)
+    html = env.get_template("campaign.html").render(context, body=body_html)
+    return Rendered(subject=subject, text=text, html=html, language=language)

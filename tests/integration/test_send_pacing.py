@@ -1,0 +1,110 @@
+"""Several mail workers at once share the account's MaxSendRate through DynamoDB (moto).
+
+The SES stand-in here behaves as SES's limiter does: a bucket of ``rate`` tokens refilled
+at ``rate`` per second, and a throttling error when a send finds it empty. The workers
+must together keep close to the rate without ever being throttled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from chalicelib.adapters.pacer import DynamoSendPacer
+from chalicelib.ports import Throttled
+from chalicelib.usecases import campaigns
+from chalicelib.usecases.events import put_event
+from chalicelib.usecases.mail import CampaignJob, send_campaign_mail
+from chalicelib.usecases.registrations import register
+from tests.builders import event_body, person, zoom_base_for
+from tests.fakes import RateLimitedSes
+
+EVENT = "paced"
+
+
+def _slots(aws) -> dict[str, int]:
+    """The pacer's counters: turns handed out per epoch second."""
+    import boto3
+
+    found = boto3.client("dynamodb").query(
+        TableName=aws.settings.table_name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "SENDRATE"}},
+        ConsistentRead=True,
+    )["Items"]
+    return {item["sk"]["S"]: int(item["used"]["N"]) for item in found}
+
+
+def test_concurrent_workers_together_stay_at_max_send_rate_unthrottled(aws, monkeypatch):
+    rate, workers, people = 14, 4, 84
+    ses = RateLimitedSes(rate)
+    aws.mailer = ses
+    put_event(aws, EVENT, event_body(zoom_base_for(EVENT), capacity=None))
+    for n in range(people):
+        register(aws, EVENT, person(n, language="en"), form=False)
+    monkeypatch.setattr(campaigns, "PER_MESSAGE", people // workers)
+    content = {"ar": {"subject": "s", "text": "t"}}
+    _, answer = campaigns.create(aws, EVENT, {"name": "paced", "content": content})
+    assert campaigns.fan_out(aws, answer["campaign_id"], lambda: 900).outcome == "queued"
+    jobs = [CampaignJob.parse(job) for job in _drain_mail_queue(aws)]
+    assert len(jobs) == workers
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = list(pool.map(lambda job: send_campaign_mail(aws, job), jobs))
+    elapsed = time.monotonic() - started
+
+    assert ses.throttled == 0
+    assert sum(outcome.get("sent", 0) for outcome in outcomes) == people == len(ses.sent_at)
+    # No second ever handed out more turns than the rate, to all workers together.
+    slots = _slots(aws)
+    assert slots and max(slots.values()) <= rate
+    assert sum(slots.values()) >= people
+    # Close to the rate: here every DynamoDB call is moto's, in this one process, and
+    # costs the workers more than DynamoDB would (make bench measures the fraction).
+    achieved = people / elapsed
+    assert 0.6 * rate <= achieved <= rate, f"{achieved:.1f}/s of {rate}/s"
+
+
+def test_unpaced_sending_would_be_throttled():
+    """The stand-in is strict enough to catch a sender that ignores the rate."""
+    ses = RateLimitedSes(14)
+    for n in range(30):
+        with contextlib.suppress(Throttled):
+            ses.send(b"", "a@example.org", f"{n}@example.org", {})
+    assert ses.throttled >= 15
+
+
+def test_a_full_second_sends_the_next_worker_to_the_next_second(aws):
+    pacer = DynamoSendPacer(aws.settings.table_name)
+    now = 1_900_000_000.0  # the start of a second
+    first = pacer.reserve(10, 10, now)
+    assert first == [now + i / 10 for i in range(10)]
+    second = pacer.reserve(4, 10, now + 0.5)
+    assert second == [now + 1 + i / 10 for i in range(4)]
+    # A second half gone: its first reserver starts at the slot now due.
+    later = pacer.reserve(3, 10, now + 5.55)
+    assert later == [now + 5.6, now + 5.7, now + 5.8]
+
+
+def _drain_mail_queue(aws) -> list[dict]:
+    import json
+
+    import boto3
+
+    sqs = boto3.client("sqs")
+    found = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=aws.settings.mail_queue_url, MaxNumberOfMessages=10
+        ).get("Messages", [])
+        if not messages:
+            return found
+        for message in messages:
+            job = json.loads(message["Body"])
+            if job.get("type") == "campaign_mail":
+                found.append(job)
+            sqs.delete_message(
+                QueueUrl=aws.settings.mail_queue_url, ReceiptHandle=message["ReceiptHandle"]
+            )
