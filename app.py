@@ -32,6 +32,7 @@ MAIL_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-mail"
 SES_EVENTS_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-ses-events"
 ZOOM_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-zoom"
 CAMPAIGN_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-campaigns"
+EXPORT_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-exports"
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -229,7 +230,24 @@ def list_registrations(event_id: str) -> Response:
 def get_registration(event_id: str, registration_id: str) -> Response:
     _organizer("read", event_id)
     found = registrations.registration(majlis(), event_id, registration_id)
+    if found.erased_at is not None:
+        raise Problem(410, "This registration was erased: only its counts remain.", title="Erased")
     return _json(found.organizer_view())
+
+
+@app.route(
+    "/events/{event_id}/registrations/{registration_id}",
+    methods=["DELETE"],
+    authorizer=organizer_token,
+)
+@api
+def erase_registration(event_id: str, registration_id: str) -> Response:
+    principal = _organizer("admin", event_id)
+    registrations.erase(majlis(), event_id, registration_id, principal.token_id)
+    logger.info(
+        "registration erased", extra={"event_id": event_id, "registration_id": registration_id}
+    )
+    return Response(body="", status_code=204)
 
 
 @app.route("/events/{event_id}/stats", methods=["GET"], authorizer=organizer_token)
@@ -286,6 +304,34 @@ def cancel_campaign(event_id: str, campaign_id: str) -> Response:
     answer = campaigns.cancel(majlis(), event_id, campaign_id)
     logger.info("campaign cancelled", extra={"event_id": event_id, "campaign_id": campaign_id})
     return _json(answer)
+
+
+# -- exports -----------------------------------------------------------------------
+
+
+@app.route(
+    "/events/{event_id}/exports",
+    methods=["POST"],
+    authorizer=organizer_token,
+    content_types=["*/*"],
+)
+@api
+def start_export(event_id: str) -> Response:
+    from chalicelib.usecases import exports
+
+    _organizer("read", event_id)
+    answer = exports.start(majlis(), event_id, dict(app.current_request.query_params or {}))
+    logger.info("export started", extra={"event_id": event_id, **answer})
+    return _json(answer, 202)
+
+
+@app.route("/events/{event_id}/exports/{export_id}", methods=["GET"], authorizer=organizer_token)
+@api
+def get_export(event_id: str, export_id: str) -> Response:
+    from chalicelib.usecases import exports
+
+    _organizer("read", event_id)
+    return _json(exports.progress(majlis(), event_id, export_id))
 
 
 # -- links in emails ------------------------------------------------------------------
@@ -691,6 +737,29 @@ def campaign_fanout(event: Any) -> None:
         again = result.outcome in ("continue", "wait")
         if again and majlis().campaign_queue.send([job], delay_seconds=result.delay):
             raise RuntimeError("could not queue the campaign's next step")
+
+
+@app.on_sqs_message(queue_arn=EXPORT_QUEUE, batch_size=1)
+def export_registrations(event: Any) -> None:
+    from chalicelib.usecases import exports
+
+    for record in event:
+        job = json.loads(record.body)
+        correlate(str(job.get("export_id")))
+        outcome = exports.write(majlis(), str(job["export_id"]))
+        logger.info("export", extra={"export_id": job["export_id"], "outcome": outcome})
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def send_reminders(event: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from chalicelib.usecases import reminders
+
+    correlate(None)
+    report = reminders.run(majlis())
+    logger.info("reminders", extra={"created": report.created, "already": report.already})
+    return asdict(report)
 
 
 # -- Zoom ----------------------------------------------------------------------------

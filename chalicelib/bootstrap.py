@@ -16,6 +16,8 @@ from chalicelib.config import Settings, settings
 from chalicelib.ports import (
     CampaignStore,
     EventStore,
+    ExportFiles,
+    ExportStore,
     JobQueue,
     Mailer,
     RegistrationStore,
@@ -44,10 +46,13 @@ class Majlis:
     registrations: RegistrationStore
     send_log: SendLog
     campaigns: CampaignStore
+    exports: ExportStore
+    export_files: ExportFiles
     stats: StatsStore
     tokens: TokenStore
     mail_queue: JobQueue
     campaign_queue: JobQueue
+    export_queue: JobQueue
     mailer: Mailer
     pacer: SendPacer
     seat_hint: SeatHint
@@ -81,12 +86,14 @@ def on_aws(config: Settings) -> Majlis:
         CachedEventStore,
         DynamoCampaignStore,
         DynamoEventStore,
+        DynamoExportStore,
         DynamoRegistrationStore,
         DynamoSendLog,
         DynamoStatsStore,
         DynamoTokenStore,
     )
     from chalicelib.adapters.pacer import DynamoSendPacer
+    from chalicelib.adapters.s3 import S3Exports
     from chalicelib.adapters.secrets import SecretRing
     from chalicelib.adapters.ses import SesMailer
     from chalicelib.adapters.sqs import SqsJobQueue
@@ -107,9 +114,12 @@ def on_aws(config: Settings) -> Majlis:
         send_log=DynamoSendLog(config.table_name, config.send_lease_seconds),
         stats=DynamoStatsStore(config.table_name),
         campaigns=DynamoCampaignStore(config.table_name),
+        exports=DynamoExportStore(config.table_name),
+        export_files=S3Exports(config.export_bucket),
         tokens=DynamoTokenStore(config.table_name),
         mail_queue=SqsJobQueue(config.mail_queue_url),
         campaign_queue=SqsJobQueue(config.campaign_queue_url),
+        export_queue=SqsJobQueue(config.export_queue_url),
         mailer=SesMailer(
             config.ses_configuration_set or None,
             config.ses_max_send_rate,

@@ -25,6 +25,8 @@ class Settings(BaseModel):
     table_name: str = "majlis"
     mail_queue_url: str = ""
     campaign_queue_url: str = ""
+    export_queue_url: str = ""
+    export_bucket: str = ""
     signing_keys_secret_id: str = "majlis/signing-keys"  # noqa: S105 - a name, not a key
     ses_configuration_set: str = "majlis"
     # Warn on PUT /events when the sender is not a verified SES identity (off locally,

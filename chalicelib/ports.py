@@ -8,6 +8,7 @@ contract: adapters translate their own failures into them.
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,6 +74,10 @@ class EventStore(abc.ABC):
     def put(self, event: Event, now: datetime) -> bool:
         """Store the event; True when it was new. Creates its seat counter once."""
 
+    @abc.abstractmethod
+    def ids(self) -> list[str]:
+        """Every event's id (for the schedules that go through them all)."""
+
 
 class RegistrationStore(abc.ABC):
     @abc.abstractmethod
@@ -107,6 +112,13 @@ class RegistrationStore(abc.ABC):
         ``registration`` is what the caller read; if it changed meanwhile the store
         reads it again. Returns the cancelled registration. Raises StoreBusy.
         """
+
+    @abc.abstractmethod
+    def erase(self, registration: Registration, audit: dict[str, Any], now: datetime) -> None:
+        """Erase the registrant's personal data (email, names, Zoom join URLs) as one
+        transaction with its cancellation when it is active (links revoked, email key
+        and seat freed; no email owed) and an ``audit`` record without personal data.
+        Raises StoreBusy."""
 
     @abc.abstractmethod
     def promote_next(
@@ -215,7 +227,9 @@ class SendLog(abc.ABC):
 
 class CampaignStore(abc.ABC):
     @abc.abstractmethod
-    def create(self, campaign: Campaign) -> None: ...
+    def create(self, campaign: Campaign) -> bool:
+        """Store a new campaign; False when one with its id exists (a reminder made
+        before)."""
 
     @abc.abstractmethod
     def get(self, campaign_id: str) -> Campaign | None: ...
@@ -243,6 +257,41 @@ class CampaignStore(abc.ABC):
     @abc.abstractmethod
     def note(self, campaign_id: str, reason: str | None) -> None:
         """Show organisers why sending is held up (None: it is not any more)."""
+
+
+@dataclass(frozen=True)
+class Export:
+    export_id: str
+    event_id: str
+    filters: dict[str, str]  # the query string's filters, as given
+    status: str = "running"  # running, done, failed
+    rows: int = 0
+    key: str = ""  # the file in the exports bucket, once done
+    reason: str = ""
+
+
+class ExportStore(abc.ABC):
+    @abc.abstractmethod
+    def create(self, export: Export, now: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, export_id: str) -> Export | None: ...
+
+    @abc.abstractmethod
+    def finish(self, export_id: str, rows: int, key: str, now: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def fail(self, export_id: str, reason: str, now: datetime) -> None: ...
+
+
+class ExportFiles(abc.ABC):
+    @abc.abstractmethod
+    def upload(self, key: str, chunks: Iterable[bytes]) -> None:
+        """Write the chunks as one file, streamed: they never all sit in memory."""
+
+    @abc.abstractmethod
+    def url(self, key: str, filename: str, seconds: int) -> str:
+        """A link that downloads the file for ``seconds``."""
 
 
 class StatsStore(abc.ABC):

@@ -140,6 +140,8 @@ def aws(
     monkeypatch.setenv("MAJLIS_TABLE_NAME", outputs["TableName"])
     monkeypatch.setenv("MAJLIS_MAIL_QUEUE_URL", outputs["MailQueueUrl"])
     monkeypatch.setenv("MAJLIS_CAMPAIGN_QUEUE_URL", outputs["CampaignQueueUrl"])
+    monkeypatch.setenv("MAJLIS_EXPORT_QUEUE_URL", outputs["ExportQueueUrl"])
+    monkeypatch.setenv("MAJLIS_EXPORT_BUCKET", outputs["ExportBucketName"])
     config.settings.cache_clear()
     aws_clients.client.cache_clear()
     wired = bootstrap.on_aws(config.settings())

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +33,9 @@ from chalicelib.ports import (
     CampaignStore,
     ClickRefused,
     EventStore,
+    Export,
+    ExportFiles,
+    ExportStore,
     JobQueue,
     Mailer,
     Page,
@@ -86,6 +91,9 @@ class FakeEventStore(EventStore):
         self.seats.setdefault(event.id, Seats())
         return created
 
+    def ids(self) -> list[str]:
+        return sorted(self.events)
+
 
 class FakeRegistrationStore(RegistrationStore):
     def __init__(self, events: FakeEventStore) -> None:
@@ -93,6 +101,7 @@ class FakeRegistrationStore(RegistrationStore):
         self._lock = threading.Lock()
         self.registrations: dict[str, Registration] = {}
         self.email_keys: dict[tuple[str, str], str] = {}
+        self.audit: list[dict[str, Any]] = []
         self.writes = 0
 
     def add(self, registration: Registration, capacity: int | None) -> None:
@@ -165,6 +174,41 @@ class FakeRegistrationStore(RegistrationStore):
             )
             self.registrations[current.registration_id] = cancelled
             return cancelled
+
+    def erase(self, registration: Registration, audit: dict[str, Any], now: datetime) -> None:
+        with self._lock:
+            self.writes += 1
+            current = self.registrations[registration.registration_id]
+            if current.erased_at is not None:
+                return
+            if current.status is not Status.CANCELLED:
+                seats = self._events.seats[current.event_id]
+                was_registered = current.status is Status.REGISTERED
+                self._events.seats[current.event_id] = Seats(
+                    registered=seats.registered - was_registered,
+                    waitlisted=seats.waitlisted - (not was_registered),
+                    cancelled=seats.cancelled + 1,
+                )
+                self.email_keys.pop((current.event_id, current.email_key), None)
+            self.registrations[current.registration_id] = current.model_copy(
+                update={
+                    "status": Status.CANCELLED,
+                    "email": "",
+                    "email_key": "",
+                    "first_name": "",
+                    "last_name": "",
+                    "zoom": {
+                        s: {"registrant_id": z["registrant_id"]}
+                        for s, z in current.zoom.items()
+                        if z.get("registrant_id")
+                    },
+                    "link_version": current.link_version + 1,
+                    "mail_reason": "erased",
+                    "updated_at": now,
+                    "erased_at": now,
+                }
+            )
+            self.audit.append(audit)
 
     def promote_next(
         self, event_id: str, capacity: int | None, now: datetime
@@ -381,10 +425,12 @@ class FakeCampaignStore(CampaignStore):
         self.advances: list[tuple[str | None, str | None]] = []
         self._lock = threading.Lock()
 
-    def create(self, campaign: Campaign) -> None:
+    def create(self, campaign: Campaign) -> bool:
         with self._lock:
-            assert campaign.campaign_id not in self.campaigns
+            if campaign.campaign_id in self.campaigns:
+                return False
             self.campaigns[campaign.campaign_id] = campaign.model_copy(deep=True)
+            return True
 
     def get(self, campaign_id: str) -> Campaign | None:
         found = self.campaigns.get(campaign_id)
@@ -486,6 +532,44 @@ class FakeSendPacer(SendPacer):
                     self.used[second] = used + count
                     return [second + p / rate for p in range(used, used + count)]
                 second += 1
+
+
+class FakeExportStore(ExportStore):
+    def __init__(self) -> None:
+        self.exports: dict[str, Export] = {}
+
+    def create(self, export: Export, now: datetime) -> None:
+        assert export.export_id not in self.exports
+        self.exports[export.export_id] = export
+
+    def get(self, export_id: str) -> Export | None:
+        return self.exports.get(export_id)
+
+    def finish(self, export_id: str, rows: int, key: str, now: datetime) -> None:
+        self.exports[export_id] = replace(
+            self.exports[export_id], status="done", rows=rows, key=key
+        )
+
+    def fail(self, export_id: str, reason: str, now: datetime) -> None:
+        self.exports[export_id] = replace(self.exports[export_id], status="failed", reason=reason)
+
+
+class FakeExportFiles(ExportFiles):
+    """Keeps each file's bytes, and the largest chunk it was handed at once."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.largest_chunk = 0
+
+    def upload(self, key: str, chunks: Iterable[bytes]) -> None:
+        data = bytearray()
+        for chunk in chunks:
+            self.largest_chunk = max(self.largest_chunk, len(chunk))
+            data += chunk
+        self.files[key] = bytes(data)
+
+    def url(self, key: str, filename: str, seconds: int) -> str:
+        return f"https://exports.example/{key}?expires={seconds}&name={filename}"
 
 
 class FakeStatsStore(StatsStore):
@@ -763,10 +847,13 @@ def fake_majlis(clock: Clock | None = None, **settings: Any) -> Majlis:
         registrations=registrations,
         send_log=FakeSendLog(clock, timedelta(seconds=config.send_lease_seconds)),
         campaigns=FakeCampaignStore(),
+        exports=FakeExportStore(),
+        export_files=FakeExportFiles(),
         stats=FakeStatsStore(),
         tokens=FakeTokenStore(),
         mail_queue=FakeQueue(),
         campaign_queue=FakeQueue(),
+        export_queue=FakeQueue(),
         mailer=FakeMailer(),
         pacer=FakeSendPacer(),
         seat_hint=SeatHint(),

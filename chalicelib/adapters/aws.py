@@ -22,7 +22,9 @@ _CONFIG = Config(
 
 @functools.cache
 def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CONFIG)
+    # S3: Signature Version 4, for presigned links that say when they expire.
+    config = _CONFIG.merge(Config(signature_version="s3v4")) if service == "s3" else _CONFIG
+    return boto3.session.Session().client(service, config=config)
 
 
 def error_code(error: Exception) -> str:

@@ -45,6 +45,8 @@ from chalicelib.ports import (
     CampaignStore,
     ClickRefused,
     EventStore,
+    Export,
+    ExportStore,
     Page,
     RegistrationStore,
     SeatsChanged,
@@ -208,7 +210,21 @@ class DynamoEventStore(Table, EventStore):
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":
                 raise
+        self.db.put_item(
+            TableName=self.name,
+            Item=to_attributes({"pk": "EVENTINDEX", "sk": event.id, "kind": "event_index"}),
+        )
         return "Attributes" not in response
+
+    def ids(self) -> list[str]:
+        found = []
+        for page in self.db.get_paginator("query").paginate(
+            TableName=self.name,
+            KeyConditionExpression="pk = :index",
+            ExpressionAttributeValues={":index": {"S": "EVENTINDEX"}},
+        ):
+            found += [item["sk"]["S"] for item in page["Items"]]
+        return found
 
 
 class CachedEventStore(EventStore):
@@ -226,6 +242,9 @@ class CachedEventStore(EventStore):
         event = self._inner.get(event_id)
         self._cache[event_id] = (time.monotonic(), event)
         return event
+
+    def ids(self) -> list[str]:
+        return self._inner.ids()
 
     def put(self, event: Event, now: datetime) -> bool:
         created = self._inner.put(event, now)
@@ -426,6 +445,74 @@ class DynamoRegistrationStore(Table, RegistrationStore):
                 current = self.get(current.registration_id, consistent=True)
                 continue
             return self.get(current.registration_id, consistent=True)  # type: ignore[return-value]
+        raise StoreBusy()
+
+    def erase(self, registration: Registration, audit: dict[str, Any], now: datetime) -> None:
+        current: Registration | None = registration
+        for attempt in range(CONFLICT_RETRIES):
+            if current is None or current.erased_at is not None:
+                return
+            active = current.status is not Status.CANCELLED
+            # Zoom keeps only the registrant ids (to cancel them there), no join URLs.
+            zoom = {
+                s: {"registrant_id": z["registrant_id"]}
+                for s, z in current.zoom.items()
+                if z.get("registrant_id")
+            }
+            items: list[dict[str, Any]] = [
+                {
+                    "Update": {
+                        "TableName": self.name,
+                        "Key": to_attributes(registration_key(current.registration_id)),
+                        "UpdateExpression": (
+                            "SET #status = :cancelled, email = :blank, email_key = :blank, "
+                            "first_name = :blank, last_name = :blank, zoom = :zoom, "
+                            "link_version = link_version + :one, mail_reason = :erased, "
+                            "updated_at = :now, erased_at = :now REMOVE gsi3pk, gsi3sk"
+                        ),
+                        "ConditionExpression": "#status = :was AND attribute_not_exists(erased_at)",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": to_attributes(
+                            {
+                                ":cancelled": Status.CANCELLED,
+                                ":blank": "",
+                                ":zoom": zoom,
+                                ":one": 1,
+                                ":erased": "erased",
+                                ":now": now,
+                                ":was": current.status,
+                            }
+                        ),
+                    }
+                },
+                {"Put": {"TableName": self.name, "Item": to_attributes(audit)}},
+            ]
+            if active:
+                seat = "registered" if current.status is Status.REGISTERED else "waitlisted"
+                items += [
+                    {
+                        "Delete": {
+                            "TableName": self.name,
+                            "Key": to_attributes(email_key(current.event_id, current.email_key)),
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.name,
+                            "Key": to_attributes(seats_key(current.event_id)),
+                            "UpdateExpression": f"ADD {seat} :minus, cancelled :one",
+                            "ExpressionAttributeValues": to_attributes({":minus": -1, ":one": 1}),
+                        }
+                    },
+                ]
+            try:
+                self.db.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                if error_code(error) != "TransactionCanceledException":
+                    raise
+                _backoff(attempt)
+                current = self.get(current.registration_id, consistent=True)
         raise StoreBusy()
 
     def promote_next(
@@ -1005,18 +1092,24 @@ def campaign_key(campaign_id: str) -> dict[str, str]:
 
 
 class DynamoCampaignStore(Table, CampaignStore):
-    def create(self, campaign: Campaign) -> None:
-        self.db.put_item(
-            TableName=self.name,
-            Item=to_attributes(
-                {
-                    **campaign.model_dump(mode="json", exclude_none=True),
-                    **campaign_key(campaign.campaign_id),
-                    "kind": "campaign",
-                }
-            ),
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+    def create(self, campaign: Campaign) -> bool:
+        try:
+            self.db.put_item(
+                TableName=self.name,
+                Item=to_attributes(
+                    {
+                        **campaign.model_dump(mode="json", exclude_none=True),
+                        **campaign_key(campaign.campaign_id),
+                        "kind": "campaign",
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def get(self, campaign_id: str) -> Campaign | None:
         if not is_id(campaign_id):
@@ -1100,4 +1193,73 @@ class DynamoCampaignStore(Table, CampaignStore):
             UpdateExpression="SET reason = :reason",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues=to_attributes({":reason": reason or ""}),
+        )
+
+
+def export_key(export_id: str) -> dict[str, str]:
+    return {"pk": f"EXPORT#{export_id}", "sk": "EXPORT"}
+
+
+class DynamoExportStore(Table, ExportStore):
+    def create(self, export: Export, now: datetime) -> None:
+        self.db.put_item(
+            TableName=self.name,
+            Item=to_attributes(
+                {
+                    **export_key(export.export_id),
+                    "kind": "export",
+                    "export_id": export.export_id,
+                    "event_id": export.event_id,
+                    "filters": export.filters,
+                    "status": export.status,
+                    "rows": 0,
+                    "created_at": now,
+                    # Export records go a day after their files (7 days).
+                    "expires_at_epoch": int(now.timestamp()) + 8 * 86400,
+                }
+            ),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get(self, export_id: str) -> Export | None:
+        if not is_id(export_id):
+            return None
+        item = self.db.get_item(
+            TableName=self.name, Key=to_attributes(export_key(export_id)), ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        values = from_attributes(item)
+        return Export(
+            export_id=values["export_id"],
+            event_id=values["event_id"],
+            filters=values.get("filters") or {},
+            status=values["status"],
+            rows=int(values.get("rows", 0)),
+            key=values.get("object_key", ""),
+            reason=values.get("reason", ""),
+        )
+
+    def finish(self, export_id: str, rows: int, key: str, now: datetime) -> None:
+        self.db.update_item(
+            TableName=self.name,
+            Key=to_attributes(export_key(export_id)),
+            UpdateExpression=(
+                "SET #status = :done, #rows = :rows, object_key = :key, done_at = :now"
+            ),
+            ExpressionAttributeNames={"#status": "status", "#rows": "rows"},
+            ExpressionAttributeValues=to_attributes(
+                {":done": "done", ":rows": rows, ":key": key, ":now": now}
+            ),
+        )
+
+    def fail(self, export_id: str, reason: str, now: datetime) -> None:
+        self.db.update_item(
+            TableName=self.name,
+            Key=to_attributes(export_key(export_id)),
+            UpdateExpression="SET #status = :failed, reason = :reason, done_at = :now",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_attributes(
+                {":failed": "failed", ":reason": reason[:300], ":now": now}
+            ),
         )

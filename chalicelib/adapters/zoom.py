@@ -208,7 +208,9 @@ class ZoomApi(ZoomClient):
         body = {
             "action": "cancel",
             "registrants": [
-                {"id": r.registrant_id, "email": r.email} for r in registrants if r.registrant_id
+                {"id": r.registrant_id, **({"email": r.email} if r.email else {})}
+                for r in registrants
+                if r.registrant_id
             ],
         }
         self._call("light", "PUT", f"{self._path(kind, zoom_id)}/registrants/status", body)

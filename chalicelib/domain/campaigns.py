@@ -183,7 +183,10 @@ class Campaign(BaseModel):
     event_id: str
     name: str
     audience: Audience
-    content: dict[str, Content]
+    content: dict[str, Content]  # empty for a reminder: its text is Majlis's own
+    purpose: str = "announcement"  # or "reminder"
+    session_id: str | None = None  # a reminder's session
+    reminder: str | None = None  # a reminder's offset (P1D, PT1H …)
     send_at: datetime | None = None
     status: str = "scheduled"
     reason: str | None = None  # why it failed or paused, for organisers

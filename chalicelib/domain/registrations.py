@@ -194,6 +194,8 @@ class Registration(BaseModel):
     mail_requested_at: datetime
     # Sessions the next email must take out of the registrant's calendar (METHOD:CANCEL).
     calendar_cancel: list[str] = []
+    # When the organisers erased the personal data (email, names): only counts remain.
+    erased_at: datetime | None = None
 
     @classmethod
     def new(
@@ -248,6 +250,7 @@ class Registration(BaseModel):
             },
             "created_at": utc_text(self.created_at),
             "updated_at": utc_text(self.updated_at),
+            **({"erased_at": utc_text(self.erased_at)} if self.erased_at else {}),
         }
 
 

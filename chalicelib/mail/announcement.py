@@ -17,7 +17,15 @@ from chalicelib.domain.campaigns import Campaign, compiled
 from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import Registration
 from chalicelib.links import RegistrationLinks
-from chalicelib.mail.render import FSI, PDI, TEMPLATES, Rendered, email_style, sessions_shown
+from chalicelib.mail.render import (
+    FSI,
+    PDI,
+    TEMPLATES,
+    Rendered,
+    email_style,
+    interpretation_note,
+    sessions_shown,
+)
 
 
 def _session_lines(sessions: list[dict]) -> str:
@@ -106,4 +114,41 @@ def announcement_mail(
     env = i18n.environment(TEMPLATES, language)
     text = env.get_template("campaign.txt").render(context, body=body_text)
     html = env.get_template("campaign.html").render(context, body=body_html)
+    return Rendered(subject=subject, text=text, html=html, language=language)
+
+
+REMINDER_SUBJECT = i18n.N_("Reminder: %(session)s — %(event)s")
+
+
+def reminder_mail(
+    event: Event, campaign: Campaign, registration: Registration, links: RegistrationLinks
+) -> Rendered:
+    """A reminder of one session, in the registrant's own language and time zone."""
+    language = registration.language
+    gettext = i18n.translations(language).gettext
+    event_title = event.title_in(language)
+    sessions = [
+        s for s in sessions_shown(event, registration, links) if s["id"] == campaign.session_id
+    ]
+    title = sessions[0]["title"] if sessions else event_title
+    subject = gettext(REMINDER_SUBJECT) % {"session": title, "event": event_title}
+    context = {
+        "language": language,
+        "dir": i18n.direction(language),
+        "style": email_style(language),
+        "subject": subject,
+        "preheader": subject,
+        "event_title": event_title,
+        "sessions": sessions,
+        "interpretation": interpretation_note(event, language),
+        "manage_url": links.manage,
+        "reply_to": event.reply_to,
+        "sender_name": event.sender.name,
+    }
+    name = registration.full_name
+    env = i18n.environment(TEMPLATES, language)
+    text = env.get_template("reminder.txt").render(context, name=f"{FSI}{name}{PDI}")
+    html = env.get_template("reminder.html").render(
+        context, name=Markup('<span dir="auto">%s</span>') % name
+    )
     return Rendered(subject=subject, text=text, html=html, language=language)

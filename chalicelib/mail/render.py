@@ -114,7 +114,7 @@ def sessions_shown(
     return shown
 
 
-def _interpretation(event: Event, language: str) -> dict[str, str] | None:
+def interpretation_note(event: Event, language: str) -> dict[str, str] | None:
     if language == event.default_language:
         return None
     target = i18n.language_name(language, language)
@@ -200,7 +200,7 @@ def registration_mail(
         "updated": reason == "updated",
         "sessions": sessions,
         "removed_from_calendar": bool(registration.calendar_cancel),
-        "interpretation": _interpretation(event, language),
+        "interpretation": interpretation_note(event, language),
         "manage_url": links.manage,
         "register_url": register_url,
         "reply_to": event.reply_to,

@@ -36,6 +36,15 @@ def wants_announcements(registration: Registration) -> bool:
     return registration.updates and registration.email_status is EmailStatus.OK
 
 
+def may_receive(campaign: Campaign, registration: Registration) -> bool:
+    """Announcements skip whoever unsubscribed or said ``updates: false``; a reminder is
+    about the registrant's own session and skips only addresses that bounced or
+    complained."""
+    if campaign.purpose == "reminder":
+        return registration.email_status not in (EmailStatus.BOUNCED, EmailStatus.COMPLAINED)
+    return wants_announcements(registration)
+
+
 def _body(event_id: str, body: dict[str, Any], majlis: Majlis) -> tuple[Any, CampaignBody]:
     event = known_event(majlis, event_id)
     try:
@@ -148,7 +157,11 @@ def cancel(majlis: Majlis, event_id: str, campaign_id: str) -> dict[str, Any]:
             campaign_id, "cancelled", None, only_from=("scheduled", "sending")
         )
         if not stopped:
-            raise Problem(409, f"The campaign is {status}: there is nothing left to cancel.")
+            raise Problem(
+                409,
+                f"The campaign is {status}: there is nothing left to cancel.",
+                title="Campaign already finished",
+            )
     return progress(majlis, event_id, campaign_id)
 
 
@@ -184,7 +197,7 @@ def fan_out(majlis: Majlis, campaign_id: str, time_left: Callable[[], float]) ->
         page = majlis.registrations.page(
             campaign.event_id, campaign.audience.where(), PAGE, campaign.cursor
         )
-        wanted = [r.registration_id for r in page.items if wants_announcements(r)]
+        wanted = [r.registration_id for r in page.items if may_receive(campaign, r)]
         jobs = [
             {
                 "type": "campaign_mail",

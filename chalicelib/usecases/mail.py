@@ -217,7 +217,7 @@ def send_campaign_mail(
     out of time: the job comes back, and those already sent are recognised by their
     send records.
     """
-    from chalicelib.usecases.campaigns import SEND_PREFIX, wants_announcements
+    from chalicelib.usecases.campaigns import SEND_PREFIX, may_receive
 
     campaign = majlis.campaigns.get(job.campaign_id)
     if campaign is None or campaign.status not in ("sending", "scheduled"):
@@ -244,7 +244,7 @@ def send_campaign_mail(
                 tags={
                     "event": event.id,
                     "registration": registration_id,
-                    "kind": "campaign",
+                    "kind": campaign.purpose,
                     "campaign": campaign.campaign_id,
                 },
             )
@@ -276,7 +276,7 @@ def send_campaign_mail(
                 majlis.send_log.not_sent(registration_id, key, event.id, "skipped", now)
                 outcomes["skipped"] += 1
                 continue
-            if not wants_announcements(registration):
+            if not may_receive(campaign, registration):
                 majlis.send_log.not_sent(registration_id, key, event.id, "suppressed", now)
                 outcomes["suppressed"] += 1
                 continue
@@ -309,13 +309,24 @@ def send_campaign_mail(
 def _announcement(
     majlis: Majlis, event: Any, campaign: Any, registration: Any, now: Any
 ) -> tuple[bytes, str]:
-    """The announcement's MIME message for one recipient, and their ASCII address."""
-    from chalicelib.mail.announcement import announcement_mail
+    """The campaign's MIME message for one recipient, and their ASCII address:
+    an announcement (with the one-click unsubscribe headers) or a reminder."""
+    from chalicelib.mail.announcement import announcement_mail, reminder_mail
 
     links = registration_links(
         majlis.keys.keys(), majlis.settings.public_base_url, event, registration
     )
-    rendered = announcement_mail(event, campaign, registration, links, links.unsubscribe)
+    if campaign.purpose == "reminder":
+        rendered = reminder_mail(event, campaign, registration, links)
+        headers = {}
+    else:
+        rendered = announcement_mail(event, campaign, registration, links, links.unsubscribe)
+        headers = {
+            "List-Unsubscribe": f"<{links.unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": _list_id(event.id, event.sender.email),
+            "Precedence": "bulk",
+        }
     recipient = parse_address(registration.email).ascii
     raw = mime.build(
         mime.Mail(
@@ -329,12 +340,7 @@ def _announcement(
             language=rendered.language,
             sent_at=now,
             reply_to=event.reply_to,
-            headers={
-                "List-Unsubscribe": f"<{links.unsubscribe}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                "List-Id": _list_id(event.id, event.sender.email),
-                "Precedence": "bulk",
-            },
+            headers=headers,
         )
     )
     return raw, recipient

@@ -4,7 +4,8 @@ The table's stream is the outbox. A new registration, or one that is owed anothe
 email (``mail_seq`` went up), becomes a mail job. Jobs carry only ids and the sequence
 number; the worker reads the registration itself, so a job replayed later cannot
 send stale content. Registrations whose seat or sessions changed, and recorded Zoom
-webhooks, become jobs on the zoom queue; a new campaign, a job on the campaign queue.
+webhooks, become jobs on the zoom queue; a new campaign, a job on the campaign queue;
+a new export, a job on the export queue.
 """
 
 from __future__ import annotations
@@ -58,6 +59,12 @@ def campaign_jobs(change: Change) -> list[dict[str, Any]]:
     return []
 
 
+def export_jobs(change: Change) -> list[dict[str, Any]]:
+    if change.event_name == "INSERT" and change.new.get("kind") == "export":
+        return [{"type": "export", "export_id": change.new["export_id"]}]
+    return []
+
+
 def _zoom_jobs(majlis: Majlis, change: Change) -> list[dict[str, Any]]:
     from chalicelib.usecases.zoomsync import jobs_for_change
 
@@ -81,6 +88,7 @@ def relay(majlis: Majlis, changes: list[Change]) -> str | None:
         (majlis.mail_queue, lambda change: jobs_for(change)),
         (majlis.zoom_queue, lambda change: _zoom_jobs(majlis, change)),
         (majlis.campaign_queue, campaign_jobs),
+        (majlis.export_queue, export_jobs),
     ]
     first_failed: int | None = None
     for queue, planner in routes:

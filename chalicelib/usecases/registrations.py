@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib.bootstrap import Majlis
+from chalicelib.domain.events import Event, utc_text
 from chalicelib.domain.ids import is_id, new_id
 from chalicelib.domain.registrations import (
     Registration,
@@ -139,10 +140,14 @@ def _choices(
     return frozenset(values)
 
 
-def registrations(majlis: Majlis, event_id: str, params: dict[str, str]) -> Page:
-    """One page of an event's registrations, filtered as the query string asks."""
-    event = known_event(majlis, event_id)
-    unknown = set(params) - {"status", "language", "country", "session", "limit", "cursor"}
+FILTERS = ("status", "language", "country", "session")
+
+
+def registration_filter(
+    event: Event, params: dict[str, str], also: tuple[str, ...] = ()
+) -> RegistrationFilter:
+    """The filters of a query string (``?status=registered&language=ur,ar``)."""
+    unknown = set(params) - {*FILTERS, *also}
     if unknown:
         raise validation_problem(
             [
@@ -150,19 +155,52 @@ def registrations(majlis: Majlis, event_id: str, params: dict[str, str]) -> Page
                 for name in sorted(unknown)
             ]
         )
-    text = params.get("limit", "100")
-    limit = int(text) if text.isascii() and text.isdigit() and len(text) < 5 else 0
-    if not 1 <= limit <= MAX_PAGE:
-        raise validation_problem([FieldError("limit", "out_of_range", f"Use 1 to {MAX_PAGE}.")])
-    where = RegistrationFilter(
+    return RegistrationFilter(
         status=frozenset(Status(s) for s in _choices(params, "status", {s.value for s in Status})),
         languages=_choices(params, "language", set(event.languages)),
         countries=_choices(params, "country", None, upper=True),
         sessions=_choices(params, "session", set(event.session_ids)),
     )
+
+
+def registrations(majlis: Majlis, event_id: str, params: dict[str, str]) -> Page:
+    """One page of an event's registrations, filtered as the query string asks."""
+    event = known_event(majlis, event_id)
+    where = registration_filter(event, params, also=("limit", "cursor"))
+    text = params.get("limit", "100")
+    limit = int(text) if text.isascii() and text.isdigit() and len(text) < 5 else 0
+    if not 1 <= limit <= MAX_PAGE:
+        raise validation_problem([FieldError("limit", "out_of_range", f"Use 1 to {MAX_PAGE}.")])
     try:
         return majlis.registrations.page(event.id, where, limit, params.get("cursor") or None)
     except ValueError:
         raise validation_problem(
             [FieldError("cursor", "invalid_cursor", "This cursor is not one we gave out.")]
         ) from None
+
+
+def erase(majlis: Majlis, event_id: str, registration_id: str, by: str) -> None:
+    """DELETE /events/{id}/registrations/{rid}: the personal data goes, the counts stay.
+
+    The registration is cancelled if it was active (its seat goes to the waiting list,
+    the stream cancels its Zoom registrants) and keeps no email, names or Zoom join
+    URL; an audit record says who erased it and when, without personal data. Erasing
+    again does nothing.
+    """
+    found = registration(majlis, event_id, registration_id)
+    if found.erased_at is not None:
+        return
+    now = majlis.clock()
+    audit = {
+        "pk": f"EVENT#{event_id}#AUDIT",
+        "sk": f"{utc_text(now)}#{registration_id}",
+        "kind": "audit",
+        "action": "erased",
+        "registration_id": registration_id,
+        "by": by,  # the token's id, never the token
+        "at": utc_text(now),
+    }
+    try:
+        majlis.registrations.erase(found, audit, now)
+    except StoreBusy:
+        raise Problem(503, "Please try again in a moment.", headers={"Retry-After": "2"}) from None

@@ -151,6 +151,8 @@ def joined_zoom(
     now = majlis.clock()
     registration = find_registration(majlis, event.id, registrant)
     outcome = "known"
+    if registration is not None and registration.erased_at is not None:
+        return "erased"  # nothing of theirs is kept again, not even from Zoom
     if registration is None:
         if not registrant.email or _email_key(registrant.email) is None:
             return "no usable email"

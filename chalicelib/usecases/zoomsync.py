@@ -97,9 +97,9 @@ def sync(majlis: Majlis, registration_ids: list[str]) -> Outcome:
                 or not (session and session.zoom)
             ):
                 continue
-            registrant = ZoomRegistrant(
-                parse_address(registration.email).ascii, known["registrant_id"], ""
-            )
+            # An erased registration keeps only the registrant id: Zoom cancels by id.
+            address = parse_address(registration.email).ascii if registration.email else ""
+            registrant = ZoomRegistrant(address, known["registrant_id"], "")
             cancels[(session.zoom.type, session.zoom.id)].append(
                 (registration, session_id, registrant)
             )
@@ -341,8 +341,22 @@ def _reconcile_session(
     to_cancel: list[ZoomRegistrant] = []
     to_sync: list[str] = []
     # Someone who cancelled and registered again is two registrations with one email.
-    held = {parse_address(r.email).ascii.lower() for r in ours if session_id in wanted(r, event)}
+    held = {
+        parse_address(r.email).ascii.lower()
+        for r in ours
+        if r.erased_at is None and session_id in wanted(r, event)
+    }
+    by_id = {r.registrant_id: r for r in registrants}
     for registration in ours:
+        if registration.erased_at is not None:
+            # Erased here: cancel its registrant in Zoom (known by id only), and never
+            # take it for a stranger to register from Zoom.
+            known = registration.zoom.get(session_id, {}).get("registrant_id")
+            there = by_id.get(known) if known else None
+            if there is not None:
+                matched.add(there.email.lower())
+                to_cancel.append(there)
+            continue
         email = parse_address(registration.email).ascii.lower()
         there = in_zoom.get(email)
         if there is not None:

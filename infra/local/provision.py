@@ -190,6 +190,47 @@ class Provisioner:
         )
         return destination["Name"], {}
 
+    def _aws_s3_bucket(self, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
+        s3 = self.client("s3")
+        name = p["BucketName"]
+        s3.create_bucket(Bucket=name)
+        if "BucketEncryption" in p:
+            s3.put_bucket_encryption(
+                Bucket=name,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [  # CloudFormation's spelling differs from the API's
+                        {"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"]}
+                        for r in p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+                    ]
+                },
+            )
+        if "PublicAccessBlockConfiguration" in p:
+            s3.put_public_access_block(
+                Bucket=name, PublicAccessBlockConfiguration=p["PublicAccessBlockConfiguration"]
+            )
+        if "OwnershipControls" in p:
+            s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=p["OwnershipControls"])
+        rules = (p.get("LifecycleConfiguration") or {}).get("Rules", [])
+        if rules:  # CloudFormation's spelling differs from the API's
+            s3.put_bucket_lifecycle_configuration(
+                Bucket=name,
+                LifecycleConfiguration={
+                    "Rules": [
+                        {
+                            "ID": rule["Id"],
+                            "Status": rule["Status"],
+                            "Filter": {"Prefix": ""},
+                            "Expiration": {"Days": rule["ExpirationInDays"]},
+                            "AbortIncompleteMultipartUpload": rule[
+                                "AbortIncompleteMultipartUpload"
+                            ],
+                        }
+                        for rule in rules
+                    ]
+                },
+            )
+        return name, {"Arn": f"arn:aws:s3:::{name}"}
+
     def _aws_secretsmanager_secret(self, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
         generate = p.get("GenerateSecretString") or {}
         value = json.loads(p.get("SecretString") or generate.get("SecretStringTemplate") or "{}")

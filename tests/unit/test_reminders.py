@@ -1,0 +1,153 @@
+"""Reminders: at the event's offsets before each session, once, following the session.
+
+The first session ("education") starts 2027-03-06 14:00 Jerusalem (12:00 UTC); the
+event's reminders are P1D and PT1H.
+"""
+
+from __future__ import annotations
+
+import email
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from email import policy
+from typing import Any
+
+from chalicelib.bootstrap import Majlis
+from chalicelib.domain.registrations import EmailStatus
+from chalicelib.usecases import campaigns, reminders
+from chalicelib.usecases.mail import CampaignJob, send_campaign_mail
+from chalicelib.usecases.registrations import register
+from tests.builders import event_body, person
+from tests.fakes import Clock
+from tests.unit.support import EVENT_ID, configure
+
+START = datetime(2027, 3, 6, 12, 0, tzinfo=UTC)  # "education"
+
+
+def _one_session(majlis: Majlis, starts_at: datetime = START) -> None:
+    """The event with only "education" (fewer reminders to follow in each test)."""
+    body = event_body()
+    session = body["sessions"][0]
+    session.update(
+        starts_at=starts_at.isoformat().replace("+00:00", "Z"),
+        ends_at=(starts_at + timedelta(hours=2)).isoformat().replace("+00:00", "Z"),
+    )
+    configure(majlis, sessions=[session], registration={"opens_at": "2027-02-01T00:00:00Z"})
+
+
+def _people(majlis: Majlis, specs: list[dict[str, Any]]) -> list[str]:
+    return [
+        register(
+            majlis, EVENT_ID, person(n, sessions=["education"], **spec), form=False
+        ).registration_id
+        for n, spec in enumerate(specs)
+    ]
+
+
+def _deliver(majlis: Majlis) -> None:
+    """What the campaign queue and the mail worker do with what the schedule made."""
+    for campaign_id in list(majlis.campaigns.campaigns):
+        campaigns.fan_out(majlis, campaign_id, lambda: 900)
+    while majlis.mail_queue.jobs:
+        send_campaign_mail(majlis, CampaignJob.parse(majlis.mail_queue.jobs.pop(0)))
+
+
+def _received(majlis: Majlis) -> Counter[str]:
+    return Counter(sent["recipient"] for sent in majlis.mailer.sent)
+
+
+def test_nothing_before_the_first_offset(majlis, clock: Clock):
+    _one_session(majlis)
+    clock.now = START - timedelta(days=1, minutes=5)
+    assert reminders.run(majlis).created == []
+
+
+def test_the_schedule_running_twice_sends_each_reminder_once(majlis, clock: Clock):
+    _one_session(majlis)
+    _people(majlis, [{"language": "ur"}, {"language": "ar"}])
+    clock.now = START - timedelta(hours=23)
+    first = reminders.run(majlis)
+    second = reminders.run(majlis)
+    assert first.created == [f"{EVENT_ID}/education/P1D"]
+    assert (second.created, second.already) == ([], 1)
+    _deliver(majlis)
+    _deliver(majlis)
+    assert _received(majlis) == {"person0@example.org": 1, "person1@example.org": 1}
+    # An hour before: the second reminder, once.
+    clock.now = START - timedelta(minutes=50)
+    assert reminders.run(majlis).created == [f"{EVENT_ID}/education/PT1H"]
+    _deliver(majlis)
+    assert _received(majlis) == {"person0@example.org": 2, "person1@example.org": 2}
+
+
+def test_a_late_run_sends_only_the_nearest_reminder_and_never_after_the_start(majlis, clock: Clock):
+    _one_session(majlis)
+    _people(majlis, [{"language": "en"}])
+    clock.now = START - timedelta(minutes=30)  # down since before the P1D reminder
+    assert reminders.run(majlis).created == [f"{EVENT_ID}/education/PT1H"]
+    clock.now = START + timedelta(minutes=1)  # the session has started: nothing late
+    assert reminders.run(majlis).created == []
+    _deliver(majlis)
+    assert _received(majlis) == {"person0@example.org": 1}
+
+
+def test_a_moved_session_gets_reminders_for_its_new_time(majlis, clock: Clock):
+    _one_session(majlis)
+    _people(majlis, [{"language": "en"}])
+    clock.now = START - timedelta(hours=20)
+    assert reminders.run(majlis).created == [f"{EVENT_ID}/education/P1D"]
+    _deliver(majlis)
+    # The organisers move the session two days later.
+    moved = START + timedelta(days=2)
+    _one_session(majlis, moved)
+    clock.now = START - timedelta(minutes=30)  # the old time: no reminder for it now
+    assert reminders.run(majlis).created == []
+    clock.now = moved - timedelta(hours=20)
+    assert reminders.run(majlis).created == [f"{EVENT_ID}/education/P1D"]
+    _deliver(majlis)
+    assert _received(majlis) == {"person0@example.org": 2}
+    (_, latest) = (m for m in majlis.mailer.sent)
+    text = email.message_from_bytes(latest["raw"], policy=policy.default)
+    body = text.get_body(("plain",)).get_content()
+    assert "8 March 2027" in body or "March 8, 2027" in body  # the new day
+
+
+def test_a_cancelled_registrant_gets_no_reminder(majlis, clock: Clock):
+    _one_session(majlis)
+    ids = _people(majlis, [{"language": "en"}, {"language": "en"}])
+    clock.now = START - timedelta(hours=20)
+    reminders.run(majlis)
+    campaign_id = next(iter(majlis.campaigns.campaigns))
+    campaigns.fan_out(majlis, campaign_id, lambda: 900)
+    # Cancelled after the fan-out, before the send: still nothing.
+    majlis.registrations.cancel(majlis.registrations.get(ids[0]), clock())
+    while majlis.mail_queue.jobs:
+        send_campaign_mail(majlis, CampaignJob.parse(majlis.mail_queue.jobs.pop(0)))
+    assert _received(majlis) == {"person1@example.org": 1}
+
+
+def test_the_reminder_is_theirs_in_their_language_zone_and_link(majlis, clock: Clock):
+    _one_session(majlis)
+    ids = _people(
+        majlis,
+        [
+            {"language": "ur", "timezone": "Asia/Karachi", "first_name": "Ayesha"},
+            {"language": "en", "updates": False},  # no announcements; reminders still
+            {"language": "en"},  # bounced: nothing
+        ],
+    )
+    majlis.registrations.set_email_status(ids[2], EmailStatus.BOUNCED, clock())
+    clock.now = START - timedelta(minutes=45)
+    reminders.run(majlis)
+    _deliver(majlis)
+    assert _received(majlis) == {"person0@example.org": 1, "person1@example.org": 1}
+    urdu = next(s for s in majlis.mailer.sent if s["recipient"] == "person0@example.org")
+    message = email.message_from_bytes(urdu["raw"], policy=policy.default)
+    assert str(message["Subject"]).startswith("یاد دہانی:")
+    assert message["Content-Language"] == "ur"
+    assert message["List-Unsubscribe"] is None  # about their own session, not a mailing
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert 'dir="rtl"' in html and "Ayesha" in text
+    assert text.count("/join/") == 1  # the one session, with their own link
+    assert "17:00" in text  # 12:00 UTC is 17:00 in Karachi
