@@ -651,7 +651,7 @@ def campaign_sending(recipients: int = 400) -> dict[str, Any]:
         os.environ.update(
             MAJLIS_TABLE_NAME=outputs["TableName"],
             MAJLIS_MAIL_QUEUE_URL=outputs["MailQueueUrl"],
-            MAJLIS_SES_MAX_SEND_RATE="1000",
+            MAJLIS_SES_MAX_SEND_RATE="200",
             MAJLIS_SES_MAX_24_HOUR_SEND="1000000",
         )
         client("sesv2").create_email_identity(EmailIdentity="example.org")

@@ -362,6 +362,12 @@ class Mailer(abc.ABC):
         """The account's sending quota as the provider reports it now (may be cached)."""
 
 
+# How late a send's turn may still be taken. SES's limiter allows a second's worth at
+# once, so a tenth of a second of lateness (scheduling, a store's round trip) costs
+# nothing, and a worker does not give up its turns and ask again at every jitter.
+LATE_OK = 0.1
+
+
 class SendPacer(abc.ABC):
     """One send rate shared by every worker (see ``adapters/pacer.py``)."""
 

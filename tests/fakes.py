@@ -29,6 +29,7 @@ from chalicelib.domain.registrations import (
 )
 from chalicelib.links import Keys, StaticKeys
 from chalicelib.ports import (
+    LATE_OK,
     AlreadyRegistered,
     CampaignStore,
     ClickRefused,
@@ -525,7 +526,11 @@ class FakeSendPacer(SendPacer):
             self.reservations += 1
             second = int(now)
             while True:
-                start = math.ceil((now - second) * rate) if second <= now else 0
+                start = (
+                    max(0, math.ceil(round((now - LATE_OK - second) * rate, 6)))
+                    if second <= now
+                    else 0
+                )
                 used = max(self.used.get(second, start), start)
                 if used < rate:
                     count = min(wanted, rate - used)

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws import error_code
 from chalicelib.adapters.dynamo import Table, from_attributes, to_attributes
-from chalicelib.ports import SendPacer, StoreBusy
+from chalicelib.ports import LATE_OK, SendPacer, StoreBusy
 
 LOOK_AHEAD = 120  # seconds a worker may reserve ahead before giving up for now
 KEEP_SECONDS = 3600  # slot items expire (TTL) an hour after their second
@@ -34,8 +34,11 @@ class DynamoSendPacer(Table, SendPacer):
         for _ in range(LOOK_AHEAD * 4):
             if second > now + LOOK_AHEAD:
                 break
-            # The first worker in a second starts at the slot that is due now, not at 0.
-            start = math.ceil((now - second) * rate) if second <= now else 0
+            # The first worker in a second starts at the slot due now (give or take
+            # LATE_OK), not at 0: slots long past would all go out at once.
+            start = (
+                max(0, math.ceil(round((now - LATE_OK - second) * rate, 6))) if second <= now else 0
+            )
             if start >= rate:
                 second += 1
                 continue

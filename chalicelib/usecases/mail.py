@@ -26,7 +26,7 @@ from chalicelib.domain.registrations import EmailStatus, Status
 from chalicelib.links import registration_links
 from chalicelib.mail import mime
 from chalicelib.mail.render import registration_mail
-from chalicelib.ports import Paused, Rejected, SendQuota, Throttled
+from chalicelib.ports import LATE_OK, Paused, Rejected, SendQuota, Throttled
 
 LAST_SECONDS = 5.0  # a worker stops taking new recipients this close to its timeout
 IN_FLIGHT = 8  # announcements waiting for their turn or at SES, per worker
@@ -178,9 +178,9 @@ class Pace:
         if self.taken >= self.quota.left_today:
             raise Paused("The 24-hour sending quota is reached; sending resumes as it frees.")
         rate = max(1, int(self.quota.max_send_rate))
-        # Turns kept from an earlier reservation that have passed by more than one slot
+        # Turns kept from an earlier reservation that have passed by more than LATE_OK
         # are given up: sent now, they would crowd the turns of other workers.
-        if self.turns and self.turns[0] < self.now() - 1 / rate:
+        if self.turns and self.turns[0] < self.now() - max(LATE_OK, 1 / rate):
             self.turns.clear()
         if not self.turns:
             # As many turns as this worker can use side by side (consecutive turns are
