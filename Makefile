@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+# Test files run on this many workers (pytest-xdist), a file to a worker.
+PYTEST_WORKERS ?= 2
 STAGE ?= dev
 BUILD := build/$(STAGE)
 
@@ -20,7 +22,7 @@ run: $(VENV)/.installed
 
 ## Lint, format check and the whole test suite (browser tests included).
 test: $(VENV)/.installed lint browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -4,6 +4,10 @@
 It talks to the table named by ``MAJLIS_TABLE_NAME`` with the usual AWS credentials
 (or, for local mode, ``AWS_ENDPOINT_URL`` set to the embedded AWS that ``make run``
 prints).
+
+``redrive <queue>-dlq`` moves what a dead-letter queue holds back to ``<queue>``, once
+the cause is fixed (Zoom credentials, an unverified sender …); ``--dry-run`` only
+counts and shows what is there (ids and reasons, never bodies: they name people).
 """
 
 from __future__ import annotations
@@ -35,7 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     mint.add_argument("--label", required=True, help="who or what the token is for")
     mint.add_argument("--days", type=int, default=None, help="expire after this many days")
+    redrive = commands.add_parser("redrive", help="move a dead-letter queue's messages back")
+    redrive.add_argument("queue", help="the dead-letter queue's name, e.g. majlis-zoom-dlq")
+    redrive.add_argument("--max", type=int, default=10_000, help="move at most this many")
+    redrive.add_argument("--dry-run", action="store_true", help="count, move nothing")
     args = parser.parse_args(argv)
+    if args.command == "redrive":
+        if not args.queue.endswith("-dlq"):
+            parser.error("only dead-letter queues (named <queue>-dlq) are redriven")
+        moved = redrive_queue(args.queue, args.queue.removesuffix("-dlq"), args.max, args.dry_run)
+        print(f"{'found' if args.dry_run else 'moved'} {moved} message(s)")
+        return 0
 
     wired = majlis()
     try:
@@ -51,6 +65,54 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     print(token)
     return 0
+
+
+def redrive_queue(source: str, target: str, most: int, dry_run: bool) -> int:
+    """Move up to ``most`` messages from ``source`` to ``target``; returns how many.
+
+    Each is sent to the target before it is deleted from the source, so a failure midway
+    leaves a message in both places (the workers are idempotent), never in neither.
+    """
+    from chalicelib.adapters.aws import client
+
+    sqs = client("sqs")
+    source_url = sqs.get_queue_url(QueueName=source)["QueueUrl"]
+    target_url = sqs.get_queue_url(QueueName=target)["QueueUrl"]
+    moved = 0
+    seen: set[str] = set()
+    while moved < most:
+        messages = sqs.receive_message(
+            QueueUrl=source_url,
+            MaxNumberOfMessages=min(10, most - moved),
+            # A dry run only looks: the messages come back to the queue at once.
+            VisibilityTimeout=0 if dry_run else 60,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        fresh = [m for m in messages if m["MessageId"] not in seen]
+        if not fresh:
+            break
+        for message in fresh:
+            seen.add(message["MessageId"])
+            if dry_run:
+                print(f"{message['MessageId']}: {_reason(message['Body'])}")
+                moved += 1
+                continue
+            sqs.send_message(QueueUrl=target_url, MessageBody=message["Body"])
+            sqs.delete_message(QueueUrl=source_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved
+
+
+def _reason(body: str) -> str:
+    import json
+
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return "(not JSON)"
+    if not isinstance(document, dict):
+        return "(not a job)"
+    return str(document.get("reason") or document.get("type") or "(no reason given)")[:200]
 
 
 if __name__ == "__main__":

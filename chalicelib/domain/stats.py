@@ -6,6 +6,8 @@ Each item that counts toward an event's statistics *contributes* a set of counte
 changes, the counters move by the contribution of its new image minus that of its old
 one. Applied exactly once per change, the counters always equal a full recount, which
 is what the tests check; nothing ever scans the table to answer ``GET …/stats``.
+An announcement's or reminder's send record also counts toward its campaign
+(``campaign.<id>.sent`` …): that is where a campaign's progress is read.
 """
 
 from __future__ import annotations
