@@ -390,6 +390,27 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             status = Status(from_attributes(old)["status"])
             return None if status is Status.CANCELLED else status
 
+    def _release(self, current: Registration) -> list[dict[str, Any]]:
+        """Transaction items that give up an active registration's email key (the address
+        may register again) and its place in the seat counter."""
+        seat = "registered" if current.status is Status.REGISTERED else "waitlisted"
+        return [
+            {
+                "Delete": {
+                    "TableName": self.name,
+                    "Key": to_attributes(email_key(current.event_id, current.email_key)),
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.name,
+                    "Key": to_attributes(seats_key(current.event_id)),
+                    "UpdateExpression": f"ADD {seat} :minus, cancelled :one",
+                    "ExpressionAttributeValues": to_attributes({":minus": -1, ":one": 1}),
+                }
+            },
+        ]
+
     def cancel(self, registration: Registration, now: datetime) -> Registration:
         current: Registration | None = registration
         for attempt in range(CONFLICT_RETRIES):
@@ -421,20 +442,7 @@ class DynamoRegistrationStore(Table, RegistrationStore):
                         ),
                     }
                 },
-                {
-                    "Delete": {
-                        "TableName": self.name,
-                        "Key": to_attributes(email_key(current.event_id, current.email_key)),
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": self.name,
-                        "Key": to_attributes(seats_key(current.event_id)),
-                        "UpdateExpression": f"ADD {seat} :minus, cancelled :one",
-                        "ExpressionAttributeValues": to_attributes({":minus": -1, ":one": 1}),
-                    }
-                },
+                *self._release(current),
             ]
             try:
                 self.db.transact_write_items(TransactItems=items)
@@ -488,23 +496,7 @@ class DynamoRegistrationStore(Table, RegistrationStore):
                 {"Put": {"TableName": self.name, "Item": to_attributes(audit)}},
             ]
             if active:
-                seat = "registered" if current.status is Status.REGISTERED else "waitlisted"
-                items += [
-                    {
-                        "Delete": {
-                            "TableName": self.name,
-                            "Key": to_attributes(email_key(current.event_id, current.email_key)),
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.name,
-                            "Key": to_attributes(seats_key(current.event_id)),
-                            "UpdateExpression": f"ADD {seat} :minus, cancelled :one",
-                            "ExpressionAttributeValues": to_attributes({":minus": -1, ":one": 1}),
-                        }
-                    },
-                ]
+                items += self._release(current)
             try:
                 self.db.transact_write_items(TransactItems=items)
                 return

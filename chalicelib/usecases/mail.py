@@ -25,7 +25,7 @@ from chalicelib.domain.addresses import parse_address
 from chalicelib.domain.registrations import EmailStatus, Status
 from chalicelib.links import registration_links
 from chalicelib.mail import mime
-from chalicelib.mail.render import registration_mail
+from chalicelib.mail.render import Rendered, registration_mail
 from chalicelib.ports import LATE_OK, Paused, Rejected, SendQuota, Throttled
 
 LAST_SECONDS = 5.0  # a worker stops taking new recipients this close to its timeout
@@ -83,23 +83,7 @@ def send_registration_mail(majlis: Majlis, job: MailJob) -> str:
         f"?lang={registration.language}"
     )
     rendered = registration_mail(event, registration, links, now, register_url)
-    recipient = parse_address(registration.email).ascii
-    raw = mime.build(
-        mime.Mail(
-            sender_name=event.sender.name,
-            sender_address=event.sender.email,
-            recipient_name=registration.full_name,
-            recipient_address=recipient,
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            language=registration.language,
-            sent_at=now,
-            reply_to=event.reply_to,
-            calendar=rendered.calendar,
-            cancellation=rendered.cancellation,
-        )
-    )
+    raw, recipient = _message(event, registration, rendered, now)
     try:
         # Confirmations take their turn in the account's send rate like announcements.
         Pace(majlis).wait_turn(1)
@@ -327,6 +311,18 @@ def _announcement(
             "List-Id": _list_id(event.id, event.sender.email),
             "Precedence": "bulk",
         }
+    return _message(event, registration, rendered, now, headers)
+
+
+def _message(
+    event: Any,
+    registration: Any,
+    rendered: Rendered,
+    now: Any,
+    headers: dict[str, str] | None = None,
+) -> tuple[bytes, str]:
+    """A rendered email as MIME from the event's sender to the registrant, and the
+    registrant's ASCII address."""
     recipient = parse_address(registration.email).ascii
     raw = mime.build(
         mime.Mail(
@@ -337,10 +333,12 @@ def _announcement(
             subject=rendered.subject,
             text=rendered.text,
             html=rendered.html,
-            language=rendered.language,
+            language=rendered.language or registration.language,
             sent_at=now,
             reply_to=event.reply_to,
-            headers=headers,
+            headers=headers or {},
+            calendar=rendered.calendar,
+            cancellation=rendered.cancellation,
         )
     )
     return raw, recipient

@@ -28,7 +28,7 @@ import requests
 from chalicelib.adapters.dynamo import from_attributes
 from tests.builders import event_body, person, zoom_base_for
 
-TIMEOUT = 30.0  # generous: the pump shares a busy machine
+TIMEOUT = 60.0  # generous: under two test workers the mail queue may hold a backlog
 
 
 # -- helpers ---------------------------------------------------------------------------
