@@ -15,12 +15,12 @@ from typing import Any
 
 from chalice import AuthResponse, Chalice, Rate, Response
 
-from chalicelib import auth, web
+from chalicelib import auth, metrics, web
 from chalicelib.adapters.streams import changes_in
 from chalicelib.bootstrap import majlis
 from chalicelib.logs import correlate, logger
 from chalicelib.problems import PROBLEM_CONTENT_TYPE, Problem
-from chalicelib.usecases import events, outbox, registrations, stats, waitlist
+from chalicelib.usecases import events, limits, outbox, registrations, stats, waitlist
 
 # Powertools logs instead of Chalice's own handler (JSON, correlation ids).
 app = Chalice(app_name="majlis", configure_logs=False)
@@ -149,6 +149,29 @@ def _body() -> tuple[bytes, str | None]:
     return request.raw_body or b"", request.headers.get("content-type")
 
 
+def _client_address() -> str | None:
+    """The caller's address as API Gateway saw it (what the rate limits count by)."""
+    return (app.current_request.context.get("identity") or {}).get("sourceIp")
+
+
+# -- every invocation ------------------------------------------------------------------
+
+
+@app.middleware("all")
+def flush_metrics(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Each invocation's metrics, written to its log when it ends (chalicelib/metrics.py)."""
+    try:
+        return get_response(event)
+    finally:
+        metrics.flush()
+
+
+@app.middleware("sqs")
+def measure_queue_lag(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    metrics.queue_lag(event.to_dict()["Records"])
+    return get_response(event)
+
+
 # -- organizers' tokens ----------------------------------------------------------------
 
 
@@ -164,8 +187,12 @@ def organizer_token(auth_request: Any) -> AuthResponse:
 
 # -- events ----------------------------------------------------------------------------
 
+# Every route takes any Content-Type: one with a body reads it itself (chalicelib/web.py)
+# and refuses what it cannot read with a problem document; one without a body has no use
+# for it. (Chalice's own check answers 415 with a body of its own, even to a GET.)
 
-@app.route("/events/{event_id}", methods=["GET"])
+
+@app.route("/events/{event_id}", methods=["GET"], content_types=["*/*"])
 @with_cors
 @api
 def public_event(event_id: str) -> Response:
@@ -186,12 +213,12 @@ def put_event(event_id: str) -> Response:
 # -- registrations ---------------------------------------------------------------------
 
 
-@app.route("/events/{event_id}", methods=["OPTIONS"])
+@app.route("/events/{event_id}", methods=["OPTIONS"], content_types=["*/*"])
 def public_event_preflight(event_id: str) -> Response:
     return _preflight(event_id)
 
 
-@app.route("/events/{event_id}/registrations", methods=["OPTIONS"])
+@app.route("/events/{event_id}/registrations", methods=["OPTIONS"], content_types=["*/*"])
 def registrations_preflight(event_id: str) -> Response:
     return _preflight(event_id)
 
@@ -203,7 +230,9 @@ def register(event_id: str) -> Response:
     fields, kind = web.read_body(
         *_body(), lists=registrations.FORM_LISTS, bools=registrations.FORM_BOOLS
     )
-    outcome = registrations.register(majlis(), event_id, fields, form=kind == web.FORM)
+    outcome = registrations.register(
+        majlis(), event_id, fields, form=kind == web.FORM, address=_client_address()
+    )
     logger.info(
         "registration",
         extra={"event_id": event_id, "status": outcome.status.value, "new": outcome.new},
@@ -211,7 +240,12 @@ def register(event_id: str) -> Response:
     return _json(outcome.view(), 201 if outcome.new else 200)
 
 
-@app.route("/events/{event_id}/registrations", methods=["GET"], authorizer=organizer_token)
+@app.route(
+    "/events/{event_id}/registrations",
+    methods=["GET"],
+    authorizer=organizer_token,
+    content_types=["*/*"],
+)
 @api
 def list_registrations(event_id: str) -> Response:
     _organizer("read", event_id)
@@ -225,6 +259,7 @@ def list_registrations(event_id: str) -> Response:
     "/events/{event_id}/registrations/{registration_id}",
     methods=["GET"],
     authorizer=organizer_token,
+    content_types=["*/*"],
 )
 @api
 def get_registration(event_id: str, registration_id: str) -> Response:
@@ -239,6 +274,7 @@ def get_registration(event_id: str, registration_id: str) -> Response:
     "/events/{event_id}/registrations/{registration_id}",
     methods=["DELETE"],
     authorizer=organizer_token,
+    content_types=["*/*"],
 )
 @api
 def erase_registration(event_id: str, registration_id: str) -> Response:
@@ -250,7 +286,9 @@ def erase_registration(event_id: str, registration_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
-@app.route("/events/{event_id}/stats", methods=["GET"], authorizer=organizer_token)
+@app.route(
+    "/events/{event_id}/stats", methods=["GET"], authorizer=organizer_token, content_types=["*/*"]
+)
 @api
 def get_stats(event_id: str) -> Response:
     _organizer("read", event_id)
@@ -280,7 +318,10 @@ def create_campaign(event_id: str) -> Response:
 
 
 @app.route(
-    "/events/{event_id}/campaigns/{campaign_id}", methods=["GET"], authorizer=organizer_token
+    "/events/{event_id}/campaigns/{campaign_id}",
+    methods=["GET"],
+    authorizer=organizer_token,
+    content_types=["*/*"],
 )
 @api
 def get_campaign(event_id: str, campaign_id: str) -> Response:
@@ -325,7 +366,12 @@ def start_export(event_id: str) -> Response:
     return _json(answer, 202)
 
 
-@app.route("/events/{event_id}/exports/{export_id}", methods=["GET"], authorizer=organizer_token)
+@app.route(
+    "/events/{event_id}/exports/{export_id}",
+    methods=["GET"],
+    authorizer=organizer_token,
+    content_types=["*/*"],
+)
 @api
 def get_export(event_id: str, export_id: str) -> Response:
     from chalicelib.usecases import exports
@@ -337,13 +383,24 @@ def get_export(event_id: str, export_id: str) -> Response:
 # -- links in emails ------------------------------------------------------------------
 
 
-def _page(html: str, status: int) -> Response:
+def _page(html: str, status: int, headers: dict[str, str] | None = None) -> Response:
     from chalicelib.pages.render import security_headers
 
-    return Response(body=html, status_code=status, headers=dict(security_headers()))
+    return Response(
+        body=html, status_code=status, headers={**dict(security_headers()), **(headers or {})}
+    )
 
 
-@app.route("/join/{token}", methods=["GET"])
+def _problem_page(problem: Problem, language: str) -> Response:
+    """A page for a problem, keeping its headers (``Retry-After``)."""
+    from chalicelib.pages import views
+
+    return _page(
+        *views.problem_page(problem.status, language, base_url=_base_url()), problem.headers
+    )
+
+
+@app.route("/join/{token}", methods=["GET"], content_types=["*/*"])
 @page
 def follow_join_link(token: str) -> Response:
     from chalicelib.usecases.access import LinkRefused, join
@@ -404,7 +461,7 @@ def _origin_of(url: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
-@app.route("/assets/{name}", methods=["GET"])
+@app.route("/assets/{name}", methods=["GET"], content_types=["*/*"])
 def asset(name: str) -> Response:
     from chalicelib.pages.render import STATIC
     from chalicelib.pages.views import embed_script
@@ -422,7 +479,7 @@ def asset(name: str) -> Response:
     )
 
 
-@app.route("/events/{event_id}/register", methods=["GET"])
+@app.route("/events/{event_id}/register", methods=["GET"], content_types=["*/*"])
 @page
 def registration_page(event_id: str) -> Response:
     from chalicelib.pages import views
@@ -465,7 +522,9 @@ def registration_form_post(event_id: str) -> Response:
         # "updates" is a hidden "false" plus the checkbox's "true": the last one counts.
         fields = web.read_page_form(*_body(), lists=registrations.FORM_LISTS | {"updates"})
         fields = web.form_booleans(fields, registrations.FORM_BOOLS)
-        outcome = registrations.register(majlis(), event_id, fields, form=True)
+        outcome = registrations.register(
+            majlis(), event_id, fields, form=True, address=_client_address()
+        )
     except Problem as problem:
         if problem.status == 409:
             return _page(*views.closed_page(event, language, base_url=base_url))
@@ -481,7 +540,7 @@ def registration_form_post(event_id: str) -> Response:
                     errors=errors,
                 )
             )
-        return _page(*views.problem_page(problem.status, language, base_url=base_url))
+        return _problem_page(problem, language)
     logger.info(
         "registration",
         extra={
@@ -494,16 +553,29 @@ def registration_form_post(event_id: str) -> Response:
     return _page(*views.thanks_page(event, language, outcome.status, base_url=base_url))
 
 
-def _link_refused(refused: Any) -> Response:
-    from chalicelib.pages.links import refused_page
+def _count_refusal(refused: Any) -> None:
+    """Count a link refused for its signature; raises a 429 Problem once over the limit."""
+    from chalicelib.usecases.access import Refusal
 
     logger.info("link refused", extra={"reason": refused.reason.value})
-    return _page(
-        *refused_page(refused, app.current_request.headers.get("accept-language"), _base_url())
-    )
+    if refused.reason is Refusal.INVALID:
+        limits.count(majlis(), limits.refused_links(majlis()), _client_address())
 
 
-@app.route("/manage/{token}", methods=["GET"])
+def _link_refused(refused: Any) -> Response:
+    from chalicelib import i18n
+    from chalicelib.pages.links import refused_page
+
+    accept_language = app.current_request.headers.get("accept-language")
+    try:
+        _count_refusal(refused)
+    except Problem as problem:
+        language = i18n.negotiate(accept_language, list(i18n.LANGUAGES), "en")
+        return _problem_page(problem, language)
+    return _page(*refused_page(refused, accept_language, _base_url()))
+
+
+@app.route("/manage/{token}", methods=["GET"], content_types=["*/*"])
 @page
 def manage_page(token: str) -> Response:
     from chalicelib.pages import views
@@ -546,6 +618,10 @@ def manage_post(token: str) -> Response:
             managed = selfservice.update(majlis(), token, changes)
     except LinkRefused as refused:
         if as_json:
+            try:
+                _count_refusal(refused)
+            except Problem as problem:
+                return _problem(problem)
             return _problem(Problem(refused.reason.status, "This link is not valid."))
         return _link_refused(refused)
     except Problem as problem:
@@ -567,7 +643,7 @@ def manage_post(token: str) -> Response:
                     errors=views.field_errors_for(problem, language),
                 )
             )
-        return _page(*views.problem_page(problem.status, language, base_url=base_url))
+        return _problem_page(problem, language)
     registration = managed.registration
     logger.info(
         "self-service", extra={"action": action, "registration_id": registration.registration_id}
@@ -590,7 +666,7 @@ def manage_post(token: str) -> Response:
     )
 
 
-@app.route("/unsubscribe/{token}", methods=["GET"])
+@app.route("/unsubscribe/{token}", methods=["GET"], content_types=["*/*"])
 @page
 def unsubscribe_page(token: str) -> Response:
     from chalicelib.pages import views
@@ -758,7 +834,8 @@ def send_reminders(event: Any) -> dict[str, Any]:
 
     correlate(None)
     report = reminders.run(majlis())
-    logger.info("reminders", extra={"created": report.created, "already": report.already})
+    # Not "created": logging's own records have that attribute, and refuse it in extra.
+    logger.info("reminders", extra={"reminders": report.created, "already": report.already})
     return asdict(report)
 
 

@@ -20,6 +20,7 @@ from chalicelib.ports import (
     ExportStore,
     JobQueue,
     Mailer,
+    RateLimiter,
     RegistrationStore,
     SendLog,
     SendPacer,
@@ -55,6 +56,7 @@ class Majlis:
     export_queue: JobQueue
     mailer: Mailer
     pacer: SendPacer
+    limiter: RateLimiter
     seat_hint: SeatHint
     keys: KeyRing | StaticKeys
     zoom: ZoomClient
@@ -92,6 +94,7 @@ def on_aws(config: Settings) -> Majlis:
         DynamoStatsStore,
         DynamoTokenStore,
     )
+    from chalicelib.adapters.limits import DynamoRateLimiter
     from chalicelib.adapters.pacer import DynamoSendPacer
     from chalicelib.adapters.s3 import S3Exports
     from chalicelib.adapters.secrets import SecretRing
@@ -110,7 +113,7 @@ def on_aws(config: Settings) -> Majlis:
     return Majlis(
         settings=config,
         events=CachedEventStore(DynamoEventStore(config.table_name), config.event_cache_seconds),
-        registrations=DynamoRegistrationStore(config.table_name),
+        registrations=DynamoRegistrationStore(config.table_name, config.limits_table_name),
         send_log=DynamoSendLog(config.table_name, config.send_lease_seconds),
         stats=DynamoStatsStore(config.table_name),
         campaigns=DynamoCampaignStore(config.table_name),
@@ -126,6 +129,7 @@ def on_aws(config: Settings) -> Majlis:
             config.ses_max_24_hour_send,
         ),
         pacer=DynamoSendPacer(config.table_name),
+        limiter=DynamoRateLimiter(config.limits_table_name),
         seat_hint=SeatHint(),
         keys=KeyRing(config.signing_keys_secret_id),
         zoom=ZoomApi(zoom_credentials, config.zoom_api_url, config.zoom_oauth_url),

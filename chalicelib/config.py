@@ -23,6 +23,7 @@ class Settings(BaseModel):
 
     stage: str = "dev"
     table_name: str = "majlis"
+    limits_table_name: str = "majlis-limits"
     mail_queue_url: str = ""
     campaign_queue_url: str = ""
     export_queue_url: str = ""
@@ -34,6 +35,10 @@ class Settings(BaseModel):
     check_sender_identity: bool = True
     # Base URL of the public API, used to build links in emails.
     public_base_url: str = "http://127.0.0.1:8000"
+    # Per client address and minute (usecases/limits.py): registrations posted, and links
+    # refused for a bad signature.
+    registrations_per_minute: int = 300
+    refused_links_per_minute: int = 30
     # How long a Lambda container trusts its cached copy of an event's settings.
     event_cache_seconds: float = 30.0
     # A registrant re-registering gets their email again at most this often.

@@ -11,16 +11,19 @@ import abc
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.campaigns import Campaign
 from chalicelib.domain.events import Event
+from chalicelib.domain.limits import Limit
 from chalicelib.domain.registrations import (
     EmailStatus,
     Registration,
     RegistrationFilter,
     Status,
 )
+
+if TYPE_CHECKING:  # campaign models stay out of a registration's cold start
+    from chalicelib.domain.campaigns import Campaign
 
 
 class AlreadyRegistered(Exception):
@@ -37,6 +40,19 @@ class SeatsChanged(Exception):
 
 class StoreBusy(Exception):
     """The store was throttled or conflicted past our retries; the client may retry."""
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One request from ``address`` to count against ``limit`` (usecases/limits.py)."""
+
+    limit: Limit
+    address: str
+    now: datetime
+
+
+class OverLimit(Exception):
+    """The rate limit's window is full: nothing was written."""
 
 
 class ClickRefused(Exception):
@@ -81,11 +97,14 @@ class EventStore(abc.ABC):
 
 class RegistrationStore(abc.ABC):
     @abc.abstractmethod
-    def add(self, registration: Registration, capacity: int | None) -> None:
-        """Store a new registration atomically with its email key and seat count.
+    def add(
+        self, registration: Registration, capacity: int | None, counted: Counted | None = None
+    ) -> None:
+        """Store a new registration atomically with its email key, seat count and, when
+        ``counted``, its rate-limit counter (the same single write).
 
-        Raises AlreadyRegistered, SeatsChanged (the seat rule does not hold for
-        ``registration.status``) or StoreBusy.
+        Raises AlreadyRegistered, OverLimit, SeatsChanged (the seat rule does not hold
+        for ``registration.status``) or StoreBusy.
         """
 
     @abc.abstractmethod
@@ -312,6 +331,13 @@ class TokenStore(abc.ABC):
 
     @abc.abstractmethod
     def get(self, token_hash: str) -> dict[str, Any] | None: ...
+
+
+class RateLimiter(abc.ABC):
+    @abc.abstractmethod
+    def admit(self, counted: Counted) -> bool:
+        """Count one request; False once its window is full. A limiter that cannot
+        count admits: it never turns people away on its own."""
 
 
 class JobQueue(abc.ABC):

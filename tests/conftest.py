@@ -43,13 +43,15 @@ class MotoSession:
     """One in-process moto for the test session: resources created once, data wiped per test.
 
     Creating the resources of infra/resources.yaml takes about a second; wiping the
-    table, the queues and SES's sent mail takes a few milliseconds. If something reset
-    moto meanwhile (local mode does when it stops), the resources are created again.
+    tables, the queues and SES's sent mail, and putting the secrets' values back, takes a
+    few milliseconds. If something reset moto meanwhile (local mode does when it stops),
+    the resources are created again.
     """
 
     def __init__(self) -> None:
         self.mock: Any = None
         self.outputs: dict[str, str] = {}
+        self.secrets: dict[str, str] = {}  # as created: a test's own values go after it
 
     def start(self) -> dict[str, str]:
         from moto import mock_aws
@@ -62,10 +64,18 @@ class MotoSession:
             self.mock = mock_aws()
             self.mock.start()
         db = boto3.client("dynamodb", region_name="us-east-1")
+        secrets = boto3.client("secretsmanager", region_name="us-east-1")
         if "majlis" not in db.list_tables()["TableNames"]:
             self.outputs = Provisioner("us-east-1").create_all()
+            self.secrets = {
+                listed["Name"]: secrets.get_secret_value(SecretId=listed["Name"])["SecretString"]
+                for listed in secrets.list_secrets()["SecretList"]
+            }
         else:
             self._wipe(db)
+            for name, value in self.secrets.items():
+                if secrets.get_secret_value(SecretId=name)["SecretString"] != value:
+                    secrets.put_secret_value(SecretId=name, SecretString=value)
         # The events' sender domain, verified as an organiser would before sending.
         boto3.client("ses", region_name="us-east-1").verify_domain_identity(Domain="example.org")
         return self.outputs
@@ -75,19 +85,22 @@ class MotoSession:
         from moto.ses.models import ses_backends
         from moto.sqs.models import sqs_backends
 
-        keys = [
-            {"pk": item["pk"], "sk": item["sk"]}
-            for page in db.get_paginator("scan").paginate(
-                TableName="majlis", ProjectionExpression="pk, sk"
-            )
-            for item in page["Items"]
-        ]
-        for start in range(0, len(keys), 25):
-            db.batch_write_item(
-                RequestItems={
-                    "majlis": [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]
-                }
-            )
+        for table in db.list_tables()["TableNames"]:
+            schema = db.describe_table(TableName=table)["Table"]["KeySchema"]
+            names = [key["AttributeName"] for key in schema]
+            keys = [
+                {name: item[name] for name in names}
+                for page in db.get_paginator("scan").paginate(
+                    TableName=table, ProjectionExpression=", ".join(names)
+                )
+                for item in page["Items"]
+            ]
+            for start in range(0, len(keys), 25):
+                db.batch_write_item(
+                    RequestItems={
+                        table: [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]]
+                    }
+                )
         for queue in sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].queues.values():
             queue._messages.clear()  # PurgeQueue allows one call a minute
             queue._pending_messages = set()

@@ -33,14 +33,17 @@ from chalicelib.ports import (
     AlreadyRegistered,
     CampaignStore,
     ClickRefused,
+    Counted,
     EventStore,
     Export,
     ExportFiles,
     ExportStore,
     JobQueue,
     Mailer,
+    OverLimit,
     Page,
     Paused,
+    RateLimiter,
     RegistrationStore,
     Rejected,
     SeatsChanged,
@@ -100,22 +103,29 @@ class FakeRegistrationStore(RegistrationStore):
     def __init__(self, events: FakeEventStore) -> None:
         self._events = events
         self._lock = threading.Lock()
+        self.limiter = FakeRateLimiter()  # its counters, written with the registration
         self.registrations: dict[str, Registration] = {}
         self.email_keys: dict[tuple[str, str], str] = {}
         self.audit: list[dict[str, Any]] = []
         self.writes = 0
 
-    def add(self, registration: Registration, capacity: int | None) -> None:
+    def add(
+        self, registration: Registration, capacity: int | None, counted: Counted | None = None
+    ) -> None:
         with self._lock:
             self.writes += 1
             key = (registration.event_id, registration.email_key)
             if key in self.email_keys:
                 raise AlreadyRegistered(self.email_keys[key])
+            if counted is not None and self.limiter.full(counted):
+                raise OverLimit()
             seats = self._events.seats[registration.event_id]
             free = seat_free(seats, capacity)
             wants_seat = registration.status is Status.REGISTERED
             if wants_seat != free:
                 raise SeatsChanged()
+            if counted is not None:
+                self.limiter.admit(counted)
             self.registrations[registration.registration_id] = registration
             self.email_keys[key] = registration.registration_id
             self._events.seats[registration.event_id] = Seats(
@@ -513,6 +523,26 @@ class RateLimitedSes(Mailer):
         return SendQuota(self.rate, -1, 0)
 
 
+class FakeRateLimiter(RateLimiter):
+    """The counters of ``adapters/limits.py`` in memory."""
+
+    def __init__(self) -> None:
+        self.hits: dict[tuple[str, int, str], int] = {}
+
+    def full(self, counted: Counted) -> bool:
+        return self.hits.get(self._key(counted), 0) >= counted.limit.requests
+
+    def admit(self, counted: Counted) -> bool:
+        if self.full(counted):
+            return False
+        self.hits[self._key(counted)] = self.hits.get(self._key(counted), 0) + 1
+        return True
+
+    @staticmethod
+    def _key(counted: Counted) -> tuple[str, int, str]:
+        return (counted.limit.name, counted.limit.window(counted.now)[0], counted.address)
+
+
 class FakeSendPacer(SendPacer):
     """The slots of ``adapters/pacer.py`` in memory, shared by threads."""
 
@@ -861,6 +891,7 @@ def fake_majlis(clock: Clock | None = None, **settings: Any) -> Majlis:
         export_queue=FakeQueue(),
         mailer=FakeMailer(),
         pacer=FakeSendPacer(),
+        limiter=registrations.limiter,
         seat_hint=SeatHint(),
         keys=StaticKeys(TEST_KEYS),
         zoom=FakeZoom(),

@@ -18,12 +18,18 @@ _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
     max_pool_connections=50,
 )
+# SES sends are never repeated by the SDK: a send whose answer was lost (a read timeout)
+# may have gone out, and sent again it would arrive twice. The mail worker retries them
+# itself, knowing what left (usecases/mail.py: the send record, SES's Send event).
+_SEND_ONCE = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
 
 @functools.cache
 def client(service: str) -> Any:
     # S3: Signature Version 4, for presigned links that say when they expire.
     config = _CONFIG.merge(Config(signature_version="s3v4")) if service == "s3" else _CONFIG
+    if service == "sesv2":
+        config = _CONFIG.merge(_SEND_ONCE)
     return boto3.session.Session().client(service, config=config)
 
 

@@ -25,13 +25,13 @@ import random
 import time
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws import client, error_code
-from chalicelib.domain.campaigns import Campaign
+from chalicelib.adapters.limits import counter_update
 from chalicelib.domain.events import Event, utc_text
 from chalicelib.domain.ids import is_id
 from chalicelib.domain.registrations import (
@@ -44,9 +44,11 @@ from chalicelib.ports import (
     AlreadyRegistered,
     CampaignStore,
     ClickRefused,
+    Counted,
     EventStore,
     Export,
     ExportStore,
+    OverLimit,
     Page,
     RegistrationStore,
     SeatsChanged,
@@ -56,6 +58,9 @@ from chalicelib.ports import (
     StoreBusy,
     TokenStore,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.domain.campaigns import Campaign
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -253,7 +258,13 @@ class CachedEventStore(EventStore):
 
 
 class DynamoRegistrationStore(Table, RegistrationStore):
-    def add(self, registration: Registration, capacity: int | None) -> None:
+    def __init__(self, name: str, limits_table: str = "") -> None:
+        super().__init__(name)
+        self.limits_table = limits_table
+
+    def add(
+        self, registration: Registration, capacity: int | None, counted: Counted | None = None
+    ) -> None:
         seat = "registered" if registration.status is Status.REGISTERED else "waitlisted"
         update: dict[str, Any] = {
             "TableName": self.name,
@@ -298,6 +309,8 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             },
             {"Update": update},
         ]
+        if counted is not None:  # the rate limit, counted in the same write
+            items.append({"Update": counter_update(self.limits_table, counted)})
         for attempt in range(CONFLICT_RETRIES):
             try:
                 self.db.transact_write_items(TransactItems=items)
@@ -310,10 +323,12 @@ class DynamoRegistrationStore(Table, RegistrationStore):
                     raise
                 reasons = _reasons(error)
                 codes = [r.get("Code") for r in reasons]
-                if len(codes) == 3 and codes[1] == "ConditionalCheckFailed":
+                if len(codes) == len(items) and codes[1] == "ConditionalCheckFailed":
                     existing = from_attributes(reasons[1].get("Item") or {})
                     raise AlreadyRegistered(existing["registration_id"]) from None
-                if len(codes) == 3 and codes[2] == "ConditionalCheckFailed":
+                if len(codes) == 4 and codes[3] == "ConditionalCheckFailed":
+                    raise OverLimit() from None
+                if len(codes) == len(items) and codes[2] == "ConditionalCheckFailed":
                     raise SeatsChanged() from None
                 if "TransactionConflict" in codes or "ThrottlingError" in codes:
                     _backoff(attempt)
@@ -1083,6 +1098,13 @@ def campaign_key(campaign_id: str) -> dict[str, str]:
     return {"pk": f"CAMPAIGN#{campaign_id}", "sk": "CAMPAIGN"}
 
 
+def _campaign(item: dict[str, Any]) -> Campaign:
+    # Imported here: campaign models are not needed on a registration's cold start.
+    from chalicelib.domain.campaigns import Campaign
+
+    return Campaign.model_validate(from_attributes(item))
+
+
 class DynamoCampaignStore(Table, CampaignStore):
     def create(self, campaign: Campaign) -> bool:
         try:
@@ -1109,7 +1131,7 @@ class DynamoCampaignStore(Table, CampaignStore):
         item = self.db.get_item(
             TableName=self.name, Key=to_attributes(campaign_key(campaign_id)), ConsistentRead=True
         ).get("Item")
-        return Campaign.model_validate(from_attributes(item)) if item else None
+        return _campaign(item) if item else None
 
     def advance(
         self, campaign_id: str, after: str | None, cursor: str | None, counts: dict[str, int]
@@ -1176,7 +1198,7 @@ class DynamoCampaignStore(Table, CampaignStore):
             if error_code(error) == "ConditionalCheckFailedException":
                 return None
             raise
-        return Campaign.model_validate(from_attributes(item))
+        return _campaign(item)
 
     def note(self, campaign_id: str, reason: str | None) -> None:
         self.db.update_item(

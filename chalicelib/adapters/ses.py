@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from chalicelib.adapters.aws import client, error_code
 from chalicelib.ports import Mailer, Paused, Rejected, SendQuota, Throttled
@@ -45,6 +45,9 @@ class SesMailer(Mailer):
             request["ConfigurationSetName"] = self.configuration_set
         try:
             return client("sesv2").send_email(**request)["MessageId"]
+        except (EndpointConnectionError, ConnectTimeoutError) as error:
+            # No connection to SES was made: the email did not leave and can go later.
+            raise Throttled(type(error).__name__) from error
         except ClientError as error:
             code = error_code(error)
             message = error.response.get("Error", {}).get("Message", "")

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
+from chalicelib import metrics
 from chalicelib.ports import ZoomClient, ZoomFailure, ZoomRegistrant
 
 # Calls per second a container may make in each of Zoom's categories (Pro plan: 30, 20
@@ -112,6 +113,15 @@ class ZoomApi(ZoomClient):
     # -- calls -------------------------------------------------------------------------
 
     def _call(
+        self, category: str, method: str, path: str, body: Any = None, query: dict | None = None
+    ) -> Any:
+        try:
+            return self._request(category, method, path, body, query)
+        except ZoomFailure as failure:
+            metrics.count("ZoomErrors", kind=failure.kind)
+            raise
+
+    def _request(
         self, category: str, method: str, path: str, body: Any = None, query: dict | None = None
     ) -> Any:
         url = f"{self.api_url}{path}" + (f"?{urlencode(query)}" if query else "")

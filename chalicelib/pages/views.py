@@ -218,6 +218,9 @@ def problem_page(status: int, language: str, *, base_url: str) -> tuple[str, int
     elif status == 403:
         heading = gettext("This request was refused")
         text = gettext("Please use the buttons on the page itself, in the same browser window.")
+    elif status == 429:
+        heading = gettext("Too many attempts")
+        text = gettext("Please wait a minute, then try again.")
     else:
         heading = gettext("Something went wrong")
         text = gettext("Please try again in a few minutes.")

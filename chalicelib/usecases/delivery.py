@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from chalicelib import metrics
 from chalicelib.bootstrap import Majlis
 from chalicelib.domain.registrations import EmailStatus
 
@@ -76,6 +77,12 @@ def apply_ses_event(majlis: Majlis, event: SesEvent) -> str:
     outcome = {"Delivery": "delivered", "Complaint": "complained"}.get(event.kind)
     if event.kind == "Bounce" and event.bounce_type == "Permanent":
         outcome = "bounced"
+    # Counted as SES reports them, matched to a registration or not (the account's
+    # reputation counts them all).
+    if outcome == "bounced":
+        metrics.count("EmailsBounced")
+    elif outcome == "complained":
+        metrics.count("EmailsComplained")
     # The email's own record carries the outcome (for the event's stats) and knows whose
     # it was when the message tag is missing.
     if outcome:

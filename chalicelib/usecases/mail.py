@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import metrics
 from chalicelib.bootstrap import Majlis
 from chalicelib.domain.addresses import parse_address
 from chalicelib.domain.registrations import EmailStatus, Status
@@ -103,8 +104,10 @@ def send_registration_mail(majlis: Majlis, job: MailJob) -> str:
         raise RetryLater(str(later) or "throttled") from None
     except Rejected as rejected:
         majlis.send_log.failed(registration.registration_id, job.seq, rejected.reason, now)
+        metrics.count("EmailsFailed")
         return "rejected"
     majlis.send_log.sent(registration.registration_id, job.seq, message_id, now)
+    metrics.count("EmailsSent")
     return "sent"
 
 
@@ -242,10 +245,12 @@ def send_campaign_mail(
             return "paused"
         except Rejected as rejected:
             majlis.send_log.failed(registration_id, key, rejected.reason, majlis.clock())
+            metrics.count("EmailsFailed")
             return "failed"
         finally:
             in_flight.release()
         majlis.send_log.sent(registration_id, key, message_id, majlis.clock())
+        metrics.count("EmailsSent")
         return "sent"
 
     with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="ses") as pool:

@@ -1,7 +1,8 @@
 """Use cases of registrations: register, look up, list.
 
 The request path does one conditional write for a new registration (the event comes
-from the container's cache): validate, then :meth:`RegistrationStore.add`. Everything
+from the container's cache): validate, then :meth:`RegistrationStore.add`, which also
+counts the caller's address against its rate limit. Everything
 else a registration sets off (its email, later Zoom) follows from the table's stream.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from chalicelib import metrics
 from chalicelib.bootstrap import Majlis
 from chalicelib.domain.events import Event, utc_text
 from chalicelib.domain.ids import is_id, new_id
@@ -23,8 +25,9 @@ from chalicelib.domain.registrations import (
     RegistrationForm,
     Status,
 )
-from chalicelib.ports import AlreadyRegistered, Page, SeatsChanged, StoreBusy
+from chalicelib.ports import AlreadyRegistered, OverLimit, Page, SeatsChanged, StoreBusy
 from chalicelib.problems import FieldError, Problem, field_errors, validation_problem
+from chalicelib.usecases import limits
 from chalicelib.usecases.events import known_event
 
 FORM_LISTS = frozenset({"sessions"})
@@ -68,8 +71,15 @@ class SeatHint:
             self._full_since.pop(event_id, None)
 
 
-def register(majlis: Majlis, event_id: str, fields: dict[str, Any], form: bool) -> Registered:
-    """Register a person for an event from the fields of a parsed body."""
+def register(
+    majlis: Majlis,
+    event_id: str,
+    fields: dict[str, Any],
+    form: bool,
+    address: str | None = None,
+) -> Registered:
+    """Register a person for an event from the fields of a parsed body; a new
+    registration counts against ``address``'s rate limit."""
     event = known_event(majlis, event_id)
     now = majlis.clock()
     if fields.get("website"):
@@ -85,16 +95,19 @@ def register(majlis: Majlis, event_id: str, fields: dict[str, Any], form: bool) 
         raise validation_problem(field_errors(error)) from None
     registration = Registration.new(new_id(), event, checked, now)
     status = majlis.seat_hint.first_try(event.id)
+    counted = limits.counted(majlis, limits.registrations(majlis), address)
     for _ in range(SEAT_ATTEMPTS):
         try:
             majlis.registrations.add(
-                registration.model_copy(update={"status": status}), event.capacity
+                registration.model_copy(update={"status": status}), event.capacity, counted
             )
         except AlreadyRegistered as existing:
             again = _send_again(majlis, existing.registration_id)
             if again:
                 return again
             continue  # cancelled in the meantime: register anew
+        except OverLimit:
+            raise limits.too_many(counted) from None  # only a counted write is over
         except SeatsChanged:
             status = Status.REGISTERED if status is Status.WAITLISTED else Status.WAITLISTED
             continue
@@ -105,6 +118,9 @@ def register(majlis: Majlis, event_id: str, fields: dict[str, Any], form: bool) 
                 headers={"Retry-After": "2"},
             ) from None
         majlis.seat_hint.learn(event.id, status)
+        metrics.count("Registrations")
+        if status is Status.WAITLISTED:
+            metrics.count("Waitlisted")
         return Registered(registration.registration_id, status, new=True)
     raise Problem(503, "Please try again in a moment.", headers={"Retry-After": "1"})
 

@@ -8,6 +8,7 @@ person is owed an email (their confirmation, with join links).
 
 from __future__ import annotations
 
+from chalicelib import metrics
 from chalicelib.bootstrap import Majlis
 from chalicelib.usecases.outbox import Change
 
@@ -36,4 +37,5 @@ def promote(majlis: Majlis, event_id: str) -> int:
         if majlis.registrations.promote_next(event_id, event.capacity, majlis.clock()) is None:
             break
         promoted += 1
+    metrics.count("Promoted", promoted)
     return promoted

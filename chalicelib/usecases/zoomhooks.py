@@ -2,7 +2,8 @@
 
 On the request path (Zoom waits at most 3 seconds): check the signature over the raw
 body and the timestamp, answer ``endpoint.url_validation``, and record the event once
-in the table; the table's stream puts it on the zoom queue. From the queue, events are
+in the table (unless it lacks the fields Zoom sends: that is refused with a 400); the
+table's stream puts it on the zoom queue. From the queue, events are
 applied so that a duplicate, or an older event arriving late (a cancellation before its
 creation), leaves the state it would have had in order: for each (meeting, registrant)
 only an event newer than the last one applied changes anything.
@@ -27,6 +28,9 @@ from chalicelib.ports import AlreadyRegistered, ZoomRegistrant, ZoomSession
 from chalicelib.problems import Problem
 
 TIMESTAMP_WINDOW = 300
+# Identifiers of a handled event become parts of table keys (at most 2,048 bytes).
+MAX_IDENTIFIER = 256
+MAX_EVENT_TS = 10**15  # milliseconds: the year 33658
 HANDLED = frozenset(
     f"{kind}.{action}"
     for kind in ("meeting", "webinar")
@@ -51,32 +55,75 @@ class Answer:
     body: dict[str, Any]
 
 
+def _seconds(timestamp: str) -> int | None:
+    """Zoom's timestamp header: whole seconds in ASCII digits, else None."""
+    # str.isdigit() also takes "²" and "١", and int() refuses more than 4,300 digits.
+    if timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12:
+        return int(timestamp)
+    return None
+
+
 def receive(majlis: Majlis, raw: bytes, headers: dict[str, str], now: datetime) -> Answer:
     """Verify and record one webhook; never anything slow."""
     secret = majlis.zoom_credentials().webhook_secret_token
     timestamp = headers.get("x-zm-request-timestamp", "")
     given = headers.get("x-zm-signature", "")
-    if not secret or not timestamp.isdigit() or not given:
+    sent_at = _seconds(timestamp)
+    if not secret or sent_at is None or not given:
         raise Problem(401, "This request is not signed by Zoom.")
-    if abs(now.timestamp() - int(timestamp)) > TIMESTAMP_WINDOW:
+    if abs(now.timestamp() - sent_at) > TIMESTAMP_WINDOW:
         raise Problem(401, "This request's timestamp is too old or in the future.")
-    if not hmac.compare_digest(signature(secret, timestamp, raw), given):
+    # As bytes: compare_digest refuses text that is not ASCII.
+    expected = signature(secret, timestamp, raw).encode()
+    if not hmac.compare_digest(expected, given.encode("utf-8", "surrogatepass")):
         raise Problem(401, "This request's signature does not match.")
     try:
-        document = json.loads(raw)
+        text = raw.decode("utf-8")  # what is recorded is what apply() reads back
+        document = json.loads(text)
     except (ValueError, RecursionError):
-        raise Problem(400, "The body is not valid JSON.") from None
+        raise Problem(400, "The body is not valid JSON in UTF-8.") from None
     if not isinstance(document, dict):
         raise Problem(400, "The body must be a JSON object.")
     kind = document.get("event")
     if kind == "endpoint.url_validation":
-        plain = str((document.get("payload") or {}).get("plainToken", ""))
-        encrypted = hmac.new(secret.encode(), plain.encode(), hashlib.sha256).hexdigest()
-        return Answer(200, {"plainToken": plain, "encryptedToken": encrypted})
-    if kind in HANDLED:
+        return _validated(secret, document.get("payload"))
+    if isinstance(kind, str) and kind in HANDLED:  # (a list or an object is no event name)
+        if not _applicable(kind, document):
+            raise Problem(400, "This event does not have the fields Zoom sends with it.")
         digest = hashlib.sha256(raw).hexdigest()
-        majlis.zoom_store.record_webhook(digest, raw.decode("utf-8", "replace"), now)
+        majlis.zoom_store.record_webhook(digest, text, now)
     return Answer(200, {"status": "received"})
+
+
+def _validated(secret: str, payload: Any) -> Answer:
+    """The answer to Zoom's URL validation: its plain token, and our HMAC of it."""
+    plain = payload.get("plainToken") if isinstance(payload, dict) else None
+    if not isinstance(plain, str) or not plain.isascii():  # Zoom's is a short ASCII text
+        raise Problem(400, "A URL validation needs its plainToken.")
+    encrypted = hmac.new(secret.encode(), plain.encode(), hashlib.sha256).hexdigest()
+    return Answer(200, {"plainToken": plain, "encryptedToken": encrypted})
+
+
+def _applicable(kind: str, document: dict[str, Any]) -> bool:
+    """Whether a handled event has the shape :func:`apply` reads.
+
+    Anything else, even signed, is refused before it is recorded: once recorded, it
+    would fail on the zoom queue again and again, and end among the dead letters.
+    """
+    payload = document.get("payload")
+    subject = payload.get("object") if isinstance(payload, dict) else None
+    event_ts = document.get("event_ts", 0)
+    if not isinstance(subject, dict) or type(event_ts) is not int:
+        return False
+    role = "participant" if kind.endswith("participant_joined") else "registrant"
+    person = subject.get(role) or {}
+    if not 0 <= event_ts < MAX_EVENT_TS or not isinstance(person, dict):
+        return False
+    identifiers = [subject.get("id", "")] + [
+        person.get(name, "")
+        for name in ("id", "registrant_id", "email", "participant_uuid", "user_id", "join_time")
+    ]
+    return all(len(str(value)) <= MAX_IDENTIFIER for value in identifiers)
 
 
 # -- applying them ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ from chalice.local import (
     LocalGateway,
     LocalGatewayException,
     NotAuthorizedError,
+    RouteMatcher,
     ThreadedHTTPServer,
 )
 from chalice.test import Client, TestHTTPClient
@@ -71,20 +72,36 @@ def as_gateway_response(error: LocalGatewayException) -> GatewayResponse:
 
 
 class ProblemGateway(LocalGateway):
+    def __init__(self, app: Chalice, config: Config, source_ip: str | None = None) -> None:
+        super().__init__(app, config)
+        if source_ip:  # as API Gateway does: the caller's address, not always 127.0.0.1
+            self.event_converter.LOCAL_SOURCE_IP = source_ip
+
     def handle_request(self, method: str, path: str, headers: Any, body: Any) -> Any:
         try:
+            if not self._has_method(method, path):
+                # API Gateway answers a method a resource lacks as an unknown path (the
+                # app's own 405 would never be reached in AWS).
+                raise ForbiddenError({}, b'{"message": "Missing Authentication Token"}')
             return super().handle_request(method, path, headers, body)
         except GatewayResponse:
             raise
         except LocalGatewayException as error:
             raise as_gateway_response(error) from None
 
+    def _has_method(self, method: str, path: str) -> bool:
+        try:
+            route = RouteMatcher(list(self._app_object.routes)).match_route(path).route
+        except ValueError:
+            return True  # no such path: chalice local answers it as API Gateway does
+        return method == "OPTIONS" or method in self._app_object.routes[route]
+
 
 class ProblemRequestHandler(ChaliceRequestHandler):
     def __init__(
         self, request: Any, client_address: Any, server: Any, app_object: Chalice, config: Config
     ) -> None:
-        self.local_gateway = ProblemGateway(app_object, config)
+        self.local_gateway = ProblemGateway(app_object, config, client_address[0])
         super(ChaliceRequestHandler, self).__init__(request, client_address, server)
 
     def log_message(self, format: str, *args: Any) -> None:

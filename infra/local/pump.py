@@ -116,7 +116,8 @@ class Pump:
     def _run_stream(self, source: DynamoDBEventConfig, iterator: str) -> None:
         settings = _event_source(source.name, "DynamodbEventSource")
         partial = "ReportBatchItemFailures" in settings.get("FunctionResponseTypes", [])
-        max_retries = int(settings.get("MaximumRetryAttempts", 10_000))
+        # -1 (Lambda's default): retried until the record expires.
+        max_retries = int(settings.get("MaximumRetryAttempts", -1))
         failure_queue = self._failure_queue(settings)
         streams = boto3.client("dynamodbstreams", region_name=REGION)
         pending: list[dict[str, Any]] = []
@@ -140,13 +141,13 @@ class Pump:
                 pending = []
                 continue
             attempts += 1
-            if attempts > max_retries:
+            if 0 <= max_retries < attempts:
                 self._to_failure_queue(failure_queue, pending[failed_from])
                 pending = pending[failed_from + 1 :]
                 attempts = 0
             else:
                 pending = pending[failed_from:]
-                self._stop.wait(min(0.1 * 2**attempts, 5))
+                self._stop.wait(min(0.1 * 2 ** min(attempts, 6), 5))
 
     def _stream_batch(self, name: str, records: list[dict[str, Any]], partial: bool) -> int | None:
         """Index of the first record to retry, or None when the batch is done."""

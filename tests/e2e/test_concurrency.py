@@ -6,14 +6,18 @@ two tabs, must never both win.
 
 from __future__ import annotations
 
+import http.client
+import json
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import boto3
 import requests
 
 from chalicelib.adapters.dynamo import from_attributes, seats_key, to_attributes
+from chalicelib.adapters.limits import address_key
 from tests.builders import event_body, person, zoom_base_for
 
 
@@ -96,3 +100,34 @@ def test_sixty_people_racing_for_twenty_seats(local):
     assert stored == answered
     seats = _seats(local, "race-seats")
     assert (seats["registered"], seats["waitlisted"]) == (20, 40)
+
+
+def _post_from(local, address: str, n: int) -> int:
+    """A registration from a client at ``address`` (any 127.x.y.z reaches loopback)."""
+    url = urlsplit(local.url)
+    connection = http.client.HTTPConnection(
+        url.hostname, url.port, timeout=30, source_address=(address, 0)
+    )
+    try:
+        connection.request(
+            "POST",
+            "/events/limits-e2e/registrations",
+            body=json.dumps(person(n)),
+            headers={"Content-Type": "application/json"},
+        )
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_each_client_address_is_counted_on_its_own(local):
+    _put_event(local, "limits-e2e")
+    statuses = [_post_from(local, "127.0.0.2", n) for n in (1, 2)]
+    statuses.append(_post_from(local, "127.0.0.3", 3))
+    assert statuses == [201, 201, 201]
+    counters = boto3.client("dynamodb").scan(TableName="majlis-limits")["Items"]
+    hits: Counter[str] = Counter()  # by address, over windows (a minute may turn meanwhile)
+    for item in counters:
+        hits[item["pk"]["S"].rsplit("#", 1)[1]] += int(item["hits"]["N"])
+    assert hits[address_key("127.0.0.2")] == 2
+    assert hits[address_key("127.0.0.3")] == 1

@@ -19,39 +19,58 @@ def _properties(kind: str) -> dict[str, dict]:
 
 
 def test_every_resource_type_in_the_template_is_created_locally(aws):
-    from infra.local.provision import Provisioner
+    from infra.local.provision import NOT_EMULATED, Provisioner
 
     kinds = {r["Type"] for r in template()["Resources"].values() if "Type" in r}
-    for kind in kinds:
+    for kind in kinds - set(NOT_EMULATED):
         creator = "_" + kind.replace("::", "_").lower()
         assert hasattr(Provisioner, creator), f"local mode cannot create {kind}"
 
 
-def test_table_matches(aws):
-    (spec,) = _properties("AWS::DynamoDB::Table").values()
+def test_local_mode_leaves_out_only_the_alarms_and_keeps_their_topic(aws):
+    from infra.local.provision import NOT_EMULATED
+
+    assert set(NOT_EMULATED) == {"AWS::CloudWatch::Alarm"}
+    topic = _properties("AWS::SNS::Topic")["AlarmTopic"]["TopicName"]
+    arns = [t["TopicArn"] for t in boto3.client("sns").list_topics()["Topics"]]
+    assert any(arn.endswith(":" + topic) for arn in arns)
+    assert boto3.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
+
+
+@pytest.mark.parametrize("logical_id", sorted(resources_of_type("AWS::DynamoDB::Table")))
+def test_tables_match(aws, logical_id):
+    spec = _properties("AWS::DynamoDB::Table")[logical_id]
     db = boto3.client("dynamodb")
     table = db.describe_table(TableName=spec["TableName"])["Table"]
     assert table["KeySchema"] == spec["KeySchema"]
     assert sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
         spec["AttributeDefinitions"], key=lambda a: a["AttributeName"]
     )
-    indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
-    for wanted in spec["GlobalSecondaryIndexes"]:
+    indexes = {i["IndexName"]: i for i in table.get("GlobalSecondaryIndexes", [])}
+    for wanted in spec.get("GlobalSecondaryIndexes", []):
         found = indexes[wanted["IndexName"]]
         assert found["KeySchema"] == wanted["KeySchema"]
         assert found["Projection"]["ProjectionType"] == wanted["Projection"]["ProjectionType"]
-    assert set(indexes) == {i["IndexName"] for i in spec["GlobalSecondaryIndexes"]}
-    assert table["StreamSpecification"] == {
-        "StreamEnabled": True,
-        "StreamViewType": spec["StreamSpecification"]["StreamViewType"],
-    }
-    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert set(indexes) == {i["IndexName"] for i in spec.get("GlobalSecondaryIndexes", [])}
+    if "StreamSpecification" in spec:
+        assert table["StreamSpecification"] == {
+            "StreamEnabled": True,
+            "StreamViewType": spec["StreamSpecification"]["StreamViewType"],
+        }
+    else:
+        assert not table.get("StreamSpecification", {}).get("StreamEnabled")
     ttl = db.describe_time_to_live(TableName=spec["TableName"])["TimeToLiveDescription"]
     assert ttl["AttributeName"] == spec["TimeToLiveSpecification"]["AttributeName"]
     assert ttl["TimeToLiveStatus"] == "ENABLED"
-    backups = db.describe_continuous_backups(TableName=spec["TableName"])
-    pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
-    assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+    if "PointInTimeRecoverySpecification" in spec:
+        backups = db.describe_continuous_backups(TableName=spec["TableName"])
+        pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+        assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_the_main_table_streams_old_and_new_images(aws):
+    spec = _properties("AWS::DynamoDB::Table")["Table"]
+    assert spec["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
 
 
 def test_queues_match_with_their_dead_letter_queues(aws):
@@ -89,7 +108,7 @@ def test_ses_events_flow_to_their_queue(aws):
         wanted["MatchingEventTypes"]
     )
     topic_arn = found["SNSDestination"]["TopicARN"]
-    (topic,) = _properties("AWS::SNS::Topic").values()
+    topic = _properties("AWS::SNS::Topic")["SesEventsTopic"]
     assert topic_arn.endswith(":" + topic["TopicName"])
     subscriptions = boto3.client("sns").list_subscriptions_by_topic(TopicArn=topic_arn)
     (subscription,) = subscriptions["Subscriptions"]
@@ -129,3 +148,61 @@ def test_the_zoom_secret_exists_with_empty_fields_to_fill_in(aws):
     value = json.loads(stored["SecretString"])
     assert set(value) == {"account_id", "client_id", "client_secret", "webhook_secret_token"}
     assert not any(value.values())  # no credential in code
+
+
+# -- alarms ------------------------------------------------------------------------------
+
+
+def _alarms() -> list[dict]:
+    return list(_properties("AWS::CloudWatch::Alarm").values())
+
+
+def _dead_letter_queues() -> set[str]:
+    """Where work given up on goes: every redrive target and stream failure destination."""
+    found = set()
+    for resource in template()["Resources"].values():
+        properties = resource.get("Properties", {})
+        if "RedrivePolicy" in properties:
+            found.add(properties["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0])
+        for source in properties.get("Events", {}).values():
+            failure = source.get("Properties", {}).get("DestinationConfig", {}).get("OnFailure")
+            if failure:
+                found.add(failure["Destination"]["Fn::GetAtt"][0])
+    return found
+
+
+def test_every_queue_has_a_dead_letter_queue_and_every_dead_letter_queue_an_alarm():
+    dead_letters = _dead_letter_queues()
+    assert {"MailDeadLetterQueue", "StreamFailureQueue"} <= dead_letters
+    for logical, spec in _properties("AWS::SQS::Queue").items():
+        assert logical in dead_letters or "RedrivePolicy" in spec, logical
+    watched = set()
+    for alarm in _alarms():
+        if alarm["MetricName"] == "ApproximateNumberOfMessagesVisible":
+            (dimension,) = alarm["Dimensions"]
+            assert dimension["Name"] == "QueueName"
+            assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+            watched.add(dimension["Value"]["Fn::GetAtt"][0])
+    assert dead_letters <= watched, dead_letters - watched
+
+
+def test_every_alarm_tells_the_alarm_topic_and_says_what_missing_data_means():
+    alarms = _alarms()
+    assert len({a["AlarmName"] for a in alarms}) == len(alarms)
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}], alarm
+        assert alarm["TreatMissingData"] in ("notBreaching", "ignore"), alarm
+        assert "Runbook" in alarm["AlarmDescription"]
+
+
+def test_ses_reputation_alarms_warn_before_aws_reviews_the_account():
+    thresholds: dict[str, set[float]] = {}
+    for alarm in _alarms():
+        if alarm["Namespace"] == "AWS/SES":
+            assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+            thresholds.setdefault(alarm["MetricName"], set()).add(alarm["Threshold"])
+    # AWS reviews an account from 5 % bounces or 0.1 % complaints.
+    assert thresholds == {
+        "Reputation.BounceRate": {0.02, 0.05},
+        "Reputation.ComplaintRate": {0.0005, 0.001},
+    }

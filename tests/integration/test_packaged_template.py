@@ -89,6 +89,25 @@ def test_gateway_answers_problem_documents(packaged):
         assert headers["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
 
 
+def test_every_function_has_alarms_on_its_errors_and_throttles(packaged):
+    _, doc = packaged
+    resources = doc["Resources"]
+    functions = {k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    assert {"APIHandler", "OrganizerToken", "MailWorker"} <= functions
+    watched: dict[str, set[str]] = {name: set() for name in functions}
+    for resource in resources.values():
+        alarm = resource["Properties"] if resource["Type"] == "AWS::CloudWatch::Alarm" else {}
+        if alarm.get("Namespace") == "AWS/Lambda":
+            (dimension,) = alarm["Dimensions"]
+            assert dimension["Name"] == "FunctionName"
+            watched[dimension["Value"]["Ref"]].add(alarm["MetricName"])
+    for name in functions:
+        assert {"Errors", "Throttles"} <= watched[name], name
+        events = resources[name]["Properties"].get("Events", {}).values()
+        if any(e["Type"] == "DynamoDB" for e in events):  # a stream reader falling behind
+            assert "IteratorAge" in watched[name], name
+
+
 # Actions without resource-level permissions: the account's SES sending quota.
 ACCOUNT_LEVEL_ACTIONS = {"ses:GetSendQuota"}
 
