@@ -70,9 +70,9 @@ deploy: package
 	aws cloudformation deploy --template-file $(BUILD)/packaged.yaml \
 		--stack-name majlis-$(STAGE) --capabilities CAPABILITY_IAM
 
-## Figures: request-path AWS calls, import time (see bench/).
+## Figures beside their floors (see bench/); SECTIONS="cold_start http_load" runs those alone.
 bench: $(VENV)/.installed
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(SECTIONS)
 
 ## Refresh the message catalogs from the code and templates (then translate the .po files).
 messages: $(VENV)/.installed
