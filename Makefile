@@ -55,12 +55,13 @@ fmt: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## The CloudFormation template and code bundle for a stage (STAGE=dev|prod).
+## The CloudFormation template and code bundle (with its bytecode) for a stage (STAGE=dev|prod).
 package: $(VENV)/.installed
 	rm -rf $(BUILD)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package \
 		--stage $(STAGE) --template-format yaml \
 		--merge-template infra/resources.yaml $(BUILD)
+	$(BIN)/python -m infra.bytecode $(BUILD)
 	$(BIN)/cfn-lint $(BUILD)/sam.yaml
 
 ## Deploy a packaged stage with your AWS credentials (needs the aws CLI and a bucket).

@@ -166,9 +166,10 @@ def cold_start(runs: int = 15) -> dict[str, Any]:
     template, as in local mode; each run registers a new address (201), as a first
     visitor would. Every program runs in turn in a fresh interpreter with the function's
     environment, three ways: the libraries with the bytecode pip compiled and our
-    modules from source (the figure); everything with bytecode; and nothing with it,
-    figure and floor alike — as Lambda runs what ``chalice package`` ships (sources and
-    unpacked wheels, in a read-only /var/task where no bytecode can be cached).
+    modules from source (the figure); everything with bytecode, as ``make package``
+    ships it (``infra/bytecode.py``); and nothing with it, figure and floor alike — as
+    Lambda would run what ``chalice package`` alone ships (sources and unpacked wheels,
+    in a read-only /var/task where no bytecode can be cached).
     """
     from chalicelib import bootstrap, config
     from chalicelib.adapters import aws
@@ -242,14 +243,14 @@ def cold_start(runs: int = 15) -> dict[str, Any]:
         "first_request": spread("figure", "request"),
         "floor_import": spread("floor", "import"),
         "floor_clients": spread("floor", "clients"),
-        "precompiled": {"what": "the figure, app.py and chalicelib with bytecode"}
+        "precompiled": {"what": "the figure, everything with bytecode (as make package ships)"}
         | spread("precompiled"),
         "ratio_precompiled": ratio("precompiled"),
         "from_source": {
             "floor": spread("floor_from_source"),
             "figure": spread("from_source"),
             "ratio": ratio("from_source", "floor_from_source"),
-            "what": "no bytecode at all, as Lambda runs what chalice package ships",
+            "what": "no bytecode at all, as Lambda runs what chalice package alone ships",
         },
         "first_request_clients": probe["clients"],
         "first_request_calls": probe["calls"],
@@ -1341,15 +1342,15 @@ def _show_cold_start(cold: dict[str, Any]) -> None:
         f" {cold['floor_clients']['median'] * MS:.0f}; {', '.join(cold['first_request_calls'])})",
     )
     _row(
-        "cold start, our modules with bytecode too",
+        "cold start, all with bytecode (make package)",
         cold["precompiled"],
         cold["floor"]["median"],
         cold["ratio_precompiled"],
-        "the difference: compiling app.py and chalicelib at every cold start",
+        "as deployed: the bundle carries its bytecode (infra/bytecode.py)",
     )
     source = cold["from_source"]
     _row(
-        "cold start, no bytecode at all (as packaged)",
+        "cold start, no bytecode (chalice package alone)",
         source["figure"],
         source["floor"]["median"],
         source["ratio"],

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from fnmatch import fnmatch
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 import yaml
 
 from infra import PROJECT_DIR
+from infra.bytecode import BUNDLE, compile_bundle
 
 CHALICE = Path(sys.executable).parent / "chalice"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
@@ -223,3 +225,41 @@ def test_policies_name_only_resources_of_the_template():
                     path.name,
                     arn,
                 )
+
+
+@pytest.mark.parametrize("packaged", ["dev"], indirect=True)
+def test_the_bundle_ships_bytecode_that_a_cold_start_reads(packaged, tmp_path):
+    package_dir = packaged[0].parent
+    compiled = compile_bundle(package_dir)
+    with zipfile.ZipFile(package_dir / BUNDLE) as bundle:
+        names = set(bundle.namelist())
+        bundle.extractall(tmp_path)
+    sources = [name for name in names if name.endswith(".py")]
+    assert compiled == len(sources) > 500
+    for source in sources:
+        folder, _, module = source.rpartition("/")
+        cached = f"{folder}/__pycache__/{module[:-3]}.cpython-311.pyc".lstrip("/")
+        assert cached in names, source
+
+    # A fresh interpreter that may not write bytecode (as on Lambda's read-only disk)
+    # imports the app from the bundle's bytecode alone: no module compiled from source.
+    trace = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-B",
+            "-v",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import app",
+        ],
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    prefix = f"# code object from {tmp_path}"
+    loaded = [line for line in trace.splitlines() if line.replace("'", "").startswith(prefix)]
+    from_source = [line for line in loaded if not line.endswith(".pyc'")]
+    assert len(loaded) > 100
+    assert from_source == []
