@@ -25,6 +25,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
+# In this process, the functions' logs and metrics would bury the table: warnings only,
+# and no metric documents (a few microseconds of JSON an invocation, beside milliseconds).
+QUIET = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 
 
 def _spread(samples: list[float]) -> dict[str, float]:
@@ -57,7 +60,13 @@ def _fresh_interpreter(
     done = subprocess.run(
         [sys.executable, *flags, "-c", code],
         cwd=ROOT,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env},
+        # A function's own environment: its metrics on, as in Lambda.
+        env={
+            **os.environ,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **env,
+            "POWERTOOLS_METRICS_DISABLED": "false",
+        },
         capture_output=True,
         text=True,
         check=False,
@@ -191,7 +200,7 @@ def cold_start(runs: int = 15) -> dict[str, Any]:
             **_lambda_environment(provisioner),
             **{k: v for k, v in os.environ.items() if k.startswith("AWS_")},
         }
-        os.environ.update(env)
+        os.environ.update({**env, **QUIET})
         config.settings.cache_clear()
         aws.client.cache_clear()
         body = event_body(zoom_base_for("cold"), registration={"opens_at": "2020-01-01T00:00:00Z"})
@@ -357,6 +366,10 @@ def _aws_in_process() -> None:
     install_faithful_dynamodb()  # as local mode runs it: no whole-table copy per transaction
 
 
+def _item(pk: str, sk: str = "A") -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
 def request_path(runs: int = 200) -> dict[str, Any]:
     """AWS calls and handler time of POST /registrations, on moto in this process."""
     _aws_in_process()
@@ -434,10 +447,56 @@ def request_path(runs: int = 200) -> dict[str, Any]:
                 ]
             )
 
+        def bare_registration_shape() -> None:
+            """The items of a new registration's transaction, without the app around it."""
+            n = next(counter)
+            fresh = "attribute_not_exists(pk)"
+            add_one = {":one": {"N": "1"}}
+            db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": table,
+                            "Item": _item(f"R#{n}"),
+                            "ConditionExpression": fresh,
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": table,
+                            "Item": _item(f"E#{n}"),
+                            "ConditionExpression": fresh,
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": table,
+                            "Key": _item("EVENT#floor", "SEATS"),
+                            "UpdateExpression": "ADD registered :one",
+                            "ExpressionAttributeValues": add_one,
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": config.settings().limits_table_name,
+                            "Key": {"pk": {"S": "floor#0#address"}},
+                            "UpdateExpression": "ADD hits :one",
+                            "ExpressionAttributeValues": add_one,
+                        }
+                    },
+                ]
+            )
+
         floor = _timed(bare_transaction, runs)
+        same_shape = _timed(bare_registration_shape, runs)
     median_floor = statistics.median(floor)
     return {
         "floor": {"what": "one bare TransactWriteItems on the same moto", **_spread(floor)},
+        "floor_same_items": {
+            "what": "one bare TransactWriteItems of a registration's 4 items",
+            **_spread(same_shape),
+            "ratio_new": statistics.median(new_times) / statistics.median(same_shape),
+        },
         "new": {
             "aws_calls": new_calls,
             **_spread(new_times),
@@ -1380,6 +1439,12 @@ def _show_registration(reg: dict[str, Any]) -> None:
             f"AWS calls: {', '.join(row['aws_calls']) or 'none'}",
         )
     print(f"{'':<6}floor: {reg['floor']['what']}")
+    same = reg.get("floor_same_items")
+    if same:
+        print(
+            f"{'':<6}{same['what']}: {same['median'] * MS:.1f} ms; a new registration is"
+            f" {same['ratio_new']:.2f}× that (the rest is the handler's own work)"
+        )
 
 
 def _show_join_click(join: dict[str, Any]) -> None:
@@ -1544,6 +1609,7 @@ def main(names: list[str]) -> int:
         print(f"unknown section {', '.join(unknown)}; sections: {', '.join(SECTIONS)}")
         return 2
     sys.path.insert(0, str(ROOT))
+    os.environ.update(QUIET)
     chosen = [name for name in SECTIONS if name in names] if names else list(SECTIONS)
     # Sections run alone keep the others' last results.
     results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
