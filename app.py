@@ -123,7 +123,6 @@ def page(view: Callable[..., Response]) -> Callable[..., Response]:
 
     @functools.wraps(view)
     def handle(**kwargs: Any) -> Response:
-        from chalicelib import i18n
         from chalicelib.pages import views
 
         correlate(app.current_request.context.get("requestId"))
@@ -131,10 +130,7 @@ def page(view: Callable[..., Response]) -> Callable[..., Response]:
             return view(**kwargs)
         except Exception:  # noqa: BLE001 - the last line: a page, never a traceback
             logger.exception("unhandled error", extra={"route": view.__name__})
-            language = i18n.negotiate(
-                app.current_request.headers.get("accept-language"), list(i18n.LANGUAGES), "en"
-            )
-            return _page(*views.problem_page(500, language, base_url=_base_url()))
+            return _page(*views.problem_page(500, _browser_language(), base_url=_base_url()))
 
     return handle
 
@@ -430,6 +426,14 @@ def _base_url() -> str:
     return majlis().settings.public_base_url.rstrip("/")
 
 
+def _browser_language() -> str:
+    """The language of a page about no one in particular: the browser's, else English."""
+    from chalicelib import i18n
+
+    accepted = app.current_request.headers.get("accept-language")
+    return i18n.negotiate(accepted, list(i18n.LANGUAGES), "en")
+
+
 def _page_language(event_languages: list[str], default: str) -> str:
     from chalicelib import i18n
 
@@ -492,16 +496,12 @@ def registration_page(event_id: str) -> Response:
 
 
 def _page_event(event_id: str) -> Any:
-    from chalicelib import i18n
     from chalicelib.pages import views
 
     try:
         return events.known_event(majlis(), event_id)
     except Problem:
-        language = i18n.negotiate(
-            app.current_request.headers.get("accept-language"), list(i18n.LANGUAGES), "en"
-        )
-        return _page(*views.problem_page(404, language, base_url=_base_url()))
+        return _page(*views.problem_page(404, _browser_language(), base_url=_base_url()))
 
 
 @app.route("/events/{event_id}/register", methods=["POST"], content_types=["*/*"])
@@ -554,24 +554,19 @@ def registration_form_post(event_id: str) -> Response:
 
 
 def _count_refusal(refused: Any) -> None:
-    """Count a link refused for its signature; raises a 429 Problem once over the limit."""
-    from chalicelib.usecases.access import Refusal
-
+    """Log a refused link and count it; raises a 429 Problem once over the limit."""
     logger.info("link refused", extra={"reason": refused.reason.value})
-    if refused.reason is Refusal.INVALID:
-        limits.count(majlis(), limits.refused_links(majlis()), _client_address())
+    limits.count_refused_link(majlis(), refused.reason, _client_address())
 
 
 def _link_refused(refused: Any) -> Response:
-    from chalicelib import i18n
     from chalicelib.pages.links import refused_page
 
-    accept_language = app.current_request.headers.get("accept-language")
     try:
         _count_refusal(refused)
     except Problem as problem:
-        language = i18n.negotiate(accept_language, list(i18n.LANGUAGES), "en")
-        return _problem_page(problem, language)
+        return _problem_page(problem, _browser_language())
+    accept_language = app.current_request.headers.get("accept-language")
     return _page(*refused_page(refused, accept_language, _base_url()))
 
 

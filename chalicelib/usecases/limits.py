@@ -18,10 +18,15 @@ window) and nothing else happens.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.bootstrap import Majlis
 from chalicelib.domain.limits import Limit
 from chalicelib.ports import Counted
 from chalicelib.problems import Problem
+
+if TYPE_CHECKING:
+    from chalicelib.usecases.access import Refusal
 
 
 def registrations(majlis: Majlis) -> Limit:
@@ -30,6 +35,15 @@ def registrations(majlis: Majlis) -> Limit:
 
 def refused_links(majlis: Majlis) -> Limit:
     return Limit("refused-links", majlis.settings.refused_links_per_minute)
+
+
+def count_refused_link(majlis: Majlis, reason: Refusal, address: str | None) -> None:
+    """Count a refused link if its signature failed (what guessing produces); a link we
+    signed (expired, revoked, cancelled …) is not a guess. Raises a 429 Problem."""
+    from chalicelib.usecases.access import Refusal  # links' code stays off a registration
+
+    if reason is Refusal.INVALID:
+        count(majlis, refused_links(majlis), address)
 
 
 def counted(majlis: Majlis, limit: Limit, address: str | None) -> Counted | None:

@@ -25,7 +25,6 @@ from chalice.local import (
     LocalGateway,
     LocalGatewayException,
     NotAuthorizedError,
-    RouteMatcher,
     ThreadedHTTPServer,
 )
 from chalice.test import Client, TestHTTPClient
@@ -91,7 +90,7 @@ class ProblemGateway(LocalGateway):
 
     def _has_method(self, method: str, path: str) -> bool:
         try:
-            route = RouteMatcher(list(self._app_object.routes)).match_route(path).route
+            route = self.event_converter._route_matcher.match_route(path).route
         except ValueError:
             return True  # no such path: chalice local answers it as API Gateway does
         return method == "OPTIONS" or method in self._app_object.routes[route]

@@ -22,7 +22,6 @@ message, an email). The test client does not decode the path as API Gateway does
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -54,6 +53,7 @@ from tests.integration.test_bad_input_properties import (
     json_values,
     junk_requests,
     long_text,
+    mutated,
     nasty_text,
     numbers,
     organizer_headers,
@@ -90,33 +90,6 @@ def pick(*strategies: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """One of ``strategies``, each as likely as the others (``st.one_of`` flattens nested
     choices and weighs each by how many it holds)."""
     return st.sampled_from(strategies).flatmap(lambda chosen: chosen)
-
-
-@st.composite
-def mutated(draw: st.DrawFn, base: Any, values: st.SearchStrategy[Any]) -> Any:
-    """``base`` (a JSON document) with one value somewhere replaced, removed or added."""
-    body = copy.deepcopy(base)
-    node = body
-    while True:
-        key: Any = (
-            draw(st.sampled_from(sorted(node)))
-            if isinstance(node, dict)
-            else draw(st.integers(min_value=0, max_value=len(node) - 1))
-        )
-        child = node[key]
-        if isinstance(child, dict | list) and child and draw(st.booleans()):
-            node = child
-            continue
-        action = draw(st.sampled_from(["replace", "replace", "remove", "add"]))
-        if action == "replace":
-            node[key] = draw(values)
-        elif action == "remove":
-            del node[key]
-        elif isinstance(node, dict):
-            node[draw(nasty_text)] = draw(values)
-        else:
-            node.append(draw(values))
-        return body
 
 
 # -- listening for changes -------------------------------------------------------------

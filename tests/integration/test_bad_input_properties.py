@@ -11,6 +11,7 @@ after each request instead of expecting an empty table.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import string
@@ -328,9 +329,9 @@ event_values = st.recursive(
 
 
 @st.composite
-def mutated_events(draw: st.DrawFn, values: st.SearchStrategy[Any] = event_values) -> Any:
-    """The reference event body with one value somewhere replaced, removed or added."""
-    body: Any = event_body()
+def mutated(draw: st.DrawFn, base: Any, values: st.SearchStrategy[Any]) -> Any:
+    """``base`` (a JSON document) with one value somewhere replaced, removed or added."""
+    body = copy.deepcopy(base)
     node = body
     while True:
         key: Any = (
@@ -352,6 +353,11 @@ def mutated_events(draw: st.DrawFn, values: st.SearchStrategy[Any] = event_value
         else:
             node.append(draw(values))
         return body
+
+
+def mutated_events(values: st.SearchStrategy[Any] = event_values) -> st.SearchStrategy[Any]:
+    """The reference event body with one value somewhere replaced, removed or added."""
+    return mutated(event_body(), values)
 
 
 def _string_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
