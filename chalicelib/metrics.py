@@ -90,6 +90,8 @@ def flush() -> None:
             document = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
             document.add_dimension(name=key, value=word)
             for name, unit, value in values:
+                # (Powertools writes a document by itself once a metric holds 100 values.)
                 document.add_metric(name=name, unit=unit, value=value)
-            document.flush_metrics()
+            if document.metric_set:
+                document.flush_metrics()
         _by_dimension.clear()

@@ -366,3 +366,15 @@ def test_a_dimension_is_a_plain_word_or_other(capsys):
     metrics.flush()
     documents = _documents(capsys.readouterr().out)
     assert _totals(documents) == {("ZoomErrors", "other"): 1, ("ZoomErrors", "rate_limited"): 1}
+
+
+def test_a_dimension_with_hundreds_of_values_is_written_whole_and_quietly(capsys):
+    # Powertools writes a document by itself at 100 values: at 200, nothing is left over.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(200):
+            metrics.count("ZoomErrors", kind="rate_limited")
+        metrics.flush()
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    assert sum(len(d["ZoomErrors"]) for d in documents) == 200
+    assert {d["kind"] for d in documents} == {"rate_limited"}
