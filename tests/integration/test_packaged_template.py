@@ -23,6 +23,7 @@ from infra.bytecode import BUNDLE, compile_bundle
 
 CHALICE = Path(sys.executable).parent / "chalice"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+FIXTURES = PROJECT_DIR / "tests" / "fixtures" / "packaged"
 
 
 class _Loader(yaml.SafeLoader):
@@ -56,6 +57,40 @@ def packaged(request, tmp_path_factory) -> tuple[Path, dict]:
     )
     template_path = out / "sam.yaml"
     return template_path, yaml.load(template_path.read_text(), Loader=_Loader)  # noqa: S506
+
+
+def lambda_surface(doc: dict) -> dict:
+    """What each function is, as packaged: its settings (handler, memory, timeout,
+    environment, event sources with their batch and concurrency settings), its role's
+    policies and its invoke permissions."""
+    kinds = (
+        "AWS::Serverless::Function",
+        "AWS::IAM::Role",
+        "AWS::Lambda::Permission",
+        "AWS::Lambda::EventSourceMapping",
+    )
+    return {
+        name: {
+            "Type": resource["Type"],
+            "Properties": {
+                key: value
+                for key, value in resource.get("Properties", {}).items()
+                if key not in ("CodeUri", "Tags")  # the bundle's path; Chalice's version
+            },
+        }
+        for name, resource in sorted(doc["Resources"].items())
+        if resource.get("Type") in kinds
+    }
+
+
+def test_functions_policies_event_sources_and_environment_are_as_recorded(packaged):
+    """tests/fixtures/packaged/<stage>.json records them; a change to what a function
+    may do, what feeds it or what it is told shows here, and is made on purpose (update
+    the file with the change, and say why in the commit)."""
+    path, doc = packaged
+    stage = path.parent.name.removeprefix("package-").rstrip("0123456789")
+    recorded = json.loads((FIXTURES / f"{stage}.json").read_text(encoding="utf-8"))
+    assert json.loads(json.dumps(lambda_surface(doc))) == recorded
 
 
 def test_cfn_lint_passes(packaged):
