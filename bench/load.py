@@ -278,7 +278,7 @@ def serve(root: Path, port: int, aws_port: int) -> None:
     """
     control = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # logs (stdout) to the log file, replies to the parent alone
-    from infra.local import pump
+    from infra.local import lambdas
     from infra.local.runner import LocalMajlis
     from infra.local.zoom import ZoomStandIn
 
@@ -286,14 +286,14 @@ def serve(root: Path, port: int, aws_port: int) -> None:
     gate.set()
     running = [0]
     lock = threading.Lock()
-    invoke = pump.Pump._invoke
+    invoke = lambdas.invoke
 
-    def gated(self: Any, name: str, event: dict[str, Any]) -> Any:
+    def gated(handlers: Any, name: str, event: dict[str, Any]) -> Any:
         gate.wait()
         with lock:
             running[0] += 1
         try:
-            return invoke(self, name, event)
+            return invoke(handlers, name, event)
         finally:
             with lock:
                 running[0] -= 1
@@ -304,7 +304,7 @@ def serve(root: Path, port: int, aws_port: int) -> None:
         gate.wait()
         return post(self, url, body)
 
-    pump.Pump._invoke = gated  # type: ignore[method-assign]
+    lambdas.invoke = gated
     ZoomStandIn._post = held  # type: ignore[method-assign]
     local = LocalMajlis(root=root, port=port, aws_port=aws_port, keep_state=False).start()
     print("ready", file=control)
@@ -352,7 +352,7 @@ def get_json(port: int, path: str) -> Any:
 def join_links(server: LocalServer, registration_ids: list[str]) -> list[str]:
     """The join tokens of these registrations of the demo event, every session each,
     signed with local mode's signing key as the confirmation emails sign them."""
-    from chalicelib.links import JOIN_MARGIN, Keys, Link, Purpose, sign
+    from chalicelib.signed_links import JOIN_MARGIN, Keys, Link, Purpose, sign
 
     config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text(encoding="utf-8"))
     secret_id = config["environment_variables"]["MAJLIS_SIGNING_KEYS_SECRET_ID"]

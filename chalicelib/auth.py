@@ -14,9 +14,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chalicelib.domain.errors import NoToken, NotPermitted
 from chalicelib.domain.events import EVENT_ID, utc_text
 from chalicelib.ports import TokenStore
-from chalicelib.problems import Problem
 
 ROLES = ("read", "send", "admin")
 PREFIX = "mjt_"
@@ -103,7 +103,7 @@ def authenticate(store: TokenStore, authorization: str | None, now: datetime) ->
 
 def require(principal: Principal | None, role: str, event_id: str) -> Principal:
     if principal is None:
-        raise Problem(401, "Send an organizer token: Authorization: Bearer <token>.")
+        raise NoToken("Send an organizer token: Authorization: Bearer <token>.")
     if not principal.allows(role, event_id):
-        raise Problem(403, f"This token may not {role} for this event.")
+        raise NotPermitted(f"This token may not {role} for this event.")
     return principal

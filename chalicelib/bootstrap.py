@@ -1,116 +1,56 @@
 """Wiring: the one place where adapters are chosen and handed to the use cases.
 
-``majlis()`` builds the AWS-backed set once per Lambda container, on first use (not at
-import, so cold starts and tests pay nothing for what they do not use). Tests install
-their own set with ``use(...)``.
+``services()`` builds the AWS-backed :class:`~chalicelib.ports.Services` once per Lambda
+container, on first use (not at import, so cold starts and tests pay nothing for what
+they do not use). Tests and local mode install their own set with ``use(...)``. Only
+entrypoints (and the command lines) import this module: nothing below it does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
-
 from chalicelib.config import Settings, settings
-from chalicelib.ports import (
-    CampaignStore,
-    EventStore,
-    ExportFiles,
-    ExportStore,
-    JobQueue,
-    Mailer,
-    RateLimiter,
-    RegistrationStore,
-    SendLog,
-    SendPacer,
-    StatsStore,
-    TokenStore,
-    ZoomClient,
-    ZoomStore,
-)
+from chalicelib.ports import Services, ZoomCredentials
 
-if TYPE_CHECKING:
-    from chalicelib.adapters.zoom import ZoomCredentials
-    from chalicelib.links import KeyRing, StaticKeys
-    from chalicelib.usecases.registrations import SeatHint
+_current: Services | None = None
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-@dataclass
-class Majlis:
-    settings: Settings
-    events: EventStore
-    registrations: RegistrationStore
-    send_log: SendLog
-    campaigns: CampaignStore
-    exports: ExportStore
-    export_files: ExportFiles
-    stats: StatsStore
-    tokens: TokenStore
-    mail_queue: JobQueue
-    campaign_queue: JobQueue
-    export_queue: JobQueue
-    mailer: Mailer
-    pacer: SendPacer
-    limiter: RateLimiter
-    seat_hint: SeatHint
-    keys: KeyRing | StaticKeys
-    zoom: ZoomClient
-    zoom_store: ZoomStore
-    zoom_queue: JobQueue
-    zoom_dead_letters: JobQueue
-    zoom_credentials: Callable[[], ZoomCredentials]
-    clock: Callable[[], datetime] = utc_now
-
-
-_current: Majlis | None = None
-
-
-def majlis() -> Majlis:
+def services() -> Services:
     global _current
     if _current is None:
         _current = on_aws(settings())
     return _current
 
 
-def use(instance: Majlis | None) -> None:
+def use(instance: Services | None) -> None:
     """Install a wired set (tests, the local runner); ``None`` goes back to AWS."""
     global _current
     _current = instance
 
 
-def on_aws(config: Settings) -> Majlis:
-    from chalicelib.adapters.dynamo import (
-        CachedEventStore,
-        DynamoCampaignStore,
-        DynamoEventStore,
-        DynamoExportStore,
-        DynamoRegistrationStore,
-        DynamoSendLog,
-        DynamoStatsStore,
-        DynamoTokenStore,
-    )
-    from chalicelib.adapters.limits import DynamoRateLimiter
-    from chalicelib.adapters.pacer import DynamoSendPacer
+def on_aws(config: Settings) -> Services:
+    from chalicelib.adapters.caches import CachedEventStore, ContainerSeatHint
+    from chalicelib.adapters.dynamo.campaigns import DynamoCampaignStore
+    from chalicelib.adapters.dynamo.events import DynamoEventStore
+    from chalicelib.adapters.dynamo.exports import DynamoExportStore
+    from chalicelib.adapters.dynamo.limits import DynamoRateLimiter
+    from chalicelib.adapters.dynamo.pacer import DynamoSendPacer
+    from chalicelib.adapters.dynamo.registrations import DynamoRegistrationStore
+    from chalicelib.adapters.dynamo.sendlog import DynamoSendLog
+    from chalicelib.adapters.dynamo.stats import DynamoStatsStore
+    from chalicelib.adapters.dynamo.tokens import DynamoTokenStore
+    from chalicelib.adapters.dynamo.zoom import DynamoZoomStore
     from chalicelib.adapters.s3 import S3Exports
-    from chalicelib.adapters.secrets import SecretRing
+    from chalicelib.adapters.secrets import SecretRing, SigningKeyRing
     from chalicelib.adapters.ses import SesMailer
     from chalicelib.adapters.sqs import SqsJobQueue
-    from chalicelib.adapters.zoom import ZoomApi, ZoomCredentials
-    from chalicelib.adapters.zoomstore import DynamoZoomStore
-    from chalicelib.links import KeyRing
-    from chalicelib.usecases.registrations import SeatHint
+    from chalicelib.adapters.zoom_api import ZoomApi
 
     zoom_secret = SecretRing(config.zoom_secret_id)
 
     def zoom_credentials() -> ZoomCredentials:
         return ZoomCredentials.from_secret(zoom_secret.value())
 
-    return Majlis(
+    return Services(
         settings=config,
         events=CachedEventStore(DynamoEventStore(config.table_name), config.event_cache_seconds),
         registrations=DynamoRegistrationStore(config.table_name, config.limits_table_name),
@@ -130,8 +70,8 @@ def on_aws(config: Settings) -> Majlis:
         ),
         pacer=DynamoSendPacer(config.table_name),
         limiter=DynamoRateLimiter(config.limits_table_name),
-        seat_hint=SeatHint(),
-        keys=KeyRing(config.signing_keys_secret_id),
+        seat_hint=ContainerSeatHint(),
+        keys=SigningKeyRing(config.signing_keys_secret_id),
         zoom=ZoomApi(zoom_credentials, config.zoom_api_url, config.zoom_oauth_url),
         zoom_store=DynamoZoomStore(config.table_name),
         zoom_queue=SqsJobQueue(config.zoom_queue_url),

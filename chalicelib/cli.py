@@ -17,7 +17,7 @@ import sys
 from datetime import timedelta
 
 from chalicelib import auth
-from chalicelib.bootstrap import majlis
+from chalicelib.bootstrap import services
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'found' if args.dry_run else 'moved'} {moved} message(s)")
         return 0
 
-    wired = majlis()
+    wired = services()
     try:
         token = auth.mint(
             wired.tokens,

@@ -1,16 +1,19 @@
-"""The small abstract interfaces the use cases depend on.
+"""The small abstract interfaces the use cases depend on, and :class:`Services`, the set
+of them a use case is given.
 
-``chalicelib/adapters`` implements them on AWS; ``tests/fakes.py`` implements them in
-memory so the rules can be tested without moto. The errors below are part of the
-contract: adapters translate their own failures into them.
+``chalicelib/adapters`` implements them on AWS (``bootstrap.py`` wires them);
+``tests/fakes.py`` implements them in memory so the rules can be tested without moto.
+The errors below are part of the contract: adapters translate their own failures into
+them. Use cases depend on this module and ``domain/``, never on an adapter, on
+``bootstrap`` or on an entrypoint.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.events import Event
@@ -22,8 +25,11 @@ from chalicelib.domain.registrations import (
     Status,
 )
 
-if TYPE_CHECKING:  # campaign models stay out of a registration's cold start
+if TYPE_CHECKING:  # campaign models and link signing stay out of a registration's cold start
+    from chalicelib.config import Settings
     from chalicelib.domain.campaigns import Campaign
+    from chalicelib.jobs import Job
+    from chalicelib.signed_links import Keys
 
 
 class AlreadyRegistered(Exception):
@@ -81,6 +87,14 @@ class Page:
     cursor: str | None
 
 
+@dataclass(frozen=True)
+class Audit:
+    """An organiser's action on a registration, recorded without personal data."""
+
+    action: str  # "erased"
+    by: str  # the organizer token's id, never the token
+
+
 class EventStore(abc.ABC):
     @abc.abstractmethod
     def get(self, event_id: str, fresh: bool = False) -> Event | None:
@@ -133,7 +147,7 @@ class RegistrationStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def erase(self, registration: Registration, audit: dict[str, Any], now: datetime) -> None:
+    def erase(self, registration: Registration, audit: Audit, now: datetime) -> None:
         """Erase the registrant's personal data (email, names, Zoom join URLs) as one
         transaction with its cancellation when it is active (links revoked, email key
         and seat freed; no email owed) and an ``audit`` record without personal data.
@@ -196,6 +210,18 @@ class RegistrationStore(abc.ABC):
 
 
 @dataclass(frozen=True)
+class CampaignEmail:
+    """The email a campaign (an announcement or a reminder) owes one recipient."""
+
+    campaign_id: str
+
+
+# Which email of a registration a send record is for: its own (the registration's
+# ``mail_seq`` when it was owed) or a campaign's.
+EmailRef = int | CampaignEmail
+
+
+@dataclass(frozen=True)
 class SendClaim:
     """The outcome of claiming the right to send one email."""
 
@@ -208,32 +234,30 @@ class SendLog(abc.ABC):
 
     @abc.abstractmethod
     def claim(
-        self, registration_id: str, seq: int | str, kind: str, now: datetime, event_id: str = ""
+        self, registration_id: str, seq: EmailRef, kind: str, now: datetime, event_id: str = ""
     ) -> SendClaim: ...
 
     @abc.abstractmethod
-    def sent(
-        self, registration_id: str, seq: int | str, message_id: str, now: datetime
-    ) -> None: ...
+    def sent(self, registration_id: str, seq: EmailRef, message_id: str, now: datetime) -> None: ...
 
     @abc.abstractmethod
-    def failed(self, registration_id: str, seq: int | str, reason: str, now: datetime) -> None: ...
+    def failed(self, registration_id: str, seq: EmailRef, reason: str, now: datetime) -> None: ...
 
     @abc.abstractmethod
     def registration_for(self, message_id: str) -> str | None:
         """The registration an SES message id was sent to, if Majlis sent it."""
 
     @abc.abstractmethod
-    def release(self, registration_id: str, seq: int | str) -> None:
+    def release(self, registration_id: str, seq: EmailRef) -> None:
         """Give a claim back after a retryable failure, so a retry can take it at once."""
 
     @abc.abstractmethod
-    def confirm(self, registration_id: str, seq: int | str, message_id: str, now: datetime) -> None:
+    def confirm(self, registration_id: str, seq: EmailRef, message_id: str, now: datetime) -> None:
         """SES accepted this email: a claim still open becomes ``sent``."""
 
     @abc.abstractmethod
     def not_sent(
-        self, registration_id: str, seq: int | str, event_id: str, state: str, now: datetime
+        self, registration_id: str, seq: EmailRef, event_id: str, state: str, now: datetime
     ) -> None:
         """Record that this email was owed but is not sent: ``suppressed`` (the address
         bounced, complained or unsubscribed) or ``skipped`` (no longer in the audience)."""
@@ -340,9 +364,18 @@ class RateLimiter(abc.ABC):
         count admits: it never turns people away on its own."""
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery of a queued job: what a worker needs to have it delivered again."""
+
+    message_id: str
+    receipt_handle: str
+    receive_count: int  # 1 the first time
+
+
 class JobQueue(abc.ABC):
     @abc.abstractmethod
-    def send(self, jobs: list[dict[str, Any]], delay_seconds: int = 0) -> list[int]:
+    def send(self, jobs: list[Job], delay_seconds: int = 0) -> list[int]:
         """Queue jobs (delivered no sooner than ``delay_seconds``, at most 900); returns
         the indexes of those that could not be queued."""
 
@@ -524,3 +557,105 @@ class ZoomStore(abc.ABC):
 
     @abc.abstractmethod
     def session_full(self, event_id: str, session_id: str, now: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class ZoomCredentials:
+    account_id: str
+    client_id: str
+    client_secret: str
+    webhook_secret_token: str
+
+    @classmethod
+    def from_secret(cls, value: dict[str, str]) -> ZoomCredentials:
+        return cls(
+            account_id=value.get("account_id", ""),
+            client_id=value.get("client_id", ""),
+            client_secret=value.get("client_secret", ""),
+            webhook_secret_token=value.get("webhook_secret_token", ""),
+        )
+
+
+# -- the table's changes ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of the table, with its images as plain dicts.
+
+    The images carry the item's attributes, its ``kind`` and what its keys say about it
+    (``event_id``, ``session_id``, ``campaign_id`` where the key holds them), so that no
+    reader of a change parses a key.
+    """
+
+    sequence_number: str
+    event_name: str  # INSERT, MODIFY, REMOVE
+    old: dict[str, Any]
+    new: dict[str, Any]
+    event_id: str = ""  # the stream record's id, used as the correlation id
+
+    def kind(self) -> str | None:
+        return self.new.get("kind") or self.old.get("kind")
+
+
+# -- per-container state ---------------------------------------------------------------
+
+
+class SeatHint(abc.ABC):
+    """Which status to try first for an event's next registration, so that a full event
+    costs one write too. A wrong guess costs one more write, never a wrong answer."""
+
+    @abc.abstractmethod
+    def first_try(self, event_id: str) -> Status: ...
+
+    @abc.abstractmethod
+    def learn(self, event_id: str, status: Status) -> None:
+        """The status the event's last registration got."""
+
+
+class SigningKeys(abc.ABC):
+    """The keys that sign and check links (the newest signs, every one checks)."""
+
+    @abc.abstractmethod
+    def keys(self) -> Keys: ...
+
+
+# -- the container ---------------------------------------------------------------------
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass
+class Services:
+    """Everything a use case works with: the stores, queues and providers behind the
+    interfaces above, the settings and the clock.
+
+    ``bootstrap.py`` wires the AWS-backed set once per Lambda container; tests wire
+    fakes (``tests/fakes.py``) or moto.
+    """
+
+    settings: Settings
+    events: EventStore
+    registrations: RegistrationStore
+    send_log: SendLog
+    campaigns: CampaignStore
+    exports: ExportStore
+    export_files: ExportFiles
+    stats: StatsStore
+    tokens: TokenStore
+    mail_queue: JobQueue
+    campaign_queue: JobQueue
+    export_queue: JobQueue
+    mailer: Mailer
+    pacer: SendPacer
+    limiter: RateLimiter
+    seat_hint: SeatHint
+    keys: SigningKeys
+    zoom: ZoomClient
+    zoom_store: ZoomStore
+    zoom_queue: JobQueue
+    zoom_dead_letters: JobQueue
+    zoom_credentials: Callable[[], ZoomCredentials]
+    clock: Callable[[], datetime] = utc_now

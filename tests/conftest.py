@@ -12,8 +12,8 @@ import boto3
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.events import Event
+from chalicelib.ports import Services
 from tests.builders import NOW, event_body
 from tests.fakes import Clock, fake_majlis
 
@@ -26,7 +26,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def majlis(clock: Clock) -> Majlis:
+def majlis(clock: Clock) -> Services:
     """Majlis on in-memory fakes, with the event ``conf`` configured."""
     wired = fake_majlis(clock)
     wired.events.put(Event.model_validate({**event_body(), "id": EVENT_ID}), clock())
@@ -133,7 +133,7 @@ def moto_session() -> Iterator[MotoSession]:
 @pytest.fixture
 def aws(
     moto_session: MotoSession, monkeypatch: pytest.MonkeyPatch, clock: Clock
-) -> Iterator[Majlis]:
+) -> Iterator[Services]:
     """Majlis on moto (in process): the resources of infra/resources.yaml, event ``conf``."""
     from chalicelib import config
     from chalicelib.adapters import aws as aws_clients
@@ -170,7 +170,7 @@ def aws(
 
 
 @pytest.fixture
-def api(aws: Majlis) -> Iterator[Any]:
+def api(aws: Services) -> Iterator[Any]:
     """chalice.test.Client on moto, answering gateway errors as API Gateway does."""
     import app
     from infra.local.gateway import problem_client

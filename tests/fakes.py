@@ -6,6 +6,7 @@ rule, one email key per event — so use-case tests exercise the real rules with
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -14,8 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.adapters.zoom import ZoomCredentials
-from chalicelib.bootstrap import Majlis
+from chalicelib.adapters.caches import ContainerSeatHint
 from chalicelib.config import Settings
 from chalicelib.domain.campaigns import Campaign
 from chalicelib.domain.events import Event
@@ -27,13 +27,15 @@ from chalicelib.domain.registrations import (
     Status,
     seat_free,
 )
-from chalicelib.links import Keys, StaticKeys
+from chalicelib.jobs import Job
 from chalicelib.ports import (
     LATE_OK,
     AlreadyRegistered,
+    Audit,
     CampaignStore,
     ClickRefused,
     Counted,
+    EmailRef,
     EventStore,
     Export,
     ExportFiles,
@@ -51,17 +53,19 @@ from chalicelib.ports import (
     SendLog,
     SendPacer,
     SendQuota,
+    Services,
     StatsStore,
     StoreBusy,
     Throttled,
     TokenStore,
     ZoomClient,
+    ZoomCredentials,
     ZoomFailure,
     ZoomRegistrant,
     ZoomSession,
     ZoomStore,
 )
-from chalicelib.usecases.registrations import SeatHint
+from chalicelib.signed_links import Keys, StaticKeys
 
 TEST_KEYS = Keys(
     active="k2", secrets={"k1": "old-key-for-tests" * 3, "k2": "new-key-for-tests" * 3}
@@ -186,7 +190,7 @@ class FakeRegistrationStore(RegistrationStore):
             self.registrations[current.registration_id] = cancelled
             return cancelled
 
-    def erase(self, registration: Registration, audit: dict[str, Any], now: datetime) -> None:
+    def erase(self, registration: Registration, audit: Audit, now: datetime) -> None:
         with self._lock:
             self.writes += 1
             current = self.registrations[registration.registration_id]
@@ -219,7 +223,14 @@ class FakeRegistrationStore(RegistrationStore):
                     "erased_at": now,
                 }
             )
-            self.audit.append(audit)
+            self.audit.append(
+                {
+                    "action": audit.action,
+                    "registration_id": current.registration_id,
+                    "by": audit.by,
+                    "at": now,
+                }
+            )
 
     def promote_next(
         self, event_id: str, capacity: int | None, now: datetime
@@ -373,11 +384,11 @@ class FakeSendLog(SendLog):
     def __init__(self, clock: Clock, lease: timedelta = timedelta(minutes=2)) -> None:
         self.clock = clock
         self.lease = lease
-        self.records: dict[tuple[str, int | str], dict[str, Any]] = {}
+        self.records: dict[tuple[str, EmailRef], dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def claim(
-        self, registration_id: str, seq: int | str, kind: str, now: datetime, event_id: str = ""
+        self, registration_id: str, seq: EmailRef, kind: str, now: datetime, event_id: str = ""
     ) -> SendClaim:
         with self._lock:
             record = self.records.get((registration_id, seq))
@@ -393,10 +404,10 @@ class FakeSendLog(SendLog):
             }
             return SendClaim(proceed=True)
 
-    def sent(self, registration_id: str, seq: int | str, message_id: str, now: datetime) -> None:
+    def sent(self, registration_id: str, seq: EmailRef, message_id: str, now: datetime) -> None:
         self.records[(registration_id, seq)].update(state="sent", message_id=message_id)
 
-    def failed(self, registration_id: str, seq: int | str, reason: str, now: datetime) -> None:
+    def failed(self, registration_id: str, seq: EmailRef, reason: str, now: datetime) -> None:
         self.records[(registration_id, seq)].update(state="failed", reason=reason)
 
     def registration_for(self, message_id: str) -> str | None:
@@ -405,19 +416,19 @@ class FakeSendLog(SendLog):
                 return registration_id
         return None
 
-    def release(self, registration_id: str, seq: int | str) -> None:
+    def release(self, registration_id: str, seq: EmailRef) -> None:
         with self._lock:
             if self.records.get((registration_id, seq), {}).get("state") == "sending":
                 del self.records[(registration_id, seq)]
 
-    def confirm(self, registration_id: str, seq: int | str, message_id: str, now: datetime) -> None:
+    def confirm(self, registration_id: str, seq: EmailRef, message_id: str, now: datetime) -> None:
         with self._lock:
             record = self.records.get((registration_id, seq))
             if record is not None and record["state"] == "sending":
                 record.update(state="sent", message_id=message_id)
 
     def not_sent(
-        self, registration_id: str, seq: int | str, event_id: str, state: str, now: datetime
+        self, registration_id: str, seq: EmailRef, event_id: str, state: str, now: datetime
     ) -> None:
         with self._lock:
             self.records.setdefault((registration_id, seq), {"state": state, "event_id": event_id})
@@ -642,15 +653,17 @@ class FakeTokenStore(TokenStore):
 
 
 class FakeQueue(JobQueue):
+    """Holds each job as its message body would be, a JSON object (as a dict)."""
+
     def __init__(self) -> None:
         self.jobs: list[dict[str, Any]] = []
         self.fail_indexes: set[int] = set()
         self.delays: list[tuple[str, int]] = []
         self.delayed: list[tuple[dict[str, Any], int]] = []  # jobs sent with a delay
 
-    def send(self, jobs: list[dict[str, Any]], delay_seconds: int = 0) -> list[int]:
+    def send(self, jobs: list[Job], delay_seconds: int = 0) -> list[int]:
         failed = sorted(i for i in self.fail_indexes if i < len(jobs))
-        sent = [job for i, job in enumerate(jobs) if i not in failed]
+        sent = [json.loads(job.message()) for i, job in enumerate(jobs) if i not in failed]
         if delay_seconds:
             self.delayed.extend((job, delay_seconds) for job in sent)
         else:
@@ -871,12 +884,12 @@ class FakeZoomStore(ZoomStore):
 ZOOM_CREDENTIALS = ZoomCredentials("acct", "client", "secret", "zoom-webhook-secret")
 
 
-def fake_majlis(clock: Clock | None = None, **settings: Any) -> Majlis:
+def fake_majlis(clock: Clock | None = None, **settings: Any) -> Services:
     clock = clock or Clock()
     events = FakeEventStore()
     registrations = FakeRegistrationStore(events)
     config = Settings(**settings)
-    return Majlis(
+    return Services(
         settings=config,
         events=events,
         registrations=registrations,
@@ -892,7 +905,7 @@ def fake_majlis(clock: Clock | None = None, **settings: Any) -> Majlis:
         mailer=FakeMailer(),
         pacer=FakeSendPacer(),
         limiter=registrations.limiter,
-        seat_hint=SeatHint(),
+        seat_hint=ContainerSeatHint(),
         keys=StaticKeys(TEST_KEYS),
         zoom=FakeZoom(),
         zoom_store=FakeZoomStore(registrations),

@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.ports import SigningKeys
+
+if TYPE_CHECKING:
+    from chalicelib.signed_links import Keys
 
 
 class SecretRing:
@@ -20,3 +25,15 @@ class SecretRing:
 
             self._provider = SecretsProvider(boto3_client=client("secretsmanager"))
         return self._provider.get(self.secret_id, transform="json", max_age=self.max_age)
+
+
+class SigningKeyRing(SigningKeys):
+    """The link-signing keys, from their secret (``{"active": "k2", "k1": …, "k2": …}``)."""
+
+    def __init__(self, secret_id: str) -> None:
+        self._secret = SecretRing(secret_id)
+
+    def keys(self) -> Keys:
+        from chalicelib.signed_links import Keys
+
+        return Keys.from_secret(self._secret.value())

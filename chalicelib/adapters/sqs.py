@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.adapters.aws import client
 from chalicelib.ports import JobQueue
+
+if TYPE_CHECKING:
+    from chalicelib.jobs import Job
 
 BATCH = 10  # SendMessageBatch's limit
 
@@ -15,7 +17,7 @@ class SqsJobQueue(JobQueue):
     def __init__(self, queue_url: str) -> None:
         self.queue_url = queue_url
 
-    def send(self, jobs: list[dict[str, Any]], delay_seconds: int = 0) -> list[int]:
+    def send(self, jobs: list[Job], delay_seconds: int = 0) -> list[int]:
         failed: list[int] = []
         sqs = client("sqs")
         for start in range(0, len(jobs), BATCH):
@@ -25,7 +27,7 @@ class SqsJobQueue(JobQueue):
                 Entries=[
                     {
                         "Id": str(start + i),
-                        "MessageBody": json.dumps(job, separators=(",", ":")),
+                        "MessageBody": job.message(),
                         "DelaySeconds": max(0, min(delay_seconds, 900)),
                     }
                     for i, job in enumerate(chunk)

@@ -12,17 +12,29 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from chalicelib.domain.countries import COUNTRY_CODES
 from chalicelib.domain.events import Event
-from chalicelib.domain.registrations import RegistrationFilter, Status
+from chalicelib.domain.registrations import EmailStatus, Registration, RegistrationFilter, Status
 from chalicelib.domain.text import TextError, clean_text
 
 PLACEHOLDERS = frozenset({"first_name", "last_name", "manage_url", "join_links", "sessions"})
-STATUSES = ("scheduled", "sending", "done", "cancelled", "failed")
+
+
+class CampaignStatus(StrEnum):
+    SCHEDULED = "scheduled"  # stored, waiting for its fan-out (or its send_at)
+    SENDING = "sending"  # the fan-out has started
+    DONE = "done"  # every queued recipient is sent, failed, skipped or suppressed
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+# A campaign in one of these may still send.
+ACTIVE = (CampaignStatus.SCHEDULED, CampaignStatus.SENDING)
 
 Subject = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
@@ -188,7 +200,7 @@ class Campaign(BaseModel):
     session_id: str | None = None  # a reminder's session
     reminder: str | None = None  # a reminder's offset (P1D, PT1H …)
     send_at: datetime | None = None
-    status: str = "scheduled"
+    status: CampaignStatus = CampaignStatus.SCHEDULED
     reason: str | None = None  # why it failed or paused, for organisers
     created_at: datetime
     cursor: str | None = None  # the last registration id the fan-out has queued
@@ -201,3 +213,16 @@ class Campaign(BaseModel):
         if language in self.content:
             return language, self.content[language]
         return default_language, self.content[default_language]
+
+
+def wants_announcements(registration: Registration) -> bool:
+    return registration.updates and registration.email_status is EmailStatus.OK
+
+
+def may_receive(campaign: Campaign, registration: Registration) -> bool:
+    """Announcements skip whoever unsubscribed or said ``updates: false``; a reminder is
+    about the registrant's own session and skips only addresses that bounced or
+    complained."""
+    if campaign.purpose == "reminder":
+        return registration.email_status not in (EmailStatus.BOUNCED, EmailStatus.COMPLAINED)
+    return wants_announcements(registration)

@@ -15,25 +15,36 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from chalicelib.domain.kinds import ItemKind
+
 STATUSES = ("registered", "waitlisted", "cancelled")
 EMAIL_COUNTS = ("sent", "delivered", "bounced", "complained", "failed", "suppressed")
 EMAIL_OUTCOMES = ("delivered", "bounced", "complained")  # flags set from SES events
 
 
+COUNTED = (
+    ItemKind.REGISTRATION,
+    ItemKind.SEND,
+    ItemKind.ZOOM_FULL,
+    ItemKind.ATTENDANCE_UNMATCHED,
+)
+
+
 def event_of(image: dict[str, Any]) -> str | None:
-    """The event an item counts toward, or None when it counts toward nothing."""
-    kind = image.get("kind")
-    if kind in ("registration", "send"):
+    """The event an item counts toward, or None when it counts toward nothing.
+
+    ``image`` is an item as a table change carries it (``adapters/dynamo/schema.py``,
+    ``read_item``): with the ids its keys hold.
+    """
+    if image.get("kind") in COUNTED:
         return image.get("event_id") or None
-    if kind in ("zoom_full", "attendance_unmatched"):
-        return str(image["pk"]).split("#")[1]
     return None
 
 
 def contribution(image: dict[str, Any]) -> Counter[str]:
     counts: Counter[str] = Counter()
     kind = image.get("kind")
-    if kind == "registration":
+    if kind == ItemKind.REGISTRATION:
         status = image.get("status")
         counts[f"status.{status}"] += 1
         if status == "registered":
@@ -46,24 +57,23 @@ def contribution(image: dict[str, Any]) -> Counter[str]:
                     counts[f"zoom.{session}.{state}"] += 1
         for session in image.get("attended") or {}:
             counts[f"attended.{session}"] += 1
-    elif kind == "send":
+    elif kind == ItemKind.SEND:
         state = image.get("state")
         if state in ("sent", "failed", "suppressed"):
             counts[f"email.{state}"] += 1
         outcomes = [outcome for outcome in EMAIL_OUTCOMES if image.get(outcome)]
         for outcome in outcomes:
             counts[f"email.{outcome}"] += 1
-        sort_key = str(image.get("sk", ""))
-        if sort_key.startswith("CAMP#"):  # an announcement: its campaign's progress too
-            campaign = sort_key.removeprefix("CAMP#")
+        campaign = image.get("campaign_id")
+        if campaign:  # an announcement or a reminder: its campaign's progress too
             if state in ("sent", "failed", "suppressed", "skipped"):
                 counts[f"campaign.{campaign}.{state}"] += 1
             for outcome in outcomes:
                 counts[f"campaign.{campaign}.{outcome}"] += 1
-    elif kind == "zoom_full":
-        counts[f"zoom_full.{image['sk']}"] += 1
-    elif kind == "attendance_unmatched":
-        counts[f"unmatched.{str(image['pk']).rsplit('#', 1)[1]}"] += 1
+    elif kind == ItemKind.ZOOM_FULL:
+        counts[f"zoom_full.{image['session_id']}"] += 1
+    elif kind == ItemKind.ATTENDANCE_UNMATCHED:
+        counts[f"unmatched.{image['session_id']}"] += 1
     return counts
 
 

@@ -16,7 +16,6 @@ from chalicelib import i18n
 from chalicelib.domain.campaigns import Campaign, compiled
 from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import Registration
-from chalicelib.links import RegistrationLinks
 from chalicelib.mail.render import (
     FSI,
     PDI,
@@ -26,6 +25,7 @@ from chalicelib.mail.render import (
     interpretation_note,
     sessions_shown,
 )
+from chalicelib.signed_links import RegistrationLinks
 
 
 def _session_lines(sessions: list[dict]) -> str:

@@ -19,8 +19,8 @@ from chalicelib import i18n
 from chalicelib.domain.addresses import parse_address
 from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import Registration, Status
-from chalicelib.links import RegistrationLinks
 from chalicelib.mail.calendar import CalendarSession, invitation
+from chalicelib.signed_links import RegistrationLinks
 
 TEMPLATES = Path(__file__).parent / "templates"
 FSI, PDI = "\u2068", "\u2069"

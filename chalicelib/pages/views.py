@@ -10,7 +10,7 @@ import functools
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel import Locale
 
@@ -20,11 +20,13 @@ from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import Registration, Status
 from chalicelib.domain.zones import known_zones
 from chalicelib.pages.render import render
-from chalicelib.problems import Problem
+
+if TYPE_CHECKING:
+    from chalicelib.entrypoints.http import Problem
 
 N_ = i18n.N_
 
-# Field error codes (chalicelib.problems) -> what a person reads.
+# Field error codes (domain/errors.py) -> what a person reads.
 FIELD_MESSAGES = {
     "required": N_("This field is required."),
     "invalid_email": N_("Please enter a valid email address."),

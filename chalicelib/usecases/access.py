@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.registrations import Registration, Status
-from chalicelib.links import ExpiredLink, InvalidLink, Purpose, verify
-from chalicelib.ports import ClickRefused
+from chalicelib.ports import ClickRefused, Services
+from chalicelib.signed_links import ExpiredLink, InvalidLink, Purpose, verify
 
 
 class Refusal(StrEnum):
@@ -37,15 +36,15 @@ class LinkRefused(Exception):
     language: str | None  # the registrant's, when we know who they are
 
 
-def registration_behind(majlis: Majlis, purpose: Purpose, token: str) -> Registration:
+def registration_behind(services: Services, purpose: Purpose, token: str) -> Registration:
     """The registration a manage or unsubscribe link stands for. Raises LinkRefused."""
     try:
-        link = verify(majlis.keys.keys(), purpose, token, majlis.clock())
+        link = verify(services.keys.keys(), purpose, token, services.clock())
     except InvalidLink:
         raise LinkRefused(Refusal.INVALID, None) from None
     except ExpiredLink:
         raise LinkRefused(Refusal.EXPIRED, None) from None
-    registration = majlis.registrations.get(link.registration_id, consistent=True)
+    registration = services.registrations.get(link.registration_id, consistent=True)
     if registration is None:
         raise LinkRefused(Refusal.INVALID, None)
     if registration.status is Status.CANCELLED:
@@ -55,17 +54,17 @@ def registration_behind(majlis: Majlis, purpose: Purpose, token: str) -> Registr
     return registration
 
 
-def join(majlis: Majlis, token: str) -> str:
+def join(services: Services, token: str) -> str:
     """The Zoom URL to send the person to. Raises LinkRefused."""
-    now = majlis.clock()
+    now = services.clock()
     try:
-        link = verify(majlis.keys.keys(), Purpose.JOIN, token, now)
+        link = verify(services.keys.keys(), Purpose.JOIN, token, now)
     except InvalidLink:
         raise LinkRefused(Refusal.INVALID, None) from None
     except ExpiredLink:
         raise LinkRefused(Refusal.EXPIRED, None) from None
     try:
-        registration = majlis.registrations.record_click(
+        registration = services.registrations.record_click(
             link.registration_id, link.session_id, link.version, now
         )
     except ClickRefused as refused:
@@ -73,7 +72,7 @@ def join(majlis: Majlis, token: str) -> str:
     zoom = registration.zoom.get(link.session_id, {})
     if zoom.get("join_url"):
         return zoom["join_url"]
-    event = majlis.events.get(registration.event_id)
+    event = services.events.get(registration.event_id)
     session = event.session(link.session_id) if event else None
     if session is None or not session.join_url:
         raise LinkRefused(Refusal.UNAVAILABLE, registration.language)

@@ -19,52 +19,45 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from chalicelib.bootstrap import Majlis
-from chalicelib.domain.campaigns import Campaign, CampaignBody
+from chalicelib.domain.campaigns import (
+    ACTIVE,
+    Campaign,
+    CampaignBody,
+    CampaignStatus,
+    may_receive,
+    wants_announcements,
+)
+from chalicelib.domain.errors import Conflict, FieldError, Invalid, NotFound, invalid
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.registrations import EmailStatus, Registration
-from chalicelib.problems import FieldError, Problem, field_errors, validation_problem
+from chalicelib.jobs import CampaignMail
+from chalicelib.ports import Services
 from chalicelib.usecases.events import known_event
 
 PAGE = 500  # registrations read per fan-out step
 PER_MESSAGE = 50  # recipients per mail-queue message
-SEND_PREFIX = "CAMP#"  # a campaign email's send record: sk CAMP#{campaign id}
 QUEUE_DELAY_MAX = 900  # SQS's longest delivery delay
 
 
-def wants_announcements(registration: Registration) -> bool:
-    return registration.updates and registration.email_status is EmailStatus.OK
-
-
-def may_receive(campaign: Campaign, registration: Registration) -> bool:
-    """Announcements skip whoever unsubscribed or said ``updates: false``; a reminder is
-    about the registrant's own session and skips only addresses that bounced or
-    complained."""
-    if campaign.purpose == "reminder":
-        return registration.email_status not in (EmailStatus.BOUNCED, EmailStatus.COMPLAINED)
-    return wants_announcements(registration)
-
-
-def _body(event_id: str, body: dict[str, Any], majlis: Majlis) -> tuple[Any, CampaignBody]:
-    event = known_event(majlis, event_id)
+def _body(event_id: str, body: dict[str, Any], services: Services) -> tuple[Any, CampaignBody]:
+    event = known_event(services, event_id)
     try:
         parsed = CampaignBody.model_validate(body)
     except ValidationError as error:
-        raise validation_problem(field_errors(error)) from None
+        raise invalid(error) from None
     problems = parsed.problems(event)
     if problems:
-        raise validation_problem([FieldError(*problem) for problem in problems])
+        raise Invalid([FieldError(*problem) for problem in problems])
     return event, parsed
 
 
-def _audience(majlis: Majlis, event: Any, parsed: CampaignBody) -> tuple[Counter[str], int]:
+def _audience(services: Services, event: Any, parsed: CampaignBody) -> tuple[Counter[str], int]:
     """(recipients by the language of the content they get, how many are suppressed)."""
     languages: Counter[str] = Counter()
     suppressed = 0
     cursor: str | None = None
     where = parsed.audience.where()
     while True:
-        page = majlis.registrations.page(event.id, where, PAGE, cursor)
+        page = services.registrations.page(event.id, where, PAGE, cursor)
         for registration in page.items:
             if not wants_announcements(registration):
                 suppressed += 1
@@ -80,10 +73,10 @@ def _audience(majlis: Majlis, event: Any, parsed: CampaignBody) -> tuple[Counter
             return languages, suppressed
 
 
-def create(majlis: Majlis, event_id: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def create(services: Services, event_id: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """POST /events/{id}/campaigns: (status, answer)."""
-    event, parsed = _body(event_id, body, majlis)
-    languages, suppressed = _audience(majlis, event, parsed)
+    event, parsed = _body(event_id, body, services)
+    languages, suppressed = _audience(services, event, parsed)
     # Everyone the audience matches; those suppressed are among them (API.md: "skipped
     # and counted as suppressed"), and by_language counts those who will read it.
     recipients = sum(languages.values()) + suppressed
@@ -100,24 +93,24 @@ def create(majlis: Majlis, event_id: str, body: dict[str, Any]) -> tuple[int, di
         audience=parsed.audience,
         content=parsed.content,
         send_at=parsed.send_at,
-        created_at=majlis.clock(),
+        created_at=services.clock(),
     )
-    majlis.campaigns.create(campaign)
+    services.campaigns.create(campaign)
     return 202, {"campaign_id": campaign.campaign_id, "recipients": recipients}
 
 
-def _owned(majlis: Majlis, event_id: str, campaign_id: str) -> Campaign:
-    known_event(majlis, event_id)
-    campaign = majlis.campaigns.get(campaign_id)
+def _owned(services: Services, event_id: str, campaign_id: str) -> Campaign:
+    known_event(services, event_id)
+    campaign = services.campaigns.get(campaign_id)
     if campaign is None or campaign.event_id != event_id:
-        raise Problem(404, "There is no such campaign for this event.")
+        raise NotFound("There is no such campaign for this event.")
     return campaign
 
 
-def progress(majlis: Majlis, event_id: str, campaign_id: str) -> dict[str, Any]:
+def progress(services: Services, event_id: str, campaign_id: str) -> dict[str, Any]:
     """GET /events/{id}/campaigns/{cid}: status and counts."""
-    campaign = _owned(majlis, event_id, campaign_id)
-    counters = majlis.stats.read(event_id)
+    campaign = _owned(services, event_id, campaign_id)
+    counters = services.stats.read(event_id)
 
     def counted(name: str) -> int:
         return counters.get(f"campaign.{campaign_id}.{name}", 0)
@@ -126,8 +119,8 @@ def progress(majlis: Majlis, event_id: str, campaign_id: str) -> dict[str, Any]:
     suppressed = campaign.suppressed + counted("suppressed")
     status = campaign.status
     finished = sent + failed + skipped + counted("suppressed")
-    if status == "sending" and campaign.fanned_out and finished >= campaign.queued:
-        status = "done"
+    if status == CampaignStatus.SENDING and campaign.fanned_out and finished >= campaign.queued:
+        status = CampaignStatus.DONE
     answer: dict[str, Any] = {
         "campaign_id": campaign_id,
         "name": campaign.name,
@@ -149,20 +142,19 @@ def progress(majlis: Majlis, event_id: str, campaign_id: str) -> dict[str, Any]:
     return answer
 
 
-def cancel(majlis: Majlis, event_id: str, campaign_id: str) -> dict[str, Any]:
+def cancel(services: Services, event_id: str, campaign_id: str) -> dict[str, Any]:
     """POST …/cancel: stops the fan-out and every email not yet sent."""
-    status = progress(majlis, event_id, campaign_id)["status"]
-    if status != "cancelled":
-        stopped = status in ("scheduled", "sending") and majlis.campaigns.set_status(
-            campaign_id, "cancelled", None, only_from=("scheduled", "sending")
+    status = progress(services, event_id, campaign_id)["status"]
+    if status != CampaignStatus.CANCELLED:
+        stopped = status in ACTIVE and services.campaigns.set_status(
+            campaign_id, CampaignStatus.CANCELLED, None, only_from=ACTIVE
         )
         if not stopped:
-            raise Problem(
-                409,
+            raise Conflict(
                 f"The campaign is {status}: there is nothing left to cancel.",
                 title="Campaign already finished",
             )
-    return progress(majlis, event_id, campaign_id)
+    return progress(services, event_id, campaign_id)
 
 
 # -- fan-out ---------------------------------------------------------------------------
@@ -174,7 +166,7 @@ class FanOut:
     delay: int = 0  # for "wait": seconds until the job should come back
 
 
-def fan_out(majlis: Majlis, campaign_id: str, time_left: Callable[[], float]) -> FanOut:
+def fan_out(services: Services, campaign_id: str, time_left: Callable[[], float]) -> FanOut:
     """Queue the campaign's recipients page by page from its checkpoint.
 
     Returns when every page is queued, when less than a minute of the invocation is
@@ -182,38 +174,36 @@ def fan_out(majlis: Majlis, campaign_id: str, time_left: Callable[[], float]) ->
     Raises when the mail queue refuses a page: the job comes back and redoes that page.
     """
     while True:
-        campaign = majlis.campaigns.get(campaign_id)
-        if campaign is None or campaign.status not in ("scheduled", "sending"):
+        campaign = services.campaigns.get(campaign_id)
+        if campaign is None or campaign.status not in ACTIVE:
             return FanOut("stopped")
         if campaign.fanned_out:
             return FanOut("queued")
-        now = majlis.clock()
+        now = services.clock()
         if campaign.send_at is not None and campaign.send_at > now:
             wait = int((campaign.send_at - now).total_seconds()) + 1
             return FanOut("wait", min(wait, QUEUE_DELAY_MAX))
-        event = majlis.events.get(campaign.event_id)
+        event = services.events.get(campaign.event_id)
         if event is None:
             return FanOut("stopped")
-        page = majlis.registrations.page(
+        page = services.registrations.page(
             campaign.event_id, campaign.audience.where(), PAGE, campaign.cursor
         )
         wanted = [r.registration_id for r in page.items if may_receive(campaign, r)]
         jobs = [
-            {
-                "type": "campaign_mail",
-                "campaign_id": campaign_id,
-                "registration_ids": wanted[start : start + PER_MESSAGE],
-            }
+            CampaignMail(
+                campaign_id=campaign_id, registration_ids=wanted[start : start + PER_MESSAGE]
+            )
             for start in range(0, len(wanted), PER_MESSAGE)
         ]
-        if jobs and majlis.mail_queue.send(jobs):
+        if jobs and services.mail_queue.send(jobs):
             raise RuntimeError("the mail queue refused part of a page; the page is redone")
         counts = {
             "recipients": len(page.items),
             "queued": len(wanted),
             "suppressed": len(page.items) - len(wanted),
         }
-        if not majlis.campaigns.advance(campaign_id, campaign.cursor, page.cursor, counts):
+        if not services.campaigns.advance(campaign_id, campaign.cursor, page.cursor, counts):
             return FanOut("stopped")  # cancelled meanwhile, or another worker is ahead
         if page.cursor is None:
             return FanOut("queued")

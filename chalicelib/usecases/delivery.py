@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass
 
 from chalicelib import metrics
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.registrations import EmailStatus
+from chalicelib.ports import CampaignEmail, EmailRef, Services
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class SesEvent:
     registration_id: str | None
     bounce_type: str | None = None
     reason: str | None = None
-    send_key: int | str | None = None  # which of the registration's emails (from tags)
+    email: EmailRef | None = None  # which of the registration's emails (from tags)
 
     @classmethod
     def parse(cls, body: str) -> SesEvent:
@@ -43,11 +43,11 @@ class SesEvent:
         registration = (tags.get("registration") or [None])[0]
         campaign = (tags.get("campaign") or [None])[0]
         seq = (tags.get("seq") or [None])[0]
-        send_key: int | str | None = None
+        email: EmailRef | None = None
         if campaign:
-            send_key = f"CAMP#{campaign}"
-        elif seq and seq.isdigit():
-            send_key = int(seq)
+            email = CampaignEmail(campaign)
+        elif seq and seq.isascii() and seq.isdigit():
+            email = int(seq)
         bounce = document.get("bounce") or {}
         reason = None
         if bounce.get("bouncedRecipients"):
@@ -59,20 +59,20 @@ class SesEvent:
             registration_id=registration,
             bounce_type=bounce.get("bounceType"),
             reason=reason,
-            send_key=send_key,
+            email=email,
         )
 
 
-def apply_ses_event(majlis: Majlis, event: SesEvent) -> str:
+def apply_ses_event(services: Services, event: SesEvent) -> str:
     """Record what SES says happened to one email; returns what was done."""
-    now = majlis.clock()
+    now = services.clock()
     if event.kind == "Send":
         # SES accepted the email. A worker that died after the SES call, before it could
         # complete its send record, is completed here: nobody takes its claim over
         # and sends the email twice.
-        if event.registration_id is None or event.send_key is None:
+        if event.registration_id is None or event.email is None:
             return "noted"
-        majlis.send_log.confirm(event.registration_id, event.send_key, event.message_id, now)
+        services.send_log.confirm(event.registration_id, event.email, event.message_id, now)
         return "confirmed"
     outcome = {"Delivery": "delivered", "Complaint": "complained"}.get(event.kind)
     if event.kind == "Bounce" and event.bounce_type == "Permanent":
@@ -86,21 +86,21 @@ def apply_ses_event(majlis: Majlis, event: SesEvent) -> str:
     # The email's own record carries the outcome (for the event's stats) and knows whose
     # it was when the message tag is missing.
     if outcome:
-        sent_to = majlis.send_log.outcome(event.message_id, outcome, now)
+        sent_to = services.send_log.outcome(event.message_id, outcome, now)
     else:
         sent_to = (
-            None if event.registration_id else majlis.send_log.registration_for(event.message_id)
+            None if event.registration_id else services.send_log.registration_for(event.message_id)
         )
     registration_id = event.registration_id or sent_to
     if registration_id is None:
         return "unknown message"
     if outcome == "bounced":
-        majlis.registrations.set_email_status(registration_id, EmailStatus.BOUNCED, now)
+        services.registrations.set_email_status(registration_id, EmailStatus.BOUNCED, now)
         return "bounced"
     if event.kind == "Bounce":
-        majlis.registrations.count_soft_bounce(registration_id, now)
+        services.registrations.count_soft_bounce(registration_id, now)
         return "soft bounce"
     if outcome == "complained":
-        majlis.registrations.set_email_status(registration_id, EmailStatus.COMPLAINED, now)
+        services.registrations.set_email_status(registration_id, EmailStatus.COMPLAINED, now)
         return "complained"
     return "noted"

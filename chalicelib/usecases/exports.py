@@ -15,12 +15,11 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from chalicelib.bootstrap import Majlis
+from chalicelib.domain.errors import NotFound, Refused
 from chalicelib.domain.events import utc_text
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.registrations import Registration
-from chalicelib.ports import Export
-from chalicelib.problems import Problem
+from chalicelib.ports import Export, Services
 from chalicelib.usecases.events import known_event
 from chalicelib.usecases.registrations import registration_filter
 
@@ -45,23 +44,23 @@ COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def start(majlis: Majlis, event_id: str, params: dict[str, str]) -> dict[str, Any]:
-    event = known_event(majlis, event_id)
+def start(services: Services, event_id: str, params: dict[str, str]) -> dict[str, Any]:
+    event = known_event(services, event_id)
     registration_filter(event, params)  # refuse bad filters now, not in the worker
     export = Export(export_id=new_id(), event_id=event.id, filters=dict(params))
-    majlis.exports.create(export, majlis.clock())
+    services.exports.create(export, services.clock())
     return {"export_id": export.export_id}
 
 
-def progress(majlis: Majlis, event_id: str, export_id: str) -> dict[str, Any]:
-    known_event(majlis, event_id)
-    export = majlis.exports.get(export_id)
+def progress(services: Services, event_id: str, export_id: str) -> dict[str, Any]:
+    known_event(services, event_id)
+    export = services.exports.get(export_id)
     if export is None or export.event_id != event_id:
-        raise Problem(404, "There is no such export for this event.")
+        raise NotFound("There is no such export for this event.")
     answer: dict[str, Any] = {"status": export.status, "rows": export.rows, "url": None}
     if export.status == "done":
         filename = f"{event_id}-registrations.csv"
-        answer["url"] = majlis.export_files.url(export.key, filename, URL_SECONDS)
+        answer["url"] = services.export_files.url(export.key, filename, URL_SECONDS)
     if export.reason:
         answer["reason"] = export.reason
     return answer
@@ -93,9 +92,9 @@ def _row(registration: Registration) -> list[str]:
     ]
 
 
-def csv_chunks(majlis: Majlis, export: Export, counted: list[int]) -> Iterator[bytes]:
+def csv_chunks(services: Services, export: Export, counted: list[int]) -> Iterator[bytes]:
     """The file, a page of rows at a time; ``counted[0]`` ends as the number of rows."""
-    event = known_event(majlis, export.event_id)
+    event = known_event(services, export.event_id)
     where = registration_filter(event, export.filters)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -103,7 +102,7 @@ def csv_chunks(majlis: Majlis, export: Export, counted: list[int]) -> Iterator[b
     yield "\ufeff".encode() + buffer.getvalue().encode()
     cursor: str | None = None
     while True:
-        page = majlis.registrations.page(event.id, where, PAGE, cursor)
+        page = services.registrations.page(event.id, where, PAGE, cursor)
         buffer.seek(0)
         buffer.truncate()
         for registration in page.items:
@@ -115,17 +114,17 @@ def csv_chunks(majlis: Majlis, export: Export, counted: list[int]) -> Iterator[b
             return
 
 
-def write(majlis: Majlis, export_id: str) -> str:
+def write(services: Services, export_id: str) -> str:
     """The export queue's job: write the file, then mark the export done."""
-    export = majlis.exports.get(export_id)
+    export = services.exports.get(export_id)
     if export is None or export.status != "running":
         return "nothing to do"
     key = f"{export.event_id}/{export.export_id}.csv"
     counted = [0]
     try:
-        majlis.export_files.upload(key, csv_chunks(majlis, export, counted))
-    except Problem as problem:  # the event or its filters changed meanwhile
-        majlis.exports.fail(export_id, problem.detail, majlis.clock())
+        services.export_files.upload(key, csv_chunks(services, export, counted))
+    except Refused as refused:  # the event or its filters changed meanwhile
+        services.exports.fail(export_id, refused.detail, services.clock())
         return "failed"
-    majlis.exports.finish(export_id, counted[0], key, majlis.clock())
+    services.exports.finish(export_id, counted[0], key, services.clock())
     return "done"

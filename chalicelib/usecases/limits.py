@@ -20,49 +20,47 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.bootstrap import Majlis
+from chalicelib.domain.errors import TooManyRequests
 from chalicelib.domain.limits import Limit
-from chalicelib.ports import Counted
-from chalicelib.problems import Problem
+from chalicelib.ports import Counted, Services
 
 if TYPE_CHECKING:
     from chalicelib.usecases.access import Refusal
 
 
-def registrations(majlis: Majlis) -> Limit:
-    return Limit("registrations", majlis.settings.registrations_per_minute)
+def registrations(services: Services) -> Limit:
+    return Limit("registrations", services.settings.registrations_per_minute)
 
 
-def refused_links(majlis: Majlis) -> Limit:
-    return Limit("refused-links", majlis.settings.refused_links_per_minute)
+def refused_links(services: Services) -> Limit:
+    return Limit("refused-links", services.settings.refused_links_per_minute)
 
 
-def count_refused_link(majlis: Majlis, reason: Refusal, address: str | None) -> None:
+def count_refused_link(services: Services, reason: Refusal, address: str | None) -> None:
     """Count a refused link if its signature failed (what guessing produces); a link we
-    signed (expired, revoked, cancelled …) is not a guess. Raises a 429 Problem."""
+    signed (expired, revoked, cancelled …) is not a guess. Raises TooManyRequests."""
     from chalicelib.usecases.access import Refusal  # links' code stays off a registration
 
     if reason is Refusal.INVALID:
-        count(majlis, refused_links(majlis), address)
+        count(services, refused_links(services), address)
 
 
-def counted(majlis: Majlis, limit: Limit, address: str | None) -> Counted | None:
+def counted(services: Services, limit: Limit, address: str | None) -> Counted | None:
     """This request, to count against ``limit`` (None without an address to count by,
     which is never the case behind API Gateway)."""
-    return Counted(limit, address, majlis.clock()) if address else None
+    return Counted(limit, address, services.clock()) if address else None
 
 
-def too_many(counted: Counted) -> Problem:
+def too_many(counted: Counted) -> TooManyRequests:
     _, seconds_left = counted.limit.window(counted.now)
-    return Problem(
-        429,
+    return TooManyRequests(
         "Too many requests from your network. Please try again in a minute.",
-        headers={"Retry-After": str(max(1, seconds_left))},
+        retry_after=max(1, seconds_left),
     )
 
 
-def count(majlis: Majlis, limit: Limit, address: str | None) -> None:
-    """Count one request from ``address``; raises a 429 Problem once over ``limit``."""
-    request = counted(majlis, limit, address)
-    if request is not None and not majlis.limiter.admit(request):
+def count(services: Services, limit: Limit, address: str | None) -> None:
+    """Count one request from ``address``; raises TooManyRequests once over ``limit``."""
+    request = counted(services, limit, address)
+    if request is not None and not services.limiter.admit(request):
         raise too_many(request)

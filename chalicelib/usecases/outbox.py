@@ -10,73 +10,57 @@ a new export, a job on the export queue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
-from chalicelib.bootstrap import Majlis
-
-
-@dataclass(frozen=True)
-class Change:
-    """One stream record, with its images as plain dicts."""
-
-    sequence_number: str
-    event_name: str  # INSERT, MODIFY, REMOVE
-    old: dict[str, Any]
-    new: dict[str, Any]
-    event_id: str = ""  # the stream record's id, used as the correlation id
+from chalicelib.domain.kinds import ItemKind
+from chalicelib.jobs import CampaignFanOut, Export, Job, RegistrationMail
+from chalicelib.ports import Change, JobQueue, Services
 
 
-def jobs_for(change: Change) -> list[dict[str, Any]]:
+def jobs_for(change: Change) -> list[Job]:
     new, old = change.new, change.old
-    if new.get("kind") != "registration":
+    if new.get("kind") != ItemKind.REGISTRATION:
         return []
     seq = int(new.get("mail_seq", 0))
     if change.event_name == "INSERT" or (
         change.event_name == "MODIFY" and seq > int(old.get("mail_seq", 0))
     ):
         return [
-            {
-                "type": "registration_mail",
-                "registration_id": new["registration_id"],
-                "seq": seq,
-                "correlation_id": change.event_id,
-            }
+            RegistrationMail(
+                registration_id=new["registration_id"], seq=seq, correlation_id=change.event_id
+            )
         ]
     return []
 
 
-def campaign_jobs(change: Change) -> list[dict[str, Any]]:
+def campaign_jobs(change: Change) -> list[Job]:
     """A new campaign is fanned out (now, or when its ``send_at`` comes)."""
-    if change.event_name == "INSERT" and change.new.get("kind") == "campaign":
+    if change.event_name == "INSERT" and change.new.get("kind") == ItemKind.CAMPAIGN:
         return [
-            {
-                "type": "campaign_fanout",
-                "campaign_id": change.new["campaign_id"],
-                "correlation_id": change.event_id,
-            }
+            CampaignFanOut(campaign_id=change.new["campaign_id"], correlation_id=change.event_id)
         ]
     return []
 
 
-def export_jobs(change: Change) -> list[dict[str, Any]]:
-    if change.event_name == "INSERT" and change.new.get("kind") == "export":
-        return [{"type": "export", "export_id": change.new["export_id"]}]
+def export_jobs(change: Change) -> list[Job]:
+    if change.event_name == "INSERT" and change.new.get("kind") == ItemKind.EXPORT:
+        return [Export(export_id=change.new["export_id"])]
     return []
 
 
-def _zoom_jobs(majlis: Majlis, change: Change) -> list[dict[str, Any]]:
+def _zoom_jobs(services: Services, change: Change) -> list[Job]:
+    from chalicelib.jobs import ZoomSync
     from chalicelib.usecases.zoomsync import jobs_for_change
 
     jobs = jobs_for_change(change)
-    if jobs and jobs[0]["type"] == "zoom_sync":
-        event = majlis.events.get(str(change.new.get("event_id", "")))
+    if jobs and isinstance(jobs[0], ZoomSync):
+        event = services.events.get(str(change.new.get("event_id", "")))
         if event is None or not any(s.zoom for s in event.sessions):
             return []  # no Zoom sessions: nothing to keep in sync
     return jobs
 
 
-def relay(majlis: Majlis, changes: list[Change]) -> str | None:
+def relay(services: Services, changes: list[Change]) -> str | None:
     """Queue the jobs of a batch of changes: emails on the mail queue, Zoom work on the
     zoom queue.
 
@@ -84,15 +68,15 @@ def relay(majlis: Majlis, changes: list[Change]) -> str | None:
     whose jobs did not all make it: the stream retries from there (later changes are
     retried too, which is harmless because workers are idempotent).
     """
-    routes = [
-        (majlis.mail_queue, lambda change: jobs_for(change)),
-        (majlis.zoom_queue, lambda change: _zoom_jobs(majlis, change)),
-        (majlis.campaign_queue, campaign_jobs),
-        (majlis.export_queue, export_jobs),
+    routes: list[tuple[JobQueue, Callable[[Change], list[Job]]]] = [
+        (services.mail_queue, jobs_for),
+        (services.zoom_queue, lambda change: _zoom_jobs(services, change)),
+        (services.campaign_queue, campaign_jobs),
+        (services.export_queue, export_jobs),
     ]
     first_failed: int | None = None
     for queue, planner in routes:
-        jobs: list[dict[str, Any]] = []
+        jobs: list[Job] = []
         owner: list[int] = []
         for position, change in enumerate(changes):
             for job in planner(change):

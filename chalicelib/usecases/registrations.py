@@ -8,7 +8,6 @@ else a registration sets off (its email, later Zoom) follows from the table's st
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,8 +15,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib import metrics
-from chalicelib.bootstrap import Majlis
-from chalicelib.domain.events import Event, utc_text
+from chalicelib.domain.errors import (
+    Erased,
+    FieldError,
+    Invalid,
+    NotFound,
+    RegistrationClosed,
+    invalid,
+)
+from chalicelib.domain.events import Event
 from chalicelib.domain.ids import is_id, new_id
 from chalicelib.domain.registrations import (
     Registration,
@@ -25,8 +31,15 @@ from chalicelib.domain.registrations import (
     RegistrationForm,
     Status,
 )
-from chalicelib.ports import AlreadyRegistered, OverLimit, Page, SeatsChanged, StoreBusy
-from chalicelib.problems import FieldError, Problem, field_errors, validation_problem
+from chalicelib.ports import (
+    AlreadyRegistered,
+    Audit,
+    OverLimit,
+    Page,
+    SeatsChanged,
+    Services,
+    StoreBusy,
+)
 from chalicelib.usecases import limits
 from chalicelib.usecases.events import known_event
 
@@ -47,32 +60,8 @@ class Registered:
         return {"registration_id": self.registration_id, "status": self.status.value}
 
 
-class SeatHint:
-    """Which status to try first for an event, so a full event costs one write too.
-
-    After an attempt finds the event full, newcomers go straight for the waiting list
-    for a while; a wrong guess costs one more write, never a wrong answer.
-    """
-
-    def __init__(self, seconds: float = 30.0) -> None:
-        self._seconds = seconds
-        self._full_since: dict[str, float] = {}
-
-    def first_try(self, event_id: str) -> Status:
-        since = self._full_since.get(event_id)
-        if since is not None and time.monotonic() - since < self._seconds:
-            return Status.WAITLISTED
-        return Status.REGISTERED
-
-    def learn(self, event_id: str, status: Status) -> None:
-        if status is Status.WAITLISTED:
-            self._full_since[event_id] = time.monotonic()
-        else:
-            self._full_since.pop(event_id, None)
-
-
 def register(
-    majlis: Majlis,
+    services: Services,
     event_id: str,
     fields: dict[str, Any],
     form: bool,
@@ -80,29 +69,29 @@ def register(
 ) -> Registered:
     """Register a person for an event from the fields of a parsed body; a new
     registration counts against ``address``'s rate limit."""
-    event = known_event(majlis, event_id)
-    now = majlis.clock()
+    event = known_event(services, event_id)
+    now = services.clock()
     if fields.get("website"):
         # The honeypot: a bot gets the answer a person would, and nothing is stored.
         return Registered(new_id(), Status.REGISTERED, new=True)
     if not event.registration_open(now):
-        raise Problem(409, "Registration for this event is not open.")
+        raise RegistrationClosed("Registration for this event is not open.")
     if form:
         fields = {k: (None if k in _FORM_OPTIONAL and v == "" else v) for k, v in fields.items()}
     try:
         checked = RegistrationForm.model_validate(fields, context={"event": event})
     except ValidationError as error:
-        raise validation_problem(field_errors(error)) from None
+        raise invalid(error) from None
     registration = Registration.new(new_id(), event, checked, now)
-    status = majlis.seat_hint.first_try(event.id)
-    counted = limits.counted(majlis, limits.registrations(majlis), address)
+    status = services.seat_hint.first_try(event.id)
+    counted = limits.counted(services, limits.registrations(services), address)
     for _ in range(SEAT_ATTEMPTS):
         try:
-            majlis.registrations.add(
+            services.registrations.add(
                 registration.model_copy(update={"status": status}), event.capacity, counted
             )
         except AlreadyRegistered as existing:
-            again = _send_again(majlis, existing.registration_id)
+            again = _send_again(services, existing.registration_id)
             if again:
                 return again
             continue  # cancelled in the meantime: register anew
@@ -111,35 +100,37 @@ def register(
         except SeatsChanged:
             status = Status.REGISTERED if status is Status.WAITLISTED else Status.WAITLISTED
             continue
-        except StoreBusy:
-            raise Problem(
-                503,
-                "Many people are registering right now; please try again.",
-                headers={"Retry-After": "2"},
-            ) from None
-        majlis.seat_hint.learn(event.id, status)
+        services.seat_hint.learn(event.id, status)
         metrics.count("Registrations")
         if status is Status.WAITLISTED:
             metrics.count("Waitlisted")
         return Registered(registration.registration_id, status, new=True)
-    raise Problem(503, "Please try again in a moment.", headers={"Retry-After": "1"})
+    raise StoreBusy()  # the seats kept changing under each attempt
 
 
-def _send_again(majlis: Majlis, registration_id: str) -> Registered | None:
+def _send_again(services: Services, registration_id: str) -> Registered | None:
     """The email is already registered: send its email again (rate-limited)."""
-    now = majlis.clock()
-    interval = timedelta(seconds=majlis.settings.resend_interval_seconds)
-    status = majlis.registrations.request_mail(registration_id, "resend", now, now - interval)
+    now = services.clock()
+    interval = timedelta(seconds=services.settings.resend_interval_seconds)
+    status = services.registrations.request_mail(registration_id, "resend", now, now - interval)
     if status is None:
         return None
     return Registered(registration_id, status, new=False)
 
 
-def registration(majlis: Majlis, event_id: str, registration_id: str) -> Registration:
-    known_event(majlis, event_id)
-    found = majlis.registrations.get(registration_id) if is_id(registration_id) else None
+def registration(services: Services, event_id: str, registration_id: str) -> Registration:
+    known_event(services, event_id)
+    found = services.registrations.get(registration_id) if is_id(registration_id) else None
     if found is None or found.event_id != event_id:
-        raise Problem(404, "There is no such registration for this event.")
+        raise NotFound("There is no such registration for this event.")
+    return found
+
+
+def organizer_view(services: Services, event_id: str, registration_id: str) -> Registration:
+    """A registration as organisers see it; an erased one keeps only its counts."""
+    found = registration(services, event_id, registration_id)
+    if found.erased_at is not None:
+        raise Erased("This registration was erased: only its counts remain.", title="Erased")
     return found
 
 
@@ -152,7 +143,7 @@ def _choices(
     values = {v.strip().upper() if upper else v.strip() for v in raw.split(",") if v.strip()}
     if allowed is not None and not values <= allowed:
         bad = ", ".join(sorted(values - allowed))
-        raise validation_problem([FieldError(name, "invalid_choice", f"Unknown value: {bad}.")])
+        raise Invalid([FieldError(name, "invalid_choice", f"Unknown value: {bad}.")])
     return frozenset(values)
 
 
@@ -165,7 +156,7 @@ def registration_filter(
     """The filters of a query string (``?status=registered&language=ur,ar``)."""
     unknown = set(params) - {*FILTERS, *also}
     if unknown:
-        raise validation_problem(
+        raise Invalid(
             [
                 FieldError(name, "unknown_field", "Unknown query parameter.")
                 for name in sorted(unknown)
@@ -179,23 +170,23 @@ def registration_filter(
     )
 
 
-def registrations(majlis: Majlis, event_id: str, params: dict[str, str]) -> Page:
+def registrations(services: Services, event_id: str, params: dict[str, str]) -> Page:
     """One page of an event's registrations, filtered as the query string asks."""
-    event = known_event(majlis, event_id)
+    event = known_event(services, event_id)
     where = registration_filter(event, params, also=("limit", "cursor"))
     text = params.get("limit", "100")
     limit = int(text) if text.isascii() and text.isdigit() and len(text) < 5 else 0
     if not 1 <= limit <= MAX_PAGE:
-        raise validation_problem([FieldError("limit", "out_of_range", f"Use 1 to {MAX_PAGE}.")])
+        raise Invalid([FieldError("limit", "out_of_range", f"Use 1 to {MAX_PAGE}.")])
     try:
-        return majlis.registrations.page(event.id, where, limit, params.get("cursor") or None)
+        return services.registrations.page(event.id, where, limit, params.get("cursor") or None)
     except ValueError:
-        raise validation_problem(
+        raise Invalid(
             [FieldError("cursor", "invalid_cursor", "This cursor is not one we gave out.")]
         ) from None
 
 
-def erase(majlis: Majlis, event_id: str, registration_id: str, by: str) -> None:
+def erase(services: Services, event_id: str, registration_id: str, by: str) -> None:
     """DELETE /events/{id}/registrations/{rid}: the personal data goes, the counts stay.
 
     The registration is cancelled if it was active (its seat goes to the waiting list,
@@ -203,20 +194,7 @@ def erase(majlis: Majlis, event_id: str, registration_id: str, by: str) -> None:
     URL; an audit record says who erased it and when, without personal data. Erasing
     again does nothing.
     """
-    found = registration(majlis, event_id, registration_id)
+    found = registration(services, event_id, registration_id)
     if found.erased_at is not None:
         return
-    now = majlis.clock()
-    audit = {
-        "pk": f"EVENT#{event_id}#AUDIT",
-        "sk": f"{utc_text(now)}#{registration_id}",
-        "kind": "audit",
-        "action": "erased",
-        "registration_id": registration_id,
-        "by": by,  # the token's id, never the token
-        "at": utc_text(now),
-    }
-    try:
-        majlis.registrations.erase(found, audit, now)
-    except StoreBusy:
-        raise Problem(503, "Please try again in a moment.", headers={"Retry-After": "2"}) from None
+    services.registrations.erase(found, Audit(action="erased", by=by), services.clock())

@@ -13,17 +13,12 @@ campaigns' own: one email per registrant, cancelled registrations left out.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.campaigns import Audience, Campaign
-from chalicelib.domain.events import Event, Session, parse_duration, utc_text
-from chalicelib.domain.ids import ID_PATTERN
 from chalicelib.domain.registrations import Status
-
-_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+from chalicelib.domain.reminders import due, reminder_id
+from chalicelib.ports import Services
 
 
 @dataclass
@@ -32,35 +27,11 @@ class Report:
     already: int = 0  # due, and made by an earlier run
 
 
-def reminder_id(event_id: str, session: Session, offset: str) -> str:
-    """The same reminder always has the same id (an id like every other: 26 characters)."""
-    key = f"{event_id}|{session.id}|{offset}|{utc_text(session.starts_at)}"
-    value = int.from_bytes(hashlib.sha256(key.encode()).digest()[:17], "big")
-    chars = [_ALPHABET[(value >> (5 * i)) & 31] for i in range(26)]
-    found = "".join(reversed(chars))
-    assert ID_PATTERN.fullmatch(found)
-    return found
-
-
-def due(event: Event, now: datetime) -> list[tuple[Session, str]]:
-    """(session, offset) of the reminders to send now: per session, the nearest due."""
-    found = []
-    for session in event.sessions:
-        if now >= session.starts_at:
-            continue
-        offsets = [
-            text for text in event.reminders if session.starts_at - parse_duration(text) <= now
-        ]
-        if offsets:
-            found.append((session, min(offsets, key=parse_duration)))
-    return found
-
-
-def run(majlis: Majlis) -> Report:
+def run(services: Services) -> Report:
     report = Report()
-    now = majlis.clock()
-    for event_id in majlis.events.ids():
-        event = majlis.events.get(event_id, fresh=True)
+    now = services.clock()
+    for event_id in services.events.ids():
+        event = services.events.get(event_id, fresh=True)
         if event is None:
             continue
         for session, offset in due(event, now):
@@ -75,7 +46,7 @@ def run(majlis: Majlis) -> Report:
                 reminder=offset,
                 created_at=now,
             )
-            if majlis.campaigns.create(reminder):
+            if services.campaigns.create(reminder):
                 report.created.append(f"{event.id}/{session.id}/{offset}")
             else:
                 report.already += 1

@@ -13,12 +13,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from chalicelib.bootstrap import Majlis
+from chalicelib.domain.errors import Conflict, FieldError, Invalid, invalid
 from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import Registration, RegistrationChanges, Status
-from chalicelib.links import Purpose
-from chalicelib.ports import StoreBusy
-from chalicelib.problems import FieldError, Problem, field_errors, validation_problem
+from chalicelib.ports import Services, StoreBusy
+from chalicelib.signed_links import Purpose
 from chalicelib.usecases.access import LinkRefused, Refusal, registration_behind
 
 
@@ -28,36 +27,33 @@ class Managed:
     event: Event
 
 
-def _event_of(majlis: Majlis, registration: Registration) -> Event:
-    event = majlis.events.get(registration.event_id)
+def _event_of(services: Services, registration: Registration) -> Event:
+    event = services.events.get(registration.event_id)
     if event is None:
         raise LinkRefused(Refusal.INVALID, registration.language)
     return event
 
 
-def manage(majlis: Majlis, token: str) -> Managed:
+def manage(services: Services, token: str) -> Managed:
     """The registration behind a manage link, with its event. Raises LinkRefused."""
-    registration = registration_behind(majlis, Purpose.MANAGE, token)
-    return Managed(registration, _event_of(majlis, registration))
+    registration = registration_behind(services, Purpose.MANAGE, token)
+    return Managed(registration, _event_of(services, registration))
 
 
-def cancel(majlis: Majlis, token: str) -> Managed:
-    managed = manage(majlis, token)
-    try:
-        cancelled = majlis.registrations.cancel(managed.registration, majlis.clock())
-    except StoreBusy:
-        raise Problem(503, "Please try again in a moment.", headers={"Retry-After": "2"}) from None
+def cancel(services: Services, token: str) -> Managed:
+    managed = manage(services, token)
+    cancelled = services.registrations.cancel(managed.registration, services.clock())
     return Managed(cancelled, managed.event)
 
 
-def update(majlis: Majlis, token: str, fields: dict[str, Any]) -> Managed:
+def update(services: Services, token: str, fields: dict[str, Any]) -> Managed:
     """Apply the changes a registrant asked for; nothing changes, nothing is sent."""
-    managed = manage(majlis, token)
+    managed = manage(services, token)
     registration, event = managed.registration, managed.event
     try:
         changes = RegistrationChanges.model_validate(fields, context={"event": event})
     except ValidationError as error:
-        raise validation_problem(field_errors(error)) from None
+        raise invalid(error) from None
     changed = changes.applied_to(registration)
     if not changed:
         return managed
@@ -69,24 +65,25 @@ def update(majlis: Majlis, token: str, fields: dict[str, Any]) -> Managed:
         else []
     )
     try:
-        updated = majlis.registrations.change(registration, changed, dropped, majlis.clock())
+        updated = services.registrations.change(registration, changed, dropped, services.clock())
     except StoreBusy:
-        raise Problem(409, "This registration changed meanwhile: please reload the page.") from None
+        # The link version moved under us: the page was showing an older state.
+        raise Conflict("This registration changed meanwhile: please reload the page.") from None
     return Managed(updated, event)
 
 
-def unsubscribe(majlis: Majlis, token: str) -> Managed:
-    registration = registration_behind(majlis, Purpose.UNSUBSCRIBE, token)
-    event = _event_of(majlis, registration)
-    done = majlis.registrations.unsubscribe(registration.registration_id, majlis.clock())
+def unsubscribe(services: Services, token: str) -> Managed:
+    registration = registration_behind(services, Purpose.UNSUBSCRIBE, token)
+    event = _event_of(services, registration)
+    done = services.registrations.unsubscribe(registration.registration_id, services.clock())
     if done is None:
         raise LinkRefused(Refusal.INVALID, registration.language)
     return Managed(done, event)
 
 
-def unsubscribe_view(majlis: Majlis, token: str) -> Managed:
-    registration = registration_behind(majlis, Purpose.UNSUBSCRIBE, token)
-    return Managed(registration, _event_of(majlis, registration))
+def unsubscribe_view(services: Services, token: str) -> Managed:
+    registration = registration_behind(services, Purpose.UNSUBSCRIBE, token)
+    return Managed(registration, _event_of(services, registration))
 
 
 def manage_action(fields: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -95,12 +92,10 @@ def manage_action(fields: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     rest = {k: v for k, v in fields.items() if k != "action"}
     if action == "cancel":
         if rest:
-            raise validation_problem(
+            raise Invalid(
                 [FieldError(k, "unknown_field", "Not part of a cancellation.") for k in rest]
             )
         return "cancel", {}
     if action == "update":
         return "update", rest
-    raise validation_problem(
-        [FieldError("action", "invalid_choice", "The action is 'cancel' or 'update'.")]
-    )
+    raise Invalid([FieldError("action", "invalid_choice", "The action is 'cancel' or 'update'.")])

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.stats import delta, event_of, report
+from chalicelib.ports import Change, Services
 from chalicelib.usecases.events import known_event
-from chalicelib.usecases.outbox import Change
 
 
-def count(majlis: Majlis, changes: list[Change]) -> int:
+def count(services: Services, changes: list[Change]) -> int:
     """Move each event's counters by a batch of changes; returns how many counted.
 
     Safe to call again with the same changes (a stream retry): each is counted once.
@@ -21,9 +20,9 @@ def count(majlis: Majlis, changes: list[Change]) -> int:
         moves = delta(change.old, change.new) if event_id else {}
         if moves:
             by_event.setdefault(event_id, []).append((change.event_id, moves))
-    return sum(majlis.stats.apply(event_id, moved) for event_id, moved in by_event.items())
+    return sum(services.stats.apply(event_id, moved) for event_id, moved in by_event.items())
 
 
-def event_stats(majlis: Majlis, event_id: str) -> dict[str, Any]:
-    known_event(majlis, event_id)
-    return report(majlis.stats.read(event_id))
+def event_stats(services: Services, event_id: str) -> dict[str, Any]:
+    known_event(services, event_id)
+    return report(services.stats.read(event_id))

@@ -9,8 +9,8 @@ person is owed an email (their confirmation, with join links).
 from __future__ import annotations
 
 from chalicelib import metrics
-from chalicelib.bootstrap import Majlis
-from chalicelib.usecases.outbox import Change
+from chalicelib.domain.kinds import ItemKind
+from chalicelib.ports import Change, Services
 
 MAX_PROMOTIONS_PER_CALL = 500
 
@@ -20,21 +20,21 @@ def events_to_fill(changes: list[Change]) -> set[str]:
     found = set()
     for change in changes:
         new = change.new
-        people_wait = new.get("kind") == "seats" and int(new.get("waitlisted", 0)) > 0
-        settings_changed = new.get("kind") == "event" and change.event_name == "MODIFY"
+        people_wait = new.get("kind") == ItemKind.SEATS and int(new.get("waitlisted", 0)) > 0
+        settings_changed = new.get("kind") == ItemKind.EVENT and change.event_name == "MODIFY"
         if people_wait or settings_changed:  # a seat freed, or the capacity raised
-            found.add(new["pk"].removeprefix("EVENT#"))
+            found.add(new["event_id"])
     return found
 
 
-def promote(majlis: Majlis, event_id: str) -> int:
+def promote(services: Services, event_id: str) -> int:
     """Fill the event's free seats from its waiting list; returns how many were promoted."""
-    event = majlis.events.get(event_id, fresh=True)  # the capacity as it is now
+    event = services.events.get(event_id, fresh=True)  # the capacity as it is now
     if event is None:
         return 0
     promoted = 0
     while promoted < MAX_PROMOTIONS_PER_CALL:
-        if majlis.registrations.promote_next(event_id, event.capacity, majlis.clock()) is None:
+        if services.registrations.promote_next(event_id, event.capacity, services.clock()) is None:
             break
         promoted += 1
     metrics.count("Promoted", promoted)

@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.addresses import parse_address
+from chalicelib.domain.errors import Unreadable, Unsigned
 from chalicelib.domain.events import Event
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.registrations import Registration, Status
 from chalicelib.domain.text import TextError, clean_text
-from chalicelib.ports import AlreadyRegistered, ZoomRegistrant, ZoomSession
-from chalicelib.problems import Problem
+from chalicelib.ports import AlreadyRegistered, Services, ZoomRegistrant, ZoomSession
 
 TIMESTAMP_WINDOW = 300
 # Identifiers of a handled event become parts of table keys (at most 2,048 bytes).
@@ -63,35 +62,35 @@ def _seconds(timestamp: str) -> int | None:
     return None
 
 
-def receive(majlis: Majlis, raw: bytes, headers: dict[str, str], now: datetime) -> Answer:
+def receive(services: Services, raw: bytes, headers: dict[str, str], now: datetime) -> Answer:
     """Verify and record one webhook; never anything slow."""
-    secret = majlis.zoom_credentials().webhook_secret_token
+    secret = services.zoom_credentials().webhook_secret_token
     timestamp = headers.get("x-zm-request-timestamp", "")
     given = headers.get("x-zm-signature", "")
     sent_at = _seconds(timestamp)
     if not secret or sent_at is None or not given:
-        raise Problem(401, "This request is not signed by Zoom.")
+        raise Unsigned("This request is not signed by Zoom.")
     if abs(now.timestamp() - sent_at) > TIMESTAMP_WINDOW:
-        raise Problem(401, "This request's timestamp is too old or in the future.")
+        raise Unsigned("This request's timestamp is too old or in the future.")
     # As bytes: compare_digest refuses text that is not ASCII.
     expected = signature(secret, timestamp, raw).encode()
     if not hmac.compare_digest(expected, given.encode("utf-8", "surrogatepass")):
-        raise Problem(401, "This request's signature does not match.")
+        raise Unsigned("This request's signature does not match.")
     try:
         text = raw.decode("utf-8")  # what is recorded is what apply() reads back
         document = json.loads(text)
     except (ValueError, RecursionError):
-        raise Problem(400, "The body is not valid JSON in UTF-8.") from None
+        raise Unreadable("The body is not valid JSON in UTF-8.") from None
     if not isinstance(document, dict):
-        raise Problem(400, "The body must be a JSON object.")
+        raise Unreadable("The body must be a JSON object.")
     kind = document.get("event")
     if kind == "endpoint.url_validation":
         return _validated(secret, document.get("payload"))
     if isinstance(kind, str) and kind in HANDLED:  # (a list or an object is no event name)
         if not _applicable(kind, document):
-            raise Problem(400, "This event does not have the fields Zoom sends with it.")
+            raise Unreadable("This event does not have the fields Zoom sends with it.")
         digest = hashlib.sha256(raw).hexdigest()
-        majlis.zoom_store.record_webhook(digest, text, now)
+        services.zoom_store.record_webhook(digest, text, now)
     return Answer(200, {"status": "received"})
 
 
@@ -99,7 +98,7 @@ def _validated(secret: str, payload: Any) -> Answer:
     """The answer to Zoom's URL validation: its plain token, and our HMAC of it."""
     plain = payload.get("plainToken") if isinstance(payload, dict) else None
     if not isinstance(plain, str) or not plain.isascii():  # Zoom's is a short ASCII text
-        raise Problem(400, "A URL validation needs its plainToken.")
+        raise Unreadable("A URL validation needs its plainToken.")
     encrypted = hmac.new(secret.encode(), plain.encode(), hashlib.sha256).hexdigest()
     return Answer(200, {"plainToken": plain, "encryptedToken": encrypted})
 
@@ -145,17 +144,17 @@ def _email_key(email: str) -> str | None:
 
 
 def find_registration(
-    majlis: Majlis, event_id: str, registrant: ZoomRegistrant
+    services: Services, event_id: str, registrant: ZoomRegistrant
 ) -> Registration | None:
     registration_id = None
     if registrant.registrant_id:
-        registration_id = majlis.zoom_store.registration_for_registrant(registrant.registrant_id)
+        registration_id = services.zoom_store.registration_for_registrant(registrant.registrant_id)
     if registration_id is None and registrant.email:
         key = _email_key(registrant.email)
-        registration_id = majlis.registrations.find_by_email(event_id, key) if key else None
+        registration_id = services.registrations.find_by_email(event_id, key) if key else None
     if registration_id is None:
         return None
-    found = majlis.registrations.get(registration_id, consistent=True)
+    found = services.registrations.get(registration_id, consistent=True)
     return found if found and found.event_id == event_id else None
 
 
@@ -192,11 +191,11 @@ def registration_from_zoom(
 
 
 def joined_zoom(
-    majlis: Majlis, event: Event, session_id: str, registrant: ZoomRegistrant, person: dict
+    services: Services, event: Event, session_id: str, registrant: ZoomRegistrant, person: dict
 ) -> str:
     """A registrant exists in Zoom: make sure they are ours, for that session."""
-    now = majlis.clock()
-    registration = find_registration(majlis, event.id, registrant)
+    now = services.clock()
+    registration = find_registration(services, event.id, registrant)
     outcome = "known"
     if registration is not None and registration.erased_at is not None:
         return "erased"  # nothing of theirs is kept again, not even from Zoom
@@ -205,26 +204,26 @@ def joined_zoom(
             return "no usable email"
         fresh = registration_from_zoom(event, session_id, person, registrant.email, now)
         try:
-            majlis.registrations.add(fresh, capacity=None)  # they hold a Zoom seat already
+            services.registrations.add(fresh, capacity=None)  # they hold a Zoom seat already
             registration, outcome = fresh, "created"
         except AlreadyRegistered as existing:
-            registration = majlis.registrations.get(existing.registration_id, consistent=True)
+            registration = services.registrations.get(existing.registration_id, consistent=True)
             if registration is None:
                 return "raced"
     elif registration.status is not Status.CANCELLED and session_id not in registration.sessions:
         sessions = [s for s in event.session_ids if s in {*registration.sessions, session_id}]
-        majlis.registrations.replace_sessions(registration.registration_id, sessions, now)
+        services.registrations.replace_sessions(registration.registration_id, sessions, now)
         outcome = "session added"
     known = registration.zoom.get(session_id, {})
     if registrant.registrant_id and known.get("registrant_id") != registrant.registrant_id:
-        majlis.zoom_store.synced(registration.registration_id, session_id, registrant, now)
+        services.zoom_store.synced(registration.registration_id, session_id, registrant, now)
     return outcome
 
 
-def left_zoom(majlis: Majlis, event: Event, session_id: str, registrant: ZoomRegistrant) -> str:
+def left_zoom(services: Services, event: Event, session_id: str, registrant: ZoomRegistrant) -> str:
     """A registrant was cancelled or denied in Zoom: drop that session here too."""
-    now = majlis.clock()
-    registration = find_registration(majlis, event.id, registrant)
+    now = services.clock()
+    registration = find_registration(services, event.id, registrant)
     if registration is None or registration.status is Status.CANCELLED:
         return "nothing to drop"
     if session_id not in registration.sessions:
@@ -233,45 +232,45 @@ def left_zoom(majlis: Majlis, event: Event, session_id: str, registrant: ZoomReg
     if held and registrant.registrant_id and held != registrant.registrant_id:
         return "an earlier registrant: nothing to drop"  # they registered again since
     # Forget the Zoom registrant first, so the change that follows pushes nothing back.
-    majlis.zoom_store.forget(registration.registration_id, session_id, now)
+    services.zoom_store.forget(registration.registration_id, session_id, now)
     remaining = [s for s in registration.sessions if s != session_id]
     if remaining:
-        majlis.registrations.replace_sessions(registration.registration_id, remaining, now)
+        services.registrations.replace_sessions(registration.registration_id, remaining, now)
         return "session dropped"
-    current = majlis.registrations.get(registration.registration_id, consistent=True)
+    current = services.registrations.get(registration.registration_id, consistent=True)
     if current is not None:
-        majlis.registrations.cancel(current, now)
+        services.registrations.cancel(current, now)
     return "cancelled"
 
 
-def apply(majlis: Majlis, body: str) -> str:
+def apply(services: Services, body: str) -> str:
     """Apply one recorded webhook; returns what happened."""
     document = json.loads(body)
     kind = str(document.get("event", ""))
     payload = document.get("payload") or {}
     subject = payload.get("object") or {}
     zoom_id = str(subject.get("id", ""))
-    session: ZoomSession | None = majlis.zoom_store.session_for(zoom_id) if zoom_id else None
+    session: ZoomSession | None = services.zoom_store.session_for(zoom_id) if zoom_id else None
     if session is None:
         return "not one of our sessions"
-    event = majlis.events.get(session.event_id)
+    event = services.events.get(session.event_id)
     if event is None or event.session(session.session_id) is None:
         return "not one of our sessions"
     action = kind.split(".", 1)[-1]
     if action == "participant_joined":
-        return _attendance(majlis, event, session.session_id, subject.get("participant") or {})
+        return _attendance(services, event, session.session_id, subject.get("participant") or {})
     person = subject.get("registrant") or {}
     registrant = _registrant(person)
     who = registrant.registrant_id or registrant.email.lower()
     event_ts = int(document.get("event_ts") or 0)
-    if not who or not majlis.zoom_store.newer(zoom_id, who, event_ts, action):
+    if not who or not services.zoom_store.newer(zoom_id, who, event_ts, action):
         return "already applied"
     if action in ("registration_created", "registration_approved"):
-        return joined_zoom(majlis, event, session.session_id, registrant, person)
-    return left_zoom(majlis, event, session.session_id, registrant)
+        return joined_zoom(services, event, session.session_id, registrant, person)
+    return left_zoom(services, event, session.session_id, registrant)
 
 
-def _attendance(majlis: Majlis, event: Event, session_id: str, participant: dict) -> str:
+def _attendance(services: Services, event: Event, session_id: str, participant: dict) -> str:
     registrant = ZoomRegistrant(
         email=str(participant.get("email") or ""),
         registrant_id=str(participant.get("registrant_id") or ""),
@@ -279,12 +278,12 @@ def _attendance(majlis: Majlis, event: Event, session_id: str, participant: dict
     )
     registration = None
     if registrant.registrant_id or registrant.email:
-        registration = find_registration(majlis, event.id, registrant)
-    majlis.zoom_store.attended(
+        registration = find_registration(services, event.id, registrant)
+    services.zoom_store.attended(
         registration.registration_id if registration else None,
         event.id,
         session_id,
         participant,
-        majlis.clock(),
+        services.clock(),
     )
     return "attended" if registration else "attended, unmatched"

@@ -20,11 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.addresses import parse_address
 from chalicelib.domain.events import Event
+from chalicelib.domain.kinds import ItemKind
 from chalicelib.domain.registrations import Registration, RegistrationFilter, Status
-from chalicelib.ports import ZoomFailure, ZoomRegistrant
+from chalicelib.domain.zoom import wanted
+from chalicelib.jobs import Job, ZoomSync, ZoomWebhook
+from chalicelib.ports import Change, Services, ZoomFailure, ZoomRegistrant
 from chalicelib.usecases import zoomhooks
 
 BATCH = 30
@@ -62,21 +64,14 @@ def _person(registration: Registration) -> dict[str, str]:
     return person
 
 
-def wanted(registration: Registration, event: Event) -> set[str]:
-    """The sessions this registration should hold a Zoom registrant for."""
-    if registration.status is not Status.REGISTERED:
-        return set()
-    return {s for s in registration.sessions if (session := event.session(s)) and session.zoom}
-
-
-def sync(majlis: Majlis, registration_ids: list[str]) -> Outcome:
+def sync(services: Services, registration_ids: list[str]) -> Outcome:
     outcome = Outcome()
     # By (kind, Zoom id): who to add, and who to cancel.
     adds: dict[tuple[str, str], list[tuple[Registration, str]]] = defaultdict(list)
     cancels: dict[tuple[str, str], list[Cancel]] = defaultdict(list)
-    day = majlis.clock().strftime("%Y-%m-%d")
-    for registration in majlis.registrations.get_many(registration_ids).values():
-        event = majlis.events.get(registration.event_id)
+    day = services.clock().strftime("%Y-%m-%d")
+    for registration in services.registrations.get_many(registration_ids).values():
+        event = services.events.get(registration.event_id)
         if event is None:
             continue
         want = wanted(registration, event)
@@ -104,9 +99,9 @@ def sync(majlis: Majlis, registration_ids: list[str]) -> Outcome:
                 (registration, session_id, registrant)
             )
     for (kind, zoom_id), people in adds.items():
-        _add(majlis, kind, zoom_id, people, day, outcome)
+        _add(services, kind, zoom_id, people, day, outcome)
     for (kind, zoom_id), people in cancels.items():
-        _cancel(majlis, kind, zoom_id, people, outcome)
+        _cancel(services, kind, zoom_id, people, outcome)
     return outcome
 
 
@@ -120,17 +115,17 @@ def _each(action: Callable[[T], Any], items: Iterable[T]) -> list[Any]:
 
 
 def _claim(
-    majlis: Majlis, people: list[tuple[Registration, str]], day: str, outcome: Outcome
+    services: Services, people: list[tuple[Registration, str]], day: str, outcome: Outcome
 ) -> list[tuple[Registration, str]]:
     """Count an add for each before it is sent; those over today's budget wait."""
-    now = majlis.clock()
-    limit = majlis.settings.zoom_adds_per_day
+    now = services.clock()
+    limit = services.settings.zoom_adds_per_day
 
     def claim(one: tuple[Registration, str]) -> bool:
         registration, session_id = one
-        if majlis.zoom_store.claim_add(registration.registration_id, session_id, day, limit, now):
+        if services.zoom_store.claim_add(registration.registration_id, session_id, day, limit, now):
             return True
-        majlis.zoom_store.mark(
+        services.zoom_store.mark(
             registration.registration_id,
             session_id,
             "deferred",
@@ -145,7 +140,7 @@ def _claim(
 
 
 def _send(
-    majlis: Majlis,
+    services: Services,
     kind: str,
     zoom_id: str,
     group: list[tuple[Registration, str]],
@@ -155,12 +150,12 @@ def _send(
     try:
         outcome.calls += 1
         if len(group) == 1:
-            added = [majlis.zoom.add(kind, zoom_id, _person(group[0][0]))]
+            added = [services.zoom.add(kind, zoom_id, _person(group[0][0]))]
         else:
-            added = majlis.zoom.add_many(kind, zoom_id, [_person(r) for r, _ in group])
+            added = services.zoom.add_many(kind, zoom_id, [_person(r) for r, _ in group])
     except ZoomFailure as failure:
         return failure
-    now = majlis.clock()
+    now = services.clock()
     by_email = {r.email.lower(): r for r in added}
 
     def store(one: tuple[Registration, str]) -> bool:
@@ -168,7 +163,7 @@ def _send(
         registrant = by_email.get(parse_address(registration.email).ascii.lower())
         if registrant is None:
             return False
-        majlis.zoom_store.synced(registration.registration_id, session_id, registrant, now)
+        services.zoom_store.synced(registration.registration_id, session_id, registrant, now)
         return True
 
     for (registration, _), stored in zip(group, _each(store, group), strict=True):
@@ -180,38 +175,38 @@ def _send(
 
 
 def _add(
-    majlis: Majlis,
+    services: Services,
     kind: str,
     zoom_id: str,
     people: list[tuple[Registration, str]],
     day: str,
     outcome: Outcome,
 ) -> None:
-    claimed = _claim(majlis, people, day, outcome)
+    claimed = _claim(services, people, day, outcome)
     for start in range(0, len(claimed), BATCH):
         group = claimed[start : start + BATCH]
-        failure = _send(majlis, kind, zoom_id, group, outcome)
+        failure = _send(services, kind, zoom_id, group, outcome)
         if failure is None:
             continue
         if failure.kind not in ("full", "rejected") or len(group) == 1:
-            _failed(majlis, kind, zoom_id, group, failure, day, outcome)
+            _failed(services, kind, zoom_id, group, failure, day, outcome)
             continue
         # Zoom refuses a whole batch for one person it will not take, or when not all of
         # it fits: one by one then, each within its budget, until Zoom says full for one
         # (and so for the rest).
         for index, one in enumerate(group):
-            if not _claim(majlis, [one], day, outcome):
+            if not _claim(services, [one], day, outcome):
                 continue
-            failure = _send(majlis, kind, zoom_id, [one], outcome)
+            failure = _send(services, kind, zoom_id, [one], outcome)
             if failure is not None and failure.kind == "full":
-                _failed(majlis, kind, zoom_id, group[index:], failure, day, outcome)
+                _failed(services, kind, zoom_id, group[index:], failure, day, outcome)
                 break
             if failure is not None:
-                _failed(majlis, kind, zoom_id, [one], failure, day, outcome)
+                _failed(services, kind, zoom_id, [one], failure, day, outcome)
 
 
 def _failed(
-    majlis: Majlis,
+    services: Services,
     kind: str,
     zoom_id: str,
     group: list[tuple[Registration, str]],
@@ -219,44 +214,46 @@ def _failed(
     day: str,
     outcome: Outcome,
 ) -> None:
-    now = majlis.clock()
+    now = services.clock()
     if failure.kind == "rate_limited":
         # Zoom refuses a per-second 429 before reading it: no add happened, none counts.
-        _each(lambda one: majlis.zoom_store.release_add(one[0].registration_id, one[1], day), group)
+        _each(
+            lambda one: services.zoom_store.release_add(one[0].registration_id, one[1], day), group
+        )
     if failure.kind == "full":
-        session = majlis.zoom_store.session_for(zoom_id)
+        session = services.zoom_store.session_for(zoom_id)
         if session is not None:
-            majlis.zoom_store.session_full(session.event_id, session.session_id, now)
+            services.zoom_store.session_full(session.event_id, session.session_id, now)
     for registration, session_id in group:
         rid = registration.registration_id
         if failure.kind == "full":
-            majlis.zoom_store.mark(rid, session_id, "full", now, "Zoom's capacity is reached")
+            services.zoom_store.mark(rid, session_id, "full", now, "Zoom's capacity is reached")
         elif failure.kind == "daily_limit":
-            majlis.zoom_store.mark(rid, session_id, "deferred", now, failure.reason)
+            services.zoom_store.mark(rid, session_id, "deferred", now, failure.reason)
         elif failure.kind == "auth":
             # Our credentials, not this person: reconciliation adds them once they work.
-            majlis.zoom_store.mark(rid, session_id, "auth_failed", now, failure.reason)
+            services.zoom_store.mark(rid, session_id, "auth_failed", now, failure.reason)
             outcome.dead[rid] = f"zoom {kind} {zoom_id}: {failure}"
         elif failure.permanent:
-            majlis.zoom_store.mark(rid, session_id, "failed", now, failure.reason)
+            services.zoom_store.mark(rid, session_id, "failed", now, failure.reason)
             outcome.dead[rid] = f"zoom {kind} {zoom_id}: {failure}"
         else:
             outcome.again(rid, failure.retry_after)
 
 
 def _cancel(
-    majlis: Majlis,
+    services: Services,
     kind: str,
     zoom_id: str,
     people: list[Cancel],
     outcome: Outcome,
 ) -> None:
-    now = majlis.clock()
+    now = services.clock()
     for start in range(0, len(people), BATCH):
         group = people[start : start + BATCH]
         try:
             outcome.calls += 1
-            majlis.zoom.cancel(kind, zoom_id, [registrant for _, _, registrant in group])
+            services.zoom.cancel(kind, zoom_id, [registrant for _, _, registrant in group])
         except ZoomFailure as failure:
             for registration, _, _ in group:
                 if failure.permanent:
@@ -265,7 +262,7 @@ def _cancel(
                     outcome.again(registration.registration_id, failure.retry_after)
             continue
         for registration, session_id, _ in group:
-            majlis.zoom_store.forget(registration.registration_id, session_id, now)
+            services.zoom_store.forget(registration.registration_id, session_id, now)
             outcome.cancelled += 1
 
 
@@ -295,45 +292,45 @@ class Report:
         )
 
 
-def _all_registrations(majlis: Majlis, event_id: str) -> list[Registration]:
+def _all_registrations(services: Services, event_id: str) -> list[Registration]:
     found, cursor = [], None
     while True:
-        page = majlis.registrations.page(event_id, RegistrationFilter(), 500, cursor)
+        page = services.registrations.page(event_id, RegistrationFilter(), 500, cursor)
         found += page.items
         if page.cursor is None:
             return found
         cursor = page.cursor
 
 
-def _zoom_registrants(majlis: Majlis, kind: str, zoom_id: str) -> list[ZoomRegistrant]:
+def _zoom_registrants(services: Services, kind: str, zoom_id: str) -> list[ZoomRegistrant]:
     found, token = [], ""
     while True:
-        page, token = majlis.zoom.registrants(kind, zoom_id, token)
+        page, token = services.zoom.registrants(kind, zoom_id, token)
         found += page
         if not token:
             return found
 
 
-def reconcile(majlis: Majlis) -> Report:
+def reconcile(services: Services) -> Report:
     """Compare every Zoom session with our registrations and repair the drift both ways."""
     report = Report()
-    for event_id in majlis.zoom_store.event_ids():
-        event = majlis.events.get(event_id, fresh=True)
+    for event_id in services.zoom_store.event_ids():
+        event = services.events.get(event_id, fresh=True)
         if event is None:
             continue
-        ours = _all_registrations(majlis, event_id)
+        ours = _all_registrations(services, event_id)
         for session in event.sessions:
             if session.zoom is not None:
-                _reconcile_session(majlis, event, session.id, ours, report)
+                _reconcile_session(services, event, session.id, ours, report)
     return report
 
 
 def _reconcile_session(
-    majlis: Majlis, event: Event, session_id: str, ours: list[Registration], report: Report
+    services: Services, event: Event, session_id: str, ours: list[Registration], report: Report
 ) -> None:
-    now = majlis.clock()
+    now = services.clock()
     zoom = event.session(session_id).zoom  # type: ignore[union-attr]
-    registrants = _zoom_registrants(majlis, zoom.type, zoom.id)
+    registrants = _zoom_registrants(services, zoom.type, zoom.id)
     report.sessions += 1
     report.in_zoom += len(registrants)
     in_zoom = {r.email.lower(): r for r in registrants}
@@ -364,11 +361,11 @@ def _reconcile_session(
         holds = session_id in wanted(registration, event)
         known = registration.zoom.get(session_id, {}).get("registrant_id")
         if holds and there is not None and known != there.registrant_id:
-            majlis.zoom_store.synced(registration.registration_id, session_id, there, now)
+            services.zoom_store.synced(registration.registration_id, session_id, there, now)
             report.ids_recorded += 1
         elif holds and there is None and known:
             # Cancelled in Zoom and the webhook never came: drop it here too.
-            zoomhooks.left_zoom(majlis, event, session_id, ZoomRegistrant(email, known, ""))
+            zoomhooks.left_zoom(services, event, session_id, ZoomRegistrant(email, known, ""))
             report.dropped_here += 1
         elif holds and there is None:
             state = registration.zoom_sync.get(session_id, {}).get("state")
@@ -381,32 +378,32 @@ def _reconcile_session(
                 to_cancel.append(there)  # we gave it up; Zoom never heard
             elif registration.status is Status.REGISTERED:
                 # They registered in Zoom and we never heard: the session is theirs here too.
-                zoomhooks.joined_zoom(majlis, event, session_id, there, {})
+                zoomhooks.joined_zoom(services, event, session_id, there, {})
                 report.created_here += 1
     strangers = [r for email, r in in_zoom.items() if email not in matched]
     for registrant in strangers:
-        outcome = zoomhooks.joined_zoom(majlis, event, session_id, registrant, {})
+        outcome = zoomhooks.joined_zoom(services, event, session_id, registrant, {})
         if outcome in ("created", "session added"):
             report.created_here += 1
     if to_cancel:
-        majlis.zoom.cancel(zoom.type, zoom.id, to_cancel)
+        services.zoom.cancel(zoom.type, zoom.id, to_cancel)
         report.cancelled_in_zoom += len(to_cancel)
     if to_sync:
-        majlis.zoom_queue.send([{"type": "zoom_sync", "registration_id": r} for r in to_sync])
+        services.zoom_queue.send([ZoomSync(registration_id=r) for r in to_sync])
 
 
-def jobs_for_change(change: Any) -> list[dict[str, Any]]:
+def jobs_for_change(change: Change) -> list[Job]:
     """Zoom work a table change sets off (see outbox.jobs_for)."""
     new, old = change.new, change.old
-    kind = new.get("kind") or old.get("kind")
-    if kind == "zoom_webhook" and change.event_name == "INSERT":
-        return [{"type": "zoom_webhook", "body": new["body"]}]
-    if kind != "registration" or change.event_name == "REMOVE":
+    kind = change.kind()
+    if kind == ItemKind.ZOOM_WEBHOOK and change.event_name == "INSERT":
+        return [ZoomWebhook(body=new["body"])]
+    if kind != ItemKind.REGISTRATION or change.event_name == "REMOVE":
         return []
     inserted = change.event_name == "INSERT"
     moved = new.get("status") != old.get("status") or new.get("sessions") != old.get("sessions")
     if inserted and new.get("status") != Status.REGISTERED.value:
         return []
     if inserted or moved:
-        return [{"type": "zoom_sync", "registration_id": new["registration_id"]}]
+        return [ZoomSync(registration_id=new["registration_id"])]
     return []

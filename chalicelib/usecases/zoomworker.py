@@ -8,12 +8,11 @@ to the dead-letter queue with its reason, where organisers and operators see it.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from typing import Any
 
-from chalicelib.bootstrap import Majlis
+from chalicelib.jobs import ZoomSync, ZoomWebhook
 from chalicelib.logs import logger
+from chalicelib.ports import Delivery, Services
 from chalicelib.usecases import zoomhooks, zoomsync
 
 MAX_BACKOFF = 900
@@ -23,26 +22,21 @@ def backoff(receive_count: int) -> int:
     return min(2 ** max(receive_count, 1), MAX_BACKOFF)
 
 
-def handle(majlis: Majlis, records: list[dict[str, Any]]) -> list[str]:
-    """Process SQS records; returns the message ids to deliver again."""
-    failed: list[str] = []
-    by_registration: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        try:
-            job = json.loads(record["body"])
-            if job.get("type") == "zoom_webhook":
-                outcome = zoomhooks.apply(majlis, job["body"])
-                logger.info("zoom webhook", extra={"outcome": outcome})
-            elif job.get("type") == "zoom_sync":
-                by_registration[str(job["registration_id"])].append(record)
-            else:
-                raise ValueError(f"unknown job type {job.get('type')!r}")
-        except Exception:  # noqa: BLE001 - one bad message must not hold up the others
-            logger.exception("zoom job failed", extra={"message_id": record["messageId"]})
-            failed.append(record["messageId"])
+def apply_webhook(services: Services, job: ZoomWebhook) -> str:
+    outcome = zoomhooks.apply(services, job.body)
+    logger.info("zoom webhook", extra={"outcome": outcome})
+    return outcome
+
+
+def sync(services: Services, gathered: list[tuple[ZoomSync, Delivery]]) -> list[Delivery]:
+    """Sync the registrations of a batch's sync jobs together; returns the deliveries to
+    deliver again (each already told when: Zoom's Retry-After, else a backoff)."""
+    by_registration: dict[str, list[tuple[ZoomSync, Delivery]]] = defaultdict(list)
+    for job, delivery in gathered:
+        by_registration[job.registration_id].append((job, delivery))
     if not by_registration:
-        return failed
-    outcome = zoomsync.sync(majlis, list(by_registration))
+        return []
+    outcome = zoomsync.sync(services, list(by_registration))
     logger.info(
         "zoom sync",
         extra={
@@ -55,12 +49,12 @@ def handle(majlis: Majlis, records: list[dict[str, Any]]) -> list[str]:
         },
     )
     for registration_id, reason in outcome.dead.items():
-        for record in by_registration[registration_id]:
-            majlis.zoom_dead_letters.send([{**json.loads(record["body"]), "reason": reason}])
+        for job, _ in by_registration[registration_id]:
+            services.zoom_dead_letters.send([job.model_copy(update={"reason": reason})])
+    again = []
     for registration_id, after in outcome.retry.items():
-        for record in by_registration[registration_id]:
-            count = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
-            delay = int(after) + 1 if after else backoff(count)
-            majlis.zoom_queue.retry_later(record["receiptHandle"], delay)
-            failed.append(record["messageId"])
-    return failed
+        for _, delivery in by_registration[registration_id]:
+            delay = int(after) + 1 if after else backoff(delivery.receive_count)
+            services.zoom_queue.retry_later(delivery.receipt_handle, delay)
+            again.append(delivery)
+    return again

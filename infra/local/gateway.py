@@ -30,7 +30,7 @@ from chalice.local import (
 from chalice.test import Client, TestHTTPClient
 
 from infra import PROJECT_DIR, gateway_responses
-from infra.local.outbox import PREFIX, respond
+from infra.local.mailbox import PREFIX, respond
 
 
 class GatewayResponse(LocalGatewayException):

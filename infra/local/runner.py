@@ -70,7 +70,6 @@ class LocalMajlis:
         self.majlis = self._fresh_wiring()
         self._seed()
         self.pump = Pump(
-            self.app_module.app,
             self.app_module,
             stream_arn=provisioner.attributes["Table"]["StreamArn"],
             queue_urls={
@@ -140,7 +139,7 @@ class LocalMajlis:
         config.settings.cache_clear()
         aws.client.cache_clear()
         bootstrap.use(None)
-        return bootstrap.majlis()
+        return bootstrap.services()
 
     def _seed(self) -> None:
         from chalicelib import auth

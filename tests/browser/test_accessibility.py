@@ -7,7 +7,7 @@ import requests
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
-from chalicelib.links import registration_links
+from chalicelib.signed_links import registration_links
 from tests.browser.support import Page, describe
 from tests.builders import person
 

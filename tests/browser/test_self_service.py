@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from chalicelib.links import registration_links
+from chalicelib.signed_links import registration_links
 from tests.browser.support import (
     Page,
     calendars,

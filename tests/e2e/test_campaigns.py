@@ -25,7 +25,7 @@ import boto3
 import pytest
 import requests
 
-from chalicelib.adapters.dynamo import from_attributes
+from chalicelib.adapters.dynamo.schema import from_attributes
 from tests.builders import event_body, person, zoom_base_for
 
 TIMEOUT = 60.0  # generous: under two test workers the mail queue may hold a backlog

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import boto3
 import requests
 
-from chalicelib.adapters.dynamo import from_attributes, seats_key, to_attributes
-from chalicelib.adapters.limits import address_key
+from chalicelib.adapters.dynamo.schema import address_hash as address_key
+from chalicelib.adapters.dynamo.schema import from_attributes, seats_key, to_attributes
 from tests.builders import event_body, person, zoom_base_for
 
 

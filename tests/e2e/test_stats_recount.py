@@ -36,16 +36,17 @@ import pytest
 import requests
 
 from chalicelib import auth
-from chalicelib.adapters.dynamo import (
+from chalicelib.adapters.dynamo.schema import (
     event_registrations,
     from_attributes,
     registration_key,
     stats_key,
     to_attributes,
 )
-from chalicelib.adapters.streams import changes_in
+from chalicelib.adapters.dynamo.streams import changes_in
 from chalicelib.domain.stats import delta, event_of
 from chalicelib.usecases.stats import count
+from infra.local.lambdas import TableStream
 from tests.builders import LANGUAGES, event_body, person, zoom_base_for
 
 EVENT = "stats-recount"
@@ -245,18 +246,7 @@ def _changes_counted(local: Any, event_id: str) -> int:
 
 def _stream_records(local: Any) -> list[dict[str, Any]]:
     """Every record of the table's stream so far, as Lambda gets them."""
-    arn = _db().describe_table(TableName=local.table)["Table"]["LatestStreamArn"]
-    streams = boto3.client("dynamodbstreams")
-    records: list[dict[str, Any]] = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            records.extend(dict(r, eventSourceARN=arn) for r in page["Records"])
-            iterator = page.get("NextShardIterator") if page["Records"] else None
-    return records
+    return TableStream.of_table(local.table, "TRIM_HORIZON").everything()
 
 
 # -- the recount ----------------------------------------------------------------------

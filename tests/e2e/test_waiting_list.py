@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import requests
 
-from chalicelib.adapters.dynamo import from_attributes, seats_key, to_attributes
+from chalicelib.adapters.dynamo.schema import from_attributes, seats_key, to_attributes
 from tests.builders import event_body, person, zoom_base_for
 
 PROMOTED = "A place is available"

@@ -21,7 +21,7 @@ import requests
 
 from chalicelib.domain.addresses import parse_address
 from chalicelib.domain.registrations import Registration, RegistrationFilter
-from chalicelib.links import registration_links
+from chalicelib.signed_links import registration_links
 from chalicelib.usecases import zoomsync
 from tests.builders import person
 

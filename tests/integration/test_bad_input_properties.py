@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from chalicelib import auth
-from chalicelib.bootstrap import Majlis
-from chalicelib.problems import Problem
+from chalicelib.entrypoints.http import ANSWERED, problem_for
+from chalicelib.ports import Services
 from chalicelib.usecases.events import put_event
 from tests.builders import LANGUAGES, SESSION_TITLES, event_body, person
 
@@ -386,7 +386,7 @@ EVENT_STRING_PATHS = _string_paths(event_body())
 # -- helpers ---------------------------------------------------------------------------
 
 
-def registrations_stored(aws: Majlis) -> int:
+def registrations_stored(aws: Services) -> int:
     db = boto3.client("dynamodb", region_name="us-east-1")
     count, start = 0, None
     while True:
@@ -433,7 +433,7 @@ def assert_registered(response: Any) -> None:
     assert answer["status"] in ("registered", "waitlisted")
 
 
-def organizer_headers(aws: Majlis, content_type: str | None = None) -> dict[str, str]:
+def organizer_headers(aws: Services, content_type: str | None = None) -> dict[str, str]:
     token = auth.mint(
         aws.tokens, events=["*"], roles=["read", "send", "admin"], label="t", now=aws.clock()
     )
@@ -459,7 +459,7 @@ def organizer_headers(aws: Majlis, content_type: str | None = None) -> dict[str,
 @example(request=("application/json", b"{" * (MAX_BODY + 1), False))
 @example(request=("application/json", b'{"website": "https://spam.example"}', True))
 def test_any_body_is_a_problem_and_stores_nothing(
-    api: Any, aws: Majlis, request: tuple[str | None, bytes, bool]
+    api: Any, aws: Services, request: tuple[str | None, bytes, bool]
 ) -> None:
     content_type, body, may_be_honeypot = request
     before = registrations_stored(aws)
@@ -489,7 +489,7 @@ def test_any_body_is_a_problem_and_stores_nothing(
 @example(fields=person(email="a@\ud800.example"), form=False, ascii_only=True)
 @example(fields=person(timezone="Asia/Kuala_Lumpur\r\n"), form=True, ascii_only=True)
 def test_registration_fields_with_adversarial_values(
-    api: Any, aws: Majlis, fields: dict[str, Any], form: bool, ascii_only: bool
+    api: Any, aws: Services, fields: dict[str, Any], form: bool, ascii_only: bool
 ) -> None:
     if form:
         content_type, body = "application/x-www-form-urlencoded", _form_body(fields)
@@ -530,7 +530,7 @@ def test_registration_fields_with_adversarial_values(
 )
 @example(depth=50_000, shape="[")
 @example(depth=5_000, shape='{"a": ')
-def test_deep_json_is_a_bad_request(api: Any, aws: Majlis, depth: int, shape: str) -> None:
+def test_deep_json_is_a_bad_request(api: Any, aws: Services, depth: int, shape: str) -> None:
     if shape == "[]":
         body = "[" * depth + "]" * depth
     elif shape == "{}":
@@ -567,7 +567,7 @@ segments = st.one_of(
 @example(segment="%00", slash=False)
 @example(segment="CONF", slash=False)
 @example(segment="\ud800", slash=False)
-def test_unknown_events_are_not_found(api: Any, aws: Majlis, segment: str, slash: bool) -> None:
+def test_unknown_events_are_not_found(api: Any, aws: Services, segment: str, slash: bool) -> None:
     response = api.http.get(f"/events/{segment}" + ("/" if slash else ""))
     assert_problem(response)
     assert response.status_code == 404
@@ -600,7 +600,7 @@ query_values = st.one_of(
 query_names = st.one_of(st.sampled_from(FILTERS), st.text(min_size=1, max_size=15))
 
 
-def test_listing_with_random_query_parameters(api: Any, aws: Majlis) -> None:
+def test_listing_with_random_query_parameters(api: Any, aws: Services) -> None:
     for n in range(1, 4):
         response = post(api, REGISTER, "application/json", json.dumps(person(n)).encode())
         assert response.status_code == 201
@@ -648,7 +648,7 @@ put_content_types = st.one_of(
 )
 
 
-def test_putting_random_event_bodies(api: Any, aws: Majlis) -> None:
+def test_putting_random_event_bodies(api: Any, aws: Services) -> None:
     @props(150)
     @given(event_id=put_ids, body=put_bodies, content_type=put_content_types)
     @example(event_id="conf2", body=json.dumps(event_body()).encode(), content_type=None)
@@ -701,7 +701,7 @@ TIME_PATHS = [
 @example(path=TIME_PATHS[0], moment=datetime(1, 1, 1), minutes=60)
 @example(path=TIME_PATHS[3], moment=datetime(9999, 12, 31, 23, 59, 59), minutes=-60)
 def test_event_times_at_the_edges_of_the_calendar(
-    api: Any, aws: Majlis, path: tuple[Any, ...], moment: datetime, minutes: int
+    api: Any, aws: Services, path: tuple[Any, ...], moment: datetime, minutes: int
 ) -> None:
     body = _set(event_body(), path, _rfc3339(moment, minutes))
     response = api.http.put(
@@ -722,7 +722,7 @@ def test_event_times_at_the_edges_of_the_calendar(
 )
 @example(path=("sessions", 0, "join_url"), text="\ud800", keep=True)
 def test_event_text_with_any_code_point(
-    api: Any, aws: Majlis, path: tuple[Any, ...], text: str, keep: bool
+    api: Any, aws: Services, path: tuple[Any, ...], text: str, keep: bool
 ) -> None:
     body = event_body()
     node = _get(body, path)
@@ -745,12 +745,12 @@ def test_event_text_with_any_code_point(
     )
 )
 @example(event_id="abc\n")
-def test_event_ids_outside_the_contract_are_refused(aws: Majlis, event_id: str) -> None:
+def test_event_ids_outside_the_contract_are_refused(aws: Services, event_id: str) -> None:
     """Tested on the use case: the test client does not decode the path as AWS does."""
     try:
         put_event(aws, event_id, event_body())
-    except Problem as problem:
-        status: int | None = problem.status
+    except ANSWERED as refused:
+        status: int | None = problem_for(refused).status
     else:
         status = None
     assert status == 422, f"{event_id!r} was accepted as an event id"
@@ -773,7 +773,7 @@ ANCHORED_PATHS = [
 )
 @example(path=("sessions", 0, "id"), suffix="\n")
 def test_event_identifiers_follow_their_patterns_exactly(
-    api: Any, aws: Majlis, path: tuple[Any, ...], suffix: str
+    api: Any, aws: Services, path: tuple[Any, ...], suffix: str
 ) -> None:
     body = event_body()
     node = _get(body, path)

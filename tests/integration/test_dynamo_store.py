@@ -8,7 +8,7 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from chalicelib.adapters.dynamo import seats_key, to_attributes
+from chalicelib.adapters.dynamo.schema import seats_key, to_attributes
 from chalicelib.domain.events import Event
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.registrations import (

@@ -5,7 +5,12 @@ from __future__ import annotations
 import boto3
 
 from chalicelib import auth
-from chalicelib.adapters.dynamo import from_attributes, registration_key, seats_key, to_attributes
+from chalicelib.adapters.dynamo.schema import (
+    from_attributes,
+    registration_key,
+    seats_key,
+    to_attributes,
+)
 from chalicelib.usecases.registrations import register
 from tests.builders import person
 

@@ -26,7 +26,6 @@ import functools
 import json
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from email import policy
@@ -41,19 +40,18 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
-from chalice.app import SQSEventConfig
 
 import app
 from chalicelib import bootstrap
 from chalicelib.adapters.aws import client
 from chalicelib.adapters.sqs import SqsJobQueue
-from chalicelib.adapters.zoom import ZoomApi, ZoomCredentials
-from chalicelib.bootstrap import Majlis
+from chalicelib.adapters.zoom_api import ZoomApi
 from chalicelib.domain.registrations import RegistrationFilter
+from chalicelib.ports import Services, ZoomCredentials
 from chalicelib.usecases import campaigns
 from chalicelib.usecases.registrations import register
-from infra import function_overrides, function_timeout, resources_of_type, template
-from infra.local.pump import FakeLambdaContext, _event_source, _sqs_record
+from infra import resources_of_type
+from infra.local.lambdas import Killed, Lambdas, TableStream
 from infra.local.runner import PRO_PLAN
 from infra.local.zoom import ZoomStandIn
 from tests.builders import SESSION_TITLES, person
@@ -67,11 +65,6 @@ ANNOUNCEMENT = {
 }
 
 
-class Killed(BaseException):
-    """The Lambda runtime ending an invocation (timeout, out of memory): nothing after
-    it runs, not even the function's own error handling."""
-
-
 @functools.cache
 def _sqs() -> Any:
     return boto3.client("sqs", region_name=REGION)
@@ -80,15 +73,6 @@ def _sqs() -> Any:
 @functools.cache
 def _url(queue: str) -> str:
     return _sqs().get_queue_url(QueueName=queue)["QueueUrl"]
-
-
-def _invoke(function: str, event: dict[str, Any]) -> Any:
-    context = FakeLambdaContext(
-        function_name=function,
-        aws_request_id=str(uuid.uuid4()),
-        deadline=time.monotonic() + function_timeout(function),
-    )
-    return getattr(app, function)(event, context)
 
 
 def _bodies(queue: str) -> list[str]:
@@ -104,191 +88,17 @@ def _bodies(queue: str) -> list[str]:
 # -- Lambda's event sources --------------------------------------------------------------
 
 
-class TableStream:
-    """The table's stream feeding ``on_table_change`` as Lambda's event source does."""
+class Lambda(Lambdas):
+    """The stream and the queues of some functions (infra/local/lambdas.py), on the
+    test's clock: what earlier tests wrote to the shared table is not theirs."""
 
-    def __init__(self, table: str) -> None:
-        settings = function_overrides("OnTableChange")["Events"][
-            "OnTableChangeDynamodbEventSource"
-        ]["Properties"]
-        self.retries = int(settings.get("MaximumRetryAttempts", -1))  # -1: until it expires
-        destination = settings["DestinationConfig"]["OnFailure"]["Destination"]
-        self.failure_queue = template()["Resources"][destination["Fn::GetAtt"][0]]["Properties"][
-            "QueueName"
-        ]
-        self.arn = boto3.client("dynamodb", region_name=REGION).describe_table(TableName=table)[
-            "Table"
-        ]["LatestStreamArn"]
-        self.streams = boto3.client("dynamodbstreams", region_name=REGION)
-        shard = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"][0]
-        # From now on: what earlier tests wrote to the shared table is not ours.
-        self.iterator = self.streams.get_shard_iterator(
-            StreamArn=self.arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
-        )["ShardIterator"]
-        self.invocations = self.retried = self.discarded = self.longest = 0
-
-    def run(self) -> bool:
-        """Feed every record written since the last run; False when there was none."""
-        fed = False
-        while True:
-            page = self.streams.get_records(ShardIterator=self.iterator, Limit=100)
-            self.iterator = page.get("NextShardIterator") or self.iterator
-            if not page["Records"]:
-                return fed
-            fed = True
-            self._feed([dict(r, eventSourceARN=self.arn) for r in page["Records"]])
-
-    def _feed(self, records: list[dict[str, Any]]) -> None:
-        attempts = 0
-        while records:
-            failed_from = self._invoke(records)
-            if failed_from is None:
-                return
-            attempts += 1
-            self.longest = max(self.longest, attempts)
-            if 0 <= self.retries < attempts:  # given up: its metadata to the failure queue
-                self.discarded += 1
-                _sqs().send_message(
-                    QueueUrl=_url(self.failure_queue),
-                    MessageBody=json.dumps(records[failed_from]["dynamodb"]["SequenceNumber"]),
-                )
-                records, attempts = records[failed_from + 1 :], 0
-            else:
-                self.retried += 1
-                records = records[failed_from:]
-
-    def _invoke(self, records: list[dict[str, Any]]) -> int | None:
-        """Index of the first record to retry, or None when the batch is done."""
-        self.invocations += 1
-        try:
-            result = _invoke("on_table_change", {"Records": records})
-        except Exception:  # noqa: BLE001 - a function error: the batch comes again
-            return 0
-        failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
-        for index, record in enumerate(records):
-            if record["dynamodb"]["SequenceNumber"] in failed:
-                return index
-        return 0 if failed else None
-
-
-class Queue:
-    """A queue feeding its function as Lambda's SQS poller does."""
-
-    def __init__(self, function: str) -> None:
-        (source,) = [
-            s for s in app.app.event_sources if isinstance(s, SQSEventConfig) and s.name == function
-        ]
-        settings = _event_source(function, "SqsEventSource")
-        self.function = function
-        self.batch_size = source.batch_size
-        self.partial = "ReportBatchItemFailures" in settings.get("FunctionResponseTypes", [])
-        self.name = source.queue_arn.rsplit(":", 1)[-1]
-        self.url = _url(self.name)
-        attributes = _sqs().get_queue_attributes(QueueUrl=self.url, AttributeNames=["All"])[
-            "Attributes"
-        ]
-        self.arn = attributes["QueueArn"]
-        self.visibility = int(attributes["VisibilityTimeout"])
-        self.max_receives = int(json.loads(attributes["RedrivePolicy"])["maxReceiveCount"])
-        self.waiting: list[str] = []  # receipt handles of deliveries that failed
-        self.batches: list[int] = []
-        self.failures = self.killed = self.most_receives = 0
-
-    def poll(self) -> bool:
-        """One batch: receive, invoke, delete what succeeded. False when none was visible."""
-        sqs, messages = _sqs(), []
-        while len(messages) < self.batch_size:
-            more = sqs.receive_message(
-                QueueUrl=self.url,
-                MaxNumberOfMessages=min(10, self.batch_size - len(messages)),
-                AttributeNames=["All"],
-            ).get("Messages", [])
-            if not more:
-                break
-            messages += more
-        if not messages:
-            return False
-        self.batches.append(len(messages))
-        everyone = {m["MessageId"] for m in messages}
-        self.most_receives = max(
-            [self.most_receives]
-            + [int(m["Attributes"]["ApproximateReceiveCount"]) for m in messages]
-        )
-        try:
-            result = _invoke(
-                self.function, {"Records": [_sqs_record(m, self.arn) for m in messages]}
-            )
-            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
-            if failed and not self.partial:
-                failed = everyone
-        except Killed:
-            self.killed += 1
-            failed = everyone
-        except Exception:  # noqa: BLE001 - a function error: the whole batch comes again
-            failed = everyone
-        self.failures += len(failed)
-        done = [m for m in messages if m["MessageId"] not in failed]
-        for start in range(0, len(done), 10):
-            sqs.delete_message_batch(
-                QueueUrl=self.url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(done[start : start + 10])
-                ],
-            )
-        self.waiting += [m["ReceiptHandle"] for m in messages if m["MessageId"] in failed]
-        return True
-
-    def visibility_ends(self) -> None:
-        """What failed is visible again (what went to the dead letters stays there)."""
-        for start in range(0, len(self.waiting), 10):
-            _sqs().change_message_visibility_batch(
-                QueueUrl=self.url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
-                    for i, handle in enumerate(self.waiting[start : start + 10])
-                ],
-            )
-        self.waiting = []
-
-    def empty(self) -> bool:
-        counts = _sqs().get_queue_attributes(
-            QueueUrl=self.url,
-            AttributeNames=[
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed",
-            ],
-        )["Attributes"]
-        return not any(int(n) for n in counts.values())
-
-
-class Lambda:
-    """The stream and the queues of some functions, run until nothing is left to do."""
-
-    def __init__(self, majlis: Majlis, clock: Any, *functions: str) -> None:
+    def __init__(self, majlis: Services, clock: Any, *functions: str) -> None:
+        stream = TableStream.of_table(majlis.settings.table_name)
+        super().__init__(app, stream.arn, functions=functions)
         self.clock = clock
-        self.stream = TableStream(majlis.settings.table_name)
-        self.queues = {function: Queue(function) for function in functions}
-        # Failed deliveries come back after the mail queue's visibility timeout.
-        self.step = Queue("mail_worker").visibility
 
-    def settle(self, most: int = 40) -> int:
-        """Run everything until every queue is empty; returns how many times failed
-        deliveries waited out a visibility timeout."""
-        for waits in range(most):
-            busy = True
-            while busy:
-                busy = self.stream.run()
-                for queue in self.queues.values():
-                    while queue.poll():
-                        busy = True
-            if all(queue.empty() for queue in self.queues.values()):
-                return waits
-            self.clock.advance(seconds=self.step)
-            for queue in self.queues.values():
-                queue.visibility_ends()
-        raise AssertionError(f"still busy after {most} visibility timeouts")
+    def settle(self, most: int = 40) -> int:  # type: ignore[override]
+        return super().settle(self.clock, most)
 
 
 # -- faults in the app's AWS clients ----------------------------------------------------
@@ -416,7 +226,7 @@ class LostAnswers:
 
 
 @pytest.fixture
-def send_events(aws: Majlis, monkeypatch: pytest.MonkeyPatch) -> None:
+def send_events(aws: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     """SES's configuration set: each accepted email's Send event published to the
     event destination's SNS topic, whatever becomes of SES's answer (moto's SES
     publishes none)."""
@@ -516,7 +326,7 @@ def zoom() -> Iterator[ZoomStandIn]:
 
 
 @pytest.fixture
-def wired(aws: Majlis, zoom: ZoomStandIn) -> Majlis:
+def wired(aws: Services, zoom: ZoomStandIn) -> Services:
     """Majlis on moto with every queue of the template, and Zoom on the stand-in."""
     credentials = ZoomCredentials(zoom.account_id, zoom.client_id, zoom.client_secret, "")
     majlis = dataclasses.replace(
@@ -538,7 +348,7 @@ def faults() -> Iterator[list[Any]]:
         fault.remove()
 
 
-def _register(majlis: Majlis, count: int, **fields: Any) -> dict[str, str]:
+def _register(majlis: Services, count: int, **fields: Any) -> dict[str, str]:
     """``count`` new registrations; their ids by email."""
     return {
         person(n)["email"]: register(
@@ -786,7 +596,7 @@ def test_zoom_answering_after_the_client_gave_up_adds_each_registrant_once(wired
     ]
     # When Zoom takes 0.6 s to answer (and does the work) while the first jobs run
     zoom.faults.set(latency=0.6)
-    lam.stream.run()
+    lam.run_stream()
     zoom_queue = lam.queues["zoom_worker"]
     while zoom_queue.poll():
         pass

@@ -134,12 +134,15 @@ def test_signing_key_secret_is_generated(aws):
         ("on_table_change", "DynamodbEventSource"),
         ("mail_worker", "SqsEventSource"),
         ("on_ses_event", "SqsEventSource"),
+        ("zoom_worker", "SqsEventSource"),
+        ("campaign_fanout", "SqsEventSource"),
+        ("export_registrations", "SqsEventSource"),
     ],
 )
 def test_event_sources_report_partial_batch_failures(handler, suffix):
-    from infra.local.pump import _event_source
+    from infra.local.lambdas import event_source
 
-    assert "ReportBatchItemFailures" in _event_source(handler, suffix)["FunctionResponseTypes"]
+    assert "ReportBatchItemFailures" in event_source(handler, suffix)["FunctionResponseTypes"]
 
 
 def test_the_zoom_secret_exists_with_empty_fields_to_fill_in(aws):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.adapters.aws import client
-from chalicelib.links import registration_links
+from chalicelib.signed_links import registration_links
 from chalicelib.usecases.registrations import register
 from tests.builders import person
 
@@ -72,7 +72,7 @@ def test_an_invalid_link_is_a_404_page_in_the_browsers_language(api, tokens):
 
 
 def test_a_cancelled_registration_gets_a_410_page_in_its_language(api, aws, tokens):
-    from chalicelib.adapters.dynamo import registration_key, to_attributes
+    from chalicelib.adapters.dynamo.schema import registration_key, to_attributes
 
     registration_id, by_session = tokens
     client("dynamodb").update_item(

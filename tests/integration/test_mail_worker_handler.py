@@ -82,7 +82,7 @@ def test_ses_throttling_is_retried_not_dropped(aws, monkeypatch: pytest.MonkeyPa
 
 def test_a_permanent_rejection_is_recorded_and_not_retried(aws):
     from chalicelib.adapters.aws import client
-    from chalicelib.adapters.dynamo import from_attributes, send_key, to_attributes
+    from chalicelib.adapters.dynamo.schema import from_attributes, send_key, to_attributes
     from chalicelib.usecases.events import put_event
     from tests.builders import event_body
 

@@ -22,11 +22,12 @@ import pytest
 import app
 from chalicelib import bootstrap, metrics
 from chalicelib.adapters.sqs import SqsJobQueue
-from chalicelib.adapters.zoom import ZoomApi, ZoomCredentials
+from chalicelib.adapters.zoom_api import ZoomApi
+from chalicelib.ports import ZoomCredentials
 from chalicelib.usecases import campaigns
 from chalicelib.usecases.events import put_event
 from chalicelib.usecases.registrations import erase, register
-from infra.local.pump import FakeLambdaContext, _sqs_record
+from infra.local.lambdas import FakeLambdaContext, TableStream, sqs_record
 from infra.local.zoom import ZoomStandIn
 from tests.builders import event_body, person, zoom_base_for
 
@@ -115,7 +116,7 @@ def _queued(queue_name: str, *jobs: dict[str, Any]) -> list[dict[str, Any]]:
         if len(messages) == len(jobs):
             break
     assert len(messages) == len(jobs)
-    return [_sqs_record(message, arn) for message in messages]
+    return [sqs_record(message, arn) for message in messages]
 
 
 def _context(name: str) -> FakeLambdaContext:
@@ -146,29 +147,12 @@ def test_a_new_registration_is_counted_once_and_a_repeat_not_at_all(api, capsys)
     assert _documents(capsys.readouterr().out) == []
 
 
-def _stream_position(table: str) -> tuple[Any, list[str]]:
-    streams = boto3.client("dynamodbstreams", region_name="us-east-1")
-    arn = boto3.client("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
-    shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
-    return streams, [
-        streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
-        )["ShardIterator"]
-        for shard in shards
-    ]
+def _stream_position(table: str) -> TableStream:
+    return TableStream.of_table(table)
 
 
-def _stream_records_since(position: tuple[Any, list[str]]) -> list[dict[str, Any]]:
-    streams, iterators = position
-    records: list[dict[str, Any]] = []
-    for iterator in iterators:
-        while iterator:
-            page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            if not page["Records"]:
-                break
-            records += page["Records"]
-            iterator = page.get("NextShardIterator")
-    return records
+def _stream_records_since(position: TableStream) -> list[dict[str, Any]]:
+    return position.everything()
 
 
 def _with_zoom_queues(aws: Any) -> Any:
@@ -259,7 +243,7 @@ def test_an_announcement_counts_every_email_its_parallel_sends_made(aws, capsys)
         "QueueArn"
     ]
     (message,) = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"]
-    app.mail_worker({"Records": [_sqs_record(message, arn)]}, _context("mail_worker"))
+    app.mail_worker({"Records": [sqs_record(message, arn)]}, _context("mail_worker"))
     assert _counters(_documents(capsys.readouterr().out)) == {"EmailsSent": len(people)}
 
 

@@ -109,6 +109,8 @@ def test_event_sources_use_real_arns_and_partial_failures(packaged):
         ("MailWorker", "MailQueue"),
         ("OnSesEvent", "SesEventsQueue"),
         ("ZoomWorker", "ZoomQueue"),
+        ("CampaignFanout", "CampaignQueue"),
+        ("ExportRegistrations", "ExportQueue"),
     ):
         source = resources[function]["Properties"]["Events"][f"{function}SqsEventSource"]
         assert source["Properties"]["Queue"] == {"Fn::GetAtt": [queue, "Arn"]}

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws import client
-from chalicelib.links import registration_links
+from chalicelib.signed_links import registration_links
 from chalicelib.usecases.registrations import register
 from tests.builders import person
 

@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws import client
-from chalicelib.adapters.dynamo import from_attributes, seats_key, to_attributes
+from chalicelib.adapters.dynamo.schema import from_attributes, seats_key, to_attributes
 from tests.builders import person
 
 

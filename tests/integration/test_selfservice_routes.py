@@ -18,9 +18,9 @@ import boto3
 import pytest
 
 from chalicelib import i18n
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.registrations import Registration, Status
-from chalicelib.links import RegistrationLinks, registration_links
+from chalicelib.ports import Services
+from chalicelib.signed_links import RegistrationLinks, registration_links
 from chalicelib.usecases.events import put_event
 from chalicelib.usecases.registrations import register
 from tests.builders import event_body, person, zoom_base_for
@@ -35,7 +35,7 @@ FORM = "application/x-www-form-urlencoded"
 
 
 class Registrant:
-    def __init__(self, aws: Majlis, registration: Registration) -> None:
+    def __init__(self, aws: Services, registration: Registration) -> None:
         self.aws = aws
         self.id = registration.registration_id
         event = aws.events.get(EVENT_ID)
@@ -61,7 +61,7 @@ class Registrant:
         return found
 
 
-def sign_up(aws: Majlis, n: int = 1, **fields: Any) -> Registrant:
+def sign_up(aws: Services, n: int = 1, **fields: Any) -> Registrant:
     outcome = register(aws, EVENT_ID, person(n, **fields), form=False)
     registration = aws.registrations.get(outcome.registration_id, consistent=True)
     assert registration is not None
@@ -69,11 +69,11 @@ def sign_up(aws: Majlis, n: int = 1, **fields: Any) -> Registrant:
 
 
 @pytest.fixture
-def someone(aws: Majlis) -> Registrant:
+def someone(aws: Services) -> Registrant:
     return sign_up(aws, 1, language="fr", sessions=["education", "youth"])
 
 
-def table_items(aws: Majlis) -> dict[tuple[str, str], dict[str, Any]]:
+def table_items(aws: Services) -> dict[tuple[str, str], dict[str, Any]]:
     """Every item of the table, by key."""
     db = boto3.client("dynamodb", region_name="us-east-1")
     items: dict[tuple[str, str], dict[str, Any]] = {}

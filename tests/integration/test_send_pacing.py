@@ -11,12 +11,13 @@ import contextlib
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from chalicelib.adapters.pacer import DynamoSendPacer
+from chalicelib.adapters.dynamo.pacer import DynamoSendPacer
+from chalicelib.jobs import CampaignMail
 from chalicelib.ports import Throttled
 from chalicelib.usecases import campaigns
 from chalicelib.usecases.events import put_event
-from chalicelib.usecases.mail import CampaignJob, send_campaign_mail
 from chalicelib.usecases.registrations import register
+from chalicelib.usecases.sending import send_campaign_mail
 from tests.builders import event_body, person, zoom_base_for
 from tests.fakes import RateLimitedSes
 
@@ -47,7 +48,7 @@ def test_concurrent_workers_together_stay_at_max_send_rate_unthrottled(aws, monk
     content = {"ar": {"subject": "s", "text": "t"}}
     _, answer = campaigns.create(aws, EVENT, {"name": "paced", "content": content})
     assert campaigns.fan_out(aws, answer["campaign_id"], lambda: 900).outcome == "queued"
-    jobs = [CampaignJob.parse(job) for job in _drain_mail_queue(aws)]
+    jobs = [CampaignMail.model_validate(job) for job in _drain_mail_queue(aws)]
     assert len(jobs) == workers
 
     started = time.monotonic()

@@ -9,8 +9,9 @@ import pytest
 
 import app
 from chalicelib.domain.registrations import EmailStatus
-from chalicelib.usecases.mail import MailJob, send_registration_mail
+from chalicelib.jobs import RegistrationMail
 from chalicelib.usecases.registrations import register
+from chalicelib.usecases.sending import send_registration_mail
 from tests.builders import person
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "ses"
@@ -71,7 +72,9 @@ def test_a_permanent_bounce_marks_the_address_and_stops_mail(aws, sent):
 
     later = now + timedelta(minutes=11)
     aws.registrations.request_mail(sent, "resend", later, later - timedelta(minutes=10))
-    assert send_registration_mail(aws, MailJob(sent, 2)) == "suppressed"
+    assert (
+        send_registration_mail(aws, RegistrationMail(registration_id=sent, seq=2)) == "suppressed"
+    )
 
 
 def test_a_complaint_marks_complained_and_a_later_bounce_does_not_undo_it(aws, sent):

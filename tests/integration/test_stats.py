@@ -13,34 +13,23 @@ from typing import Any
 import boto3
 
 from chalicelib import auth
-from chalicelib.adapters.dynamo import from_attributes
-from chalicelib.adapters.streams import changes_in
+from chalicelib.adapters.dynamo.schema import from_attributes
+from chalicelib.adapters.dynamo.streams import changes_in
 from chalicelib.domain.registrations import EmailStatus
+from chalicelib.jobs import RegistrationMail
 from chalicelib.usecases import stats, waitlist
 from chalicelib.usecases.delivery import SesEvent, apply_ses_event
 from chalicelib.usecases.events import put_event
-from chalicelib.usecases.mail import MailJob, send_registration_mail
 from chalicelib.usecases.registrations import register
+from chalicelib.usecases.sending import send_registration_mail
+from infra.local.lambdas import TableStream
 from tests.builders import event_body, person, zoom_base_for
 
 EVENT = "counted"
 
 
 def _stream_records(table: str) -> list[dict[str, Any]]:
-    arn = boto3.client("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
-    streams = boto3.client("dynamodbstreams")
-    records: list[dict[str, Any]] = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            if not page["Records"]:
-                break
-            records.extend(page["Records"])
-            iterator = page.get("NextShardIterator")
-    return records
+    return TableStream.of_table(table, "TRIM_HORIZON").everything()
 
 
 def _count_new(aws, seen: set[str]) -> int:
@@ -138,7 +127,9 @@ def test_counters_equal_a_recount_and_replays_change_nothing(aws, api):
     # Emails: sent to most, suppressed for the bounced address, one reported delivered.
     for registration in people[2:]:
         current = aws.registrations.get(registration.registration_id, consistent=True)
-        send_registration_mail(aws, MailJob(current.registration_id, current.mail_seq))
+        send_registration_mail(
+            aws, RegistrationMail(registration_id=current.registration_id, seq=current.mail_seq)
+        )
     delivered = _send_record(aws, people[5].registration_id)
     for _ in range(2):  # SES may report an event twice
         apply_ses_event(aws, SesEvent("Delivery", delivered["ses_message_id"], None))

@@ -1,4 +1,4 @@
-"""The Zoom API client (chalicelib.adapters.zoom.ZoomApi) over real HTTP against the stand-in.
+"""The Zoom API client (chalicelib.adapters.zoom_api.ZoomApi) over real HTTP against the stand-in.
 
 The token is fetched once and cached, renewed once when Zoom refuses it; each call
 goes to the endpoint and in the shape Zoom documents; every failure is classified so
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.zoom import ZoomApi, ZoomCredentials
+from chalicelib.adapters.zoom_api import ZoomApi
 from chalicelib.domain.events import Event
-from chalicelib.ports import ZoomFailure, ZoomRegistrant
+from chalicelib.ports import ZoomCredentials, ZoomFailure, ZoomRegistrant
 from chalicelib.usecases import zoomsync
 from chalicelib.usecases.registrations import register
 from infra.local.zoom import ZoomStandIn

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.bootstrap import Majlis
+from chalicelib.ports import Services
 from chalicelib.usecases.zoomhooks import signature
 
 SECRET = "route-webhook-secret"
@@ -48,7 +48,7 @@ def hooks(api: Any) -> Any:
     return api
 
 
-def now(aws: Majlis) -> str:
+def now(aws: Services) -> str:
     return str(int(aws.clock().timestamp()))
 
 

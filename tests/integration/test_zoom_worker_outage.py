@@ -22,9 +22,12 @@ import pytest
 import app
 from chalicelib import bootstrap
 from chalicelib.adapters.sqs import SqsJobQueue
-from chalicelib.adapters.zoom import ZoomApi, ZoomCredentials
+from chalicelib.adapters.zoom_api import ZoomApi
+from chalicelib.jobs import ZoomSync
+from chalicelib.ports import ZoomCredentials
 from chalicelib.usecases import zoomsync
 from chalicelib.usecases.registrations import register
+from infra.local.lambdas import QueueSource
 from infra.local.runner import PRO_PLAN
 from infra.local.zoom import ZoomStandIn
 from tests.builders import SESSION_TITLES, person
@@ -55,58 +58,18 @@ def worker(aws: Any, standin: ZoomStandIn) -> Any:
     return wired
 
 
-def _record(message: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {},
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:majlis-zoom",
-        "awsRegion": "us-east-1",
-    }
-
-
 def drain(queue_url: str, limit: float) -> dict[str, int]:
     """Deliver the queue to the worker in batches of up to 120 until nothing is left."""
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    started, invocations, failures = time.monotonic(), 0, 0
+    (source,) = [s for s in app.app.event_sources if getattr(s, "name", "") == "zoom_worker"]
+    queue = QueueSource(app, source, queue_url)
+    started = time.monotonic()
     while time.monotonic() - started < limit:
-        messages: list[dict[str, Any]] = []
-        while len(messages) < 120:
-            more = sqs.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
-            ).get("Messages", [])
-            if not more:
-                break
-            messages += more
-        if not messages:
-            counts = sqs.get_queue_attributes(
-                QueueUrl=queue_url,
-                AttributeNames=[
-                    "ApproximateNumberOfMessages",
-                    "ApproximateNumberOfMessagesNotVisible",
-                ],
-            )["Attributes"]
-            if not any(int(n) for n in counts.values()):
+        if not queue.poll():
+            if queue.empty():
                 break
             time.sleep(0.2)  # retries waiting out their visibility
-            continue
-        invocations += 1
-        answer = app.zoom_worker({"Records": [_record(m) for m in messages]}, None)
-        failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
-        failures += len(failed)
-        done = [m for m in messages if m["MessageId"] not in failed]
-        for start in range(0, len(done), 10):
-            sqs.delete_message_batch(
-                QueueUrl=queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(done[start : start + 10])
-                ],
-            )
-    return {"invocations": invocations, "redelivered": failures}
+        queue.waiting.clear()  # (they come back by themselves)
+    return {"invocations": len(queue.batches), "redelivered": queue.failures}
 
 
 def test_five_hundred_pending_registrations_reach_zoom_once_through_429s_and_5xx(
@@ -120,12 +83,7 @@ def test_five_hundred_pending_registrations_reach_zoom_once_through_429s_and_5xx
         for email, session in people.items()
     }
     # What the table's stream puts on the zoom queue for each new registration.
-    assert (
-        worker.zoom_queue.send(
-            [{"type": "zoom_sync", "registration_id": rid} for rid in ids.values()]
-        )
-        == []
-    )
+    assert worker.zoom_queue.send([ZoomSync(registration_id=rid) for rid in ids.values()]) == []
     standin.faults.set(error_rate=0.2, error_mode="after", extra_429_rate=0.2)
     started = time.monotonic()
     today = drain(worker.zoom_queue.queue_url, limit=240)

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.events import Event
-from chalicelib.problems import Problem
+from chalicelib.entrypoints.http import ANSWERED, Problem, problem_for
+from chalicelib.ports import Services
 from tests.builders import event_body
 
 EVENT_ID = "conf"
 
 
-def configure(majlis: Majlis, event_id: str = EVENT_ID, **overrides: Any) -> Event:
+def configure(majlis: Services, event_id: str = EVENT_ID, **overrides: Any) -> Event:
     """Store an event like the reference one, with ``overrides`` (e.g. ``capacity=2``).
 
     When ``languages`` is overridden, titles keep only the languages offered (plus the
@@ -32,9 +32,10 @@ def configure(majlis: Majlis, event_id: str = EVENT_ID, **overrides: Any) -> Eve
 
 
 def problem_of(call: Callable[[], Any]) -> Problem:
-    with pytest.raises(Problem) as caught:
+    """The problem document a refused call becomes (the entrypoints' one mapping)."""
+    with pytest.raises(ANSWERED) as caught:
         call()
-    return caught.value
+    return problem_for(caught.value)
 
 
 def field_codes(problem: Problem) -> list[tuple[str, str]]:

@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bench.__main__ import _import_profile, _imported, main
+from bench.__main__ import main
+from bench.cold_start import _import_profile, _imported
 from bench.load import Request, client_address, drive
 
 

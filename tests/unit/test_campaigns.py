@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.registrations import EmailStatus
+from chalicelib.jobs import CampaignMail
+from chalicelib.ports import CampaignEmail, Services
 from chalicelib.usecases import campaigns
 from chalicelib.usecases.delivery import SesEvent, apply_ses_event
-from chalicelib.usecases.mail import CampaignJob, RetryLater, send_campaign_mail
 from chalicelib.usecases.registrations import register
+from chalicelib.usecases.sending import RetryLater, send_campaign_mail
 from tests.builders import person
 from tests.unit.support import EVENT_ID, configure, field_codes, problem_of
 
@@ -38,11 +39,11 @@ CONTENT = {
 
 
 @pytest.fixture
-def event(majlis: Majlis):
+def event(majlis: Services):
     return configure(majlis)
 
 
-def _people(majlis: Majlis, specs: list[dict[str, Any]]) -> list[str]:
+def _people(majlis: Services, specs: list[dict[str, Any]]) -> list[str]:
     return [
         register(majlis, EVENT_ID, person(n, **spec), form=False).registration_id
         for n, spec in enumerate(specs)
@@ -55,26 +56,26 @@ def _campaign(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-def _send_all(majlis: Majlis) -> list[dict[str, int]]:
+def _send_all(majlis: Services) -> list[dict[str, int]]:
     """Run the mail worker over every queued campaign job (taking them off the queue)."""
     outcomes = []
     while majlis.mail_queue.jobs:
         job = majlis.mail_queue.jobs.pop(0)
-        outcomes.append(send_campaign_mail(majlis, CampaignJob.parse(job)))
+        outcomes.append(send_campaign_mail(majlis, CampaignMail.model_validate(job)))
     return outcomes
 
 
-def _messages(majlis: Majlis) -> list[EmailMessage]:
+def _messages(majlis: Services) -> list[EmailMessage]:
     return [
         email.message_from_bytes(sent["raw"], policy=policy.default) for sent in majlis.mailer.sent
     ]
 
 
-def _recipients(majlis: Majlis) -> Counter[str]:
+def _recipients(majlis: Services) -> Counter[str]:
     return Counter(sent["recipient"] for sent in majlis.mailer.sent)
 
 
-def _run(majlis: Majlis, body: dict[str, Any]) -> str:
+def _run(majlis: Services, body: dict[str, Any]) -> str:
     status, answer = campaigns.create(majlis, EVENT_ID, body)
     assert status == 202
     assert campaigns.fan_out(majlis, answer["campaign_id"], lambda: 900).outcome == "queued"
@@ -123,7 +124,7 @@ def test_someone_who_unsubscribes_after_the_fan_out_gets_nothing(majlis, event):
     campaigns.fan_out(majlis, answer["campaign_id"], lambda: 900)
     majlis.registrations.unsubscribe(ids[0], majlis.clock())
     assert _send_all(majlis) == [{"suppressed": 1, "sent": 1}]
-    key = f"CAMP#{answer['campaign_id']}"
+    key = CampaignEmail(answer["campaign_id"])
     assert majlis.send_log.records[(ids[0], key)]["state"] == "suppressed"
 
 
@@ -290,7 +291,7 @@ def test_a_worker_killed_before_the_ses_call_is_taken_over_after_its_lease(
     _people(majlis, [{"language": "en"}] * 3)
     _, answer = campaigns.create(majlis, EVENT_ID, _campaign())
     campaigns.fan_out(majlis, answer["campaign_id"], lambda: 900)
-    job = CampaignJob.parse(majlis.mail_queue.jobs[0])
+    job = CampaignMail.model_validate(majlis.mail_queue.jobs[0])
     real_send = majlis.mailer.send
     calls = 0
 
@@ -321,7 +322,7 @@ def test_a_worker_killed_after_the_ses_call_is_completed_by_the_send_event(
     _, answer = campaigns.create(majlis, EVENT_ID, _campaign())
     campaign_id = answer["campaign_id"]
     campaigns.fan_out(majlis, campaign_id, lambda: 900)
-    job = CampaignJob.parse(majlis.mail_queue.jobs[0])
+    job = CampaignMail.model_validate(majlis.mail_queue.jobs[0])
     real_sent = majlis.send_log.sent
 
     def killed_after_the_call(*args: Any) -> None:
@@ -354,7 +355,7 @@ def test_a_throttled_send_gives_its_claim_back_and_the_job_comes_again(majlis, e
     _people(majlis, [{"language": "en"}] * 3)
     _, answer = campaigns.create(majlis, EVENT_ID, _campaign())
     campaigns.fan_out(majlis, answer["campaign_id"], lambda: 900)
-    job = CampaignJob.parse(majlis.mail_queue.jobs[0])
+    job = CampaignMail.model_validate(majlis.mail_queue.jobs[0])
     real_send = majlis.mailer.send
     calls = 0
 
@@ -413,7 +414,7 @@ def test_sending_paused_holds_the_campaign_with_a_reason_and_resumes(majlis, eve
     _, answer = campaigns.create(majlis, EVENT_ID, _campaign())
     campaign_id = answer["campaign_id"]
     campaigns.fan_out(majlis, campaign_id, lambda: 900)
-    job = CampaignJob.parse(majlis.mail_queue.jobs[0])
+    job = CampaignMail.model_validate(majlis.mail_queue.jobs[0])
     majlis.mailer.paused = "SendingPausedException: sending is paused for this account"
     with pytest.raises(RetryLater):
         send_campaign_mail(majlis, job)
@@ -432,7 +433,7 @@ def test_the_24_hour_quota_pauses_the_sending_until_it_frees(majlis, event):
     _, answer = campaigns.create(majlis, EVENT_ID, _campaign())
     campaign_id = answer["campaign_id"]
     campaigns.fan_out(majlis, campaign_id, lambda: 900)
-    job = CampaignJob.parse(majlis.mail_queue.jobs[0])
+    job = CampaignMail.model_validate(majlis.mail_queue.jobs[0])
     with pytest.raises(RetryLater):
         send_campaign_mail(majlis, job)
     assert len(majlis.mailer.sent) == 3
@@ -445,7 +446,7 @@ def test_the_24_hour_quota_pauses_the_sending_until_it_frees(majlis, event):
 def test_a_slow_reservation_still_gets_its_turn(majlis):
     """A pacer round trip longer than one slot (1/rate) must not make a worker give up
     the turns it has just reserved and ask again, forever."""
-    from chalicelib.usecases.mail import Pace
+    from chalicelib.usecases.sending import Pace
 
     class SlowPacer:
         calls = 0
@@ -466,7 +467,7 @@ def test_a_slow_reservation_still_gets_its_turn(majlis):
 
 
 def test_turns_kept_too_long_are_given_up_for_fresh_ones(majlis):
-    from chalicelib.usecases.mail import Pace
+    from chalicelib.usecases.sending import Pace
 
     moment = [100.0]
     majlis.mailer.max_send_rate = 10

@@ -5,18 +5,18 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.registrations import Seats, Status, seat_free
+from chalicelib.ports import Services
 from chalicelib.usecases.registrations import Registered, register
 from tests.builders import person
 from tests.unit.support import EVENT_ID, configure
 
 
-def sign_up(majlis: Majlis, n: int) -> Registered:
+def sign_up(majlis: Services, n: int) -> Registered:
     return register(majlis, EVENT_ID, person(n), form=False)
 
 
-def stored_statuses(majlis: Majlis) -> Counter[Status]:
+def stored_statuses(majlis: Services) -> Counter[Status]:
     return Counter(r.status for r in majlis.registrations.registrations.values())
 
 
@@ -28,7 +28,7 @@ def test_the_seat_rule() -> None:
     assert seat_free(Seats(registered=10**6, waitlisted=5), None) is True
 
 
-def test_with_capacity_two_the_third_person_is_waitlisted(majlis: Majlis) -> None:
+def test_with_capacity_two_the_third_person_is_waitlisted(majlis: Services) -> None:
     # Given an event with two seats
     configure(majlis, capacity=2)
     # When three people register
@@ -46,21 +46,21 @@ def test_with_capacity_two_the_third_person_is_waitlisted(majlis: Majlis) -> Non
     assert majlis.events.seats[EVENT_ID] == Seats(registered=2, waitlisted=1)
 
 
-def test_with_capacity_zero_everyone_is_waitlisted(majlis: Majlis) -> None:
+def test_with_capacity_zero_everyone_is_waitlisted(majlis: Services) -> None:
     configure(majlis, capacity=0)
     outcomes = [sign_up(majlis, n) for n in range(1, 5)]
     assert {o.status for o in outcomes} == {Status.WAITLISTED}
     assert majlis.events.seats[EVENT_ID] == Seats(waitlisted=4)
 
 
-def test_without_capacity_everyone_gets_a_seat(majlis: Majlis) -> None:
+def test_without_capacity_everyone_gets_a_seat(majlis: Services) -> None:
     configure(majlis, capacity=None)
     outcomes = [sign_up(majlis, n) for n in range(1, 51)]
     assert {o.status for o in outcomes} == {Status.REGISTERED}
     assert majlis.events.seats[EVENT_ID] == Seats(registered=50)
 
 
-def test_once_anyone_waits_a_newcomer_waits_even_below_capacity(majlis: Majlis) -> None:
+def test_once_anyone_waits_a_newcomer_waits_even_below_capacity(majlis: Services) -> None:
     # Given an event of two seats where one seat is taken and someone is waiting
     # (a seat freed by a cancellation belongs to the waiting list, not to a newcomer)
     configure(majlis, capacity=2)
@@ -72,7 +72,7 @@ def test_once_anyone_waits_a_newcomer_waits_even_below_capacity(majlis: Majlis) 
     assert majlis.events.seats[EVENT_ID] == Seats(registered=1, waitlisted=2)
 
 
-def test_a_full_event_costs_one_write_per_newcomer_after_the_first_flip(majlis: Majlis) -> None:
+def test_a_full_event_costs_one_write_per_newcomer_after_the_first_flip(majlis: Services) -> None:
     # Given an event with two seats, both taken with one write each
     configure(majlis, capacity=2)
     sign_up(majlis, 1)
@@ -89,7 +89,7 @@ def test_a_full_event_costs_one_write_per_newcomer_after_the_first_flip(majlis: 
     assert majlis.events.seats[EVENT_ID] == Seats(registered=2, waitlisted=4)
 
 
-def test_a_wrong_guess_costs_a_write_never_a_wrong_answer(majlis: Majlis) -> None:
+def test_a_wrong_guess_costs_a_write_never_a_wrong_answer(majlis: Services) -> None:
     # Given the hint believes the event is full while it has free seats
     configure(majlis, capacity=5)
     majlis.seat_hint.learn(EVENT_ID, Status.WAITLISTED)
@@ -104,7 +104,7 @@ def test_a_wrong_guess_costs_a_write_never_a_wrong_answer(majlis: Majlis) -> Non
     assert majlis.registrations.writes == 3
 
 
-def test_concurrent_registrations_fill_exactly_the_capacity(majlis: Majlis) -> None:
+def test_concurrent_registrations_fill_exactly_the_capacity(majlis: Services) -> None:
     # Given an event of 20 seats and 60 people registering at the same moment
     configure(majlis, capacity=20)
     start = threading.Barrier(60)

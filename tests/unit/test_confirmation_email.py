@@ -23,11 +23,12 @@ import pytest
 from babel.messages.pofile import read_po
 from icalendar import Calendar
 
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.registrations import Registration
-from chalicelib.links import InvalidLink, Purpose, verify
-from chalicelib.usecases.mail import MailJob, send_registration_mail
+from chalicelib.jobs import RegistrationMail
+from chalicelib.ports import Services
+from chalicelib.signed_links import InvalidLink, Purpose, verify
 from chalicelib.usecases.registrations import register
+from chalicelib.usecases.sending import send_registration_mail
 from tests.builders import LANGUAGES, SESSION_TITLES, event_body, person
 from tests.fakes import TEST_KEYS, Clock
 from tests.unit.support import EVENT_ID, configure, field_codes, problem_of
@@ -118,14 +119,19 @@ class Received:
         return Calendar.from_ical(found[0].get_content())
 
 
-def registered(majlis: Majlis, **fields: Any) -> Registration:
+def registered(majlis: Services, **fields: Any) -> Registration:
     outcome = register(majlis, EVENT_ID, person(**fields), form=False)
     return majlis.registrations.registrations[outcome.registration_id]
 
 
-def send(majlis: Majlis, registration: Registration, seq: int = 1) -> Received:
+def send(majlis: Services, registration: Registration, seq: int = 1) -> Received:
     sent_before = len(majlis.mailer.sent)
-    assert send_registration_mail(majlis, MailJob(registration.registration_id, seq)) == "sent"
+    assert (
+        send_registration_mail(
+            majlis, RegistrationMail(registration_id=registration.registration_id, seq=seq)
+        )
+        == "sent"
+    )
     assert len(majlis.mailer.sent) == sent_before + 1
     raw = majlis.mailer.sent[-1]["raw"]
     message = email.message_from_bytes(raw, policy=email.policy.default)
@@ -133,7 +139,7 @@ def send(majlis: Majlis, registration: Registration, seq: int = 1) -> Received:
     return Received(registration, message, raw)
 
 
-def confirmation(majlis: Majlis, language: str, **fields: Any) -> Received:
+def confirmation(majlis: Services, language: str, **fields: Any) -> Received:
     fields.setdefault("sessions", CHOSEN)
     return send(majlis, registered(majlis, language=language, **fields))
 
@@ -175,7 +181,7 @@ def token_of(url: str) -> str:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_confirmation_is_text_html_and_an_invitation(majlis: Majlis, language: str) -> None:
+def test_the_confirmation_is_text_html_and_an_invitation(majlis: Services, language: str) -> None:
     # Given a registrant for two sessions, When the confirmation is sent
     received = confirmation(majlis, language)
     message = received.message
@@ -191,7 +197,7 @@ def test_the_confirmation_is_text_html_and_an_invitation(majlis: Majlis, languag
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_text_and_html_are_in_the_registrants_language(majlis: Majlis, language: str) -> None:
+def test_text_and_html_are_in_the_registrants_language(majlis: Services, language: str) -> None:
     # Given a registrant who reads ``language``
     received = confirmation(majlis, language)
     join_word, sessions_word = tr(language, JOIN), tr(language, YOUR_SESSIONS)
@@ -220,7 +226,7 @@ def test_text_and_html_are_in_the_registrants_language(majlis: Majlis, language:
     ],
 )
 def test_session_titles_fall_back_to_the_default_language(
-    majlis: Majlis, language: str, expected: list[str]
+    majlis: Services, language: str, expected: list[str]
 ) -> None:
     received = confirmation(majlis, language)
     text = received.text
@@ -230,7 +236,7 @@ def test_session_titles_fall_back_to_the_default_language(
     assert summaries == [f"{title} — {event_title(language)}" for title in expected]
 
 
-def test_the_event_title_falls_back_to_the_default_language(majlis: Majlis) -> None:
+def test_the_event_title_falls_back_to_the_default_language(majlis: Services) -> None:
     # Given the event has no French title
     assert "fr" not in EVENT_TITLES
     received = confirmation(majlis, "fr")
@@ -239,7 +245,7 @@ def test_the_event_title_falls_back_to_the_default_language(majlis: Majlis) -> N
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_html_reads_in_the_languages_direction(majlis: Majlis, language: str) -> None:
+def test_html_reads_in_the_languages_direction(majlis: Services, language: str) -> None:
     received = confirmation(majlis, language)
     html = received.html
     expected = "rtl" if language in RTL else "ltr"
@@ -261,7 +267,7 @@ def test_html_reads_in_the_languages_direction(majlis: Majlis, language: str) ->
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_subject_is_translated(majlis: Majlis, language: str) -> None:
+def test_the_subject_is_translated(majlis: Services, language: str) -> None:
     received = confirmation(majlis, language)
     expected = tr(language, CONFIRMED) % {"event": event_title(language)}
     assert received.message["Subject"] == expected
@@ -284,7 +290,7 @@ LONG_TITLES = {
 
 
 @pytest.mark.parametrize("language", sorted(LONG_TITLES))
-def test_a_long_subject_survives_folding_byte_for_byte(majlis: Majlis, language: str) -> None:
+def test_a_long_subject_survives_folding_byte_for_byte(majlis: Services, language: str) -> None:
     # Given an event whose title in the language is long (the header must fold)
     title = LONG_TITLES[language]
     assert len(title) >= 120
@@ -305,7 +311,7 @@ def test_a_long_subject_survives_folding_byte_for_byte(majlis: Majlis, language:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_headers_of_a_transactional_email(majlis: Majlis, language: str) -> None:
+def test_the_headers_of_a_transactional_email(majlis: Services, language: str) -> None:
     received = confirmation(majlis, language)
     message = received.message
     assert message["Message-ID"].startswith("<")
@@ -322,7 +328,7 @@ def test_the_headers_of_a_transactional_email(majlis: Majlis, language: str) -> 
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_raw_message_is_seven_bit_with_crlf(majlis: Majlis, language: str) -> None:
+def test_the_raw_message_is_seven_bit_with_crlf(majlis: Services, language: str) -> None:
     raw = confirmation(majlis, language, first_name="فاطمہ", last_name="Zoë").raw
     raw.decode("ascii")  # raises on any 8-bit byte
     assert all(byte < 0x80 for byte in raw)
@@ -332,7 +338,7 @@ def test_the_raw_message_is_seven_bit_with_crlf(majlis: Majlis, language: str) -
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_calendar_invites_to_each_chosen_session(majlis: Majlis, language: str) -> None:
+def test_the_calendar_invites_to_each_chosen_session(majlis: Services, language: str) -> None:
     # Given a registrant for two sessions
     received = confirmation(majlis, language)
     registration = received.registration
@@ -364,7 +370,7 @@ def test_the_calendar_invites_to_each_chosen_session(majlis: Majlis, language: s
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_links_are_signed_for_their_purpose(
-    majlis: Majlis, clock: Clock, language: str
+    majlis: Services, clock: Clock, language: str
 ) -> None:
     # Given a confirmation sent to a registrant with a recognisable name and address
     received = confirmation(
@@ -403,7 +409,9 @@ def test_the_links_are_signed_for_their_purpose(
 # -- 2. a later email updates the same calendar entries --------------------------------
 
 
-def test_a_later_email_keeps_the_uids_and_raises_the_sequence(majlis: Majlis, clock: Clock) -> None:
+def test_a_later_email_keeps_the_uids_and_raises_the_sequence(
+    majlis: Services, clock: Clock
+) -> None:
     # Given a confirmation already sent
     first = confirmation(majlis, "en")
     registration = first.registration
@@ -434,7 +442,7 @@ def test_a_later_email_keeps_the_uids_and_raises_the_sequence(majlis: Majlis, cl
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_waiting_list_note_has_no_links_and_no_invitation(
-    majlis: Majlis, language: str
+    majlis: Services, language: str
 ) -> None:
     # Given a full event
     configure(majlis, capacity=0)
@@ -463,7 +471,7 @@ def test_the_waiting_list_note_has_no_links_and_no_invitation(
 
 
 def test_a_french_registrant_is_told_how_to_choose_french_interpretation(
-    majlis: Majlis,
+    majlis: Services,
 ) -> None:
     received = confirmation(majlis, "fr")
     expected = tr("fr", INTERPRETATION) % {"source": "arabe", "target": "français (French)"}
@@ -473,14 +481,14 @@ def test_a_french_registrant_is_told_how_to_choose_french_interpretation(
         assert "français" in body
 
 
-def test_an_english_registrant_is_told_how_to_choose_english(majlis: Majlis) -> None:
+def test_an_english_registrant_is_told_how_to_choose_english(majlis: Services) -> None:
     received = confirmation(majlis, "en")
     expected = INTERPRETATION % {"source": "Arabic", "target": "English"}
     assert expected in received.text
     assert expected in received.html
 
 
-def test_an_arabic_registrant_gets_no_interpretation_note(majlis: Majlis) -> None:
+def test_an_arabic_registrant_gets_no_interpretation_note(majlis: Services) -> None:
     # Given the sessions are held in Arabic (the event's default language)
     received = confirmation(majlis, "ar")
     # Then an Arabic registrant is not told about interpretation
@@ -496,7 +504,7 @@ def test_an_arabic_registrant_gets_no_interpretation_note(majlis: Majlis) -> Non
 # -- 5. hostile and mixed-script names -------------------------------------------------
 
 
-def test_a_hostile_name_is_escaped_and_stays_one_display_name(majlis: Majlis) -> None:
+def test_a_hostile_name_is_escaped_and_stays_one_display_name(majlis: Services) -> None:
     # Given a name that is HTML and looks like an address (allowed at registration)
     first, last = "<script>alert(1)</script>", '"Amina" <evil@x>'
     received = confirmation(majlis, "en", first_name=first, last_name=last)
@@ -538,7 +546,7 @@ def test_a_hostile_name_is_escaped_and_stays_one_display_name(majlis: Majlis) ->
         assert str(vevent["attendee"].params["cn"]) == name
 
 
-def test_a_hostile_sender_name_decodes_exactly(majlis: Majlis) -> None:
+def test_a_hostile_sender_name_decodes_exactly(majlis: Services) -> None:
     # Given an organiser whose sender name holds quotes, brackets and a comma
     sender_name = 'Majlis "Team", <noreply@evil.example>'
     configure(majlis, sender={"email": "events@example.org", "name": sender_name})
@@ -548,7 +556,7 @@ def test_a_hostile_sender_name_decodes_exactly(majlis: Majlis) -> None:
 
 
 @pytest.mark.parametrize("field", ["first_name", "last_name"])
-def test_a_name_with_a_bidi_override_is_refused(majlis: Majlis, field: str) -> None:
+def test_a_name_with_a_bidi_override_is_refused(majlis: Services, field: str) -> None:
     # Given a name holding U+202E (RIGHT-TO-LEFT OVERRIDE)
     fields = person(language="en", **{field: "Ali\u202egnp.exe"})
     # When it registers, Then it is refused (422) and nothing is stored or sent
@@ -560,7 +568,7 @@ def test_a_name_with_a_bidi_override_is_refused(majlis: Majlis, field: str) -> N
 
 
 @pytest.mark.parametrize("language", ["ar", "en", "ur"])
-def test_a_mixed_script_name_is_isolated(majlis: Majlis, language: str) -> None:
+def test_a_mixed_script_name_is_isolated(majlis: Services, language: str) -> None:
     # Given a name mixing Arabic and Latin letters
     first, last = "محمد", "Smith-Khan"
     received = confirmation(majlis, language, first_name=first, last_name=last)
@@ -576,7 +584,7 @@ def test_a_mixed_script_name_is_isolated(majlis: Majlis, language: str) -> None:
 # -- 6. an international domain ---------------------------------------------------------
 
 
-def test_an_international_domain_is_written_in_punycode(majlis: Majlis) -> None:
+def test_an_international_domain_is_written_in_punycode(majlis: Services) -> None:
     # Given a registrant whose address has a Unicode domain
     received = confirmation(majlis, "fr", email="user@bücher.example")
     # Then the raw To header carries the punycode domain

@@ -3,28 +3,30 @@ at most once per ``resend_interval_seconds`` (10 minutes)."""
 
 from __future__ import annotations
 
-from chalicelib.bootstrap import Majlis
+import json
+
 from chalicelib.domain.registrations import Registration, Seats, Status
-from chalicelib.usecases.outbox import Change, jobs_for
+from chalicelib.ports import Change, Services
+from chalicelib.usecases.outbox import jobs_for
 from chalicelib.usecases.registrations import Registered, register
 from tests.builders import person
 from tests.fakes import Clock
 from tests.unit.support import EVENT_ID, configure
 
 
-def sign_up(majlis: Majlis, **overrides: object) -> Registered:
+def sign_up(majlis: Services, **overrides: object) -> Registered:
     return register(majlis, EVENT_ID, person(**overrides), form=False)
 
 
-def saved(majlis: Majlis, registered: Registered) -> Registration:
+def saved(majlis: Services, registered: Registered) -> Registration:
     return majlis.registrations.registrations[registered.registration_id]
 
 
-def test_the_resend_interval_is_ten_minutes(majlis: Majlis) -> None:
+def test_the_resend_interval_is_ten_minutes(majlis: Services) -> None:
     assert majlis.settings.resend_interval_seconds == 600
 
 
-def test_the_same_email_twice_answers_with_the_existing_registration(majlis: Majlis) -> None:
+def test_the_same_email_twice_answers_with_the_existing_registration(majlis: Services) -> None:
     # Given a registration
     first = sign_up(majlis)
     # When the same email registers again, with other details
@@ -39,7 +41,7 @@ def test_the_same_email_twice_answers_with_the_existing_registration(majlis: Maj
     assert majlis.events.seats[EVENT_ID] == Seats(registered=1)
 
 
-def test_a_duplicate_within_ten_minutes_does_not_resend(majlis: Majlis, clock: Clock) -> None:
+def test_a_duplicate_within_ten_minutes_does_not_resend(majlis: Services, clock: Clock) -> None:
     # Given a registration made just now (its confirmation is owed: mail_seq 1)
     first = sign_up(majlis)
     assert saved(majlis, first).mail_seq == 1
@@ -53,7 +55,7 @@ def test_a_duplicate_within_ten_minutes_does_not_resend(majlis: Majlis, clock: C
     assert saved(majlis, first).mail_reason == "created"
 
 
-def test_after_ten_minutes_five_duplicates_owe_one_email(majlis: Majlis, clock: Clock) -> None:
+def test_after_ten_minutes_five_duplicates_owe_one_email(majlis: Services, clock: Clock) -> None:
     # Given a registration made 11 minutes ago
     first = sign_up(majlis)
     clock.advance(minutes=11)
@@ -68,7 +70,7 @@ def test_after_ten_minutes_five_duplicates_owe_one_email(majlis: Majlis, clock: 
     assert registration.mail_requested_at == clock()
 
 
-def test_the_resend_window_starts_again_after_each_resend(majlis: Majlis, clock: Clock) -> None:
+def test_the_resend_window_starts_again_after_each_resend(majlis: Services, clock: Clock) -> None:
     first = sign_up(majlis)
     clock.advance(minutes=10)
     sign_up(majlis)  # exactly 10 minutes later: resent
@@ -81,7 +83,7 @@ def test_the_resend_window_starts_again_after_each_resend(majlis: Majlis, clock:
     assert saved(majlis, first).mail_seq == 3
 
 
-def test_a_resend_becomes_exactly_one_mail_job(majlis: Majlis, clock: Clock) -> None:
+def test_a_resend_becomes_exactly_one_mail_job(majlis: Services, clock: Clock) -> None:
     # Given a registration as stored, and the same after a duplicate 10 minutes later
     first = sign_up(majlis)
     before = saved(majlis, first).model_dump(mode="json") | {"kind": "registration"}
@@ -89,7 +91,10 @@ def test_a_resend_becomes_exactly_one_mail_job(majlis: Majlis, clock: Clock) -> 
     sign_up(majlis)
     after = saved(majlis, first).model_dump(mode="json") | {"kind": "registration"}
     # When the table's change reaches the outbox
-    jobs = jobs_for(Change("100", "MODIFY", before, after, event_id="evt-1"))
+    jobs = [
+        json.loads(job.message())
+        for job in jobs_for(Change("100", "MODIFY", before, after, event_id="evt-1"))
+    ]
     # Then it owes one email, for the new sequence number
     assert jobs == [
         {
@@ -101,7 +106,7 @@ def test_a_resend_becomes_exactly_one_mail_job(majlis: Majlis, clock: Clock) -> 
     ]
 
 
-def test_a_waitlisted_registrants_duplicate_reports_waitlisted(majlis: Majlis) -> None:
+def test_a_waitlisted_registrants_duplicate_reports_waitlisted(majlis: Services) -> None:
     # Given a full event and someone on its waiting list
     configure(majlis, capacity=1)
     sign_up(majlis, email="seated@example.org")

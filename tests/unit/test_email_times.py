@@ -26,9 +26,10 @@ from babel.dates import (
 from icalendar import Calendar
 
 from chalicelib import i18n
-from chalicelib.bootstrap import Majlis
-from chalicelib.usecases.mail import MailJob, send_registration_mail
+from chalicelib.jobs import RegistrationMail
+from chalicelib.ports import Services
 from chalicelib.usecases.registrations import register
+from chalicelib.usecases.sending import send_registration_mail
 from tests.builders import FIRST_DAY, LANGUAGES, person
 from tests.unit.support import EVENT_ID, configure
 
@@ -92,9 +93,14 @@ def session(session_id: str, starts_at: str, hours: int = 2) -> dict[str, Any]:
     }
 
 
-def received(majlis: Majlis, **fields: Any) -> EmailMessage:
+def received(majlis: Services, **fields: Any) -> EmailMessage:
     outcome = register(majlis, EVENT_ID, person(**fields), form=False)
-    assert send_registration_mail(majlis, MailJob(outcome.registration_id, 1)) == "sent"
+    assert (
+        send_registration_mail(
+            majlis, RegistrationMail(registration_id=outcome.registration_id, seq=1)
+        )
+        == "sent"
+    )
     message = email.message_from_bytes(majlis.mailer.sent[-1]["raw"], policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return message
@@ -155,7 +161,7 @@ def test_the_readers_zones_have_the_offsets_this_test_relies_on() -> None:
 @pytest.mark.parametrize("zone_name", READERS)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_session_is_shown_in_the_readers_zone_and_the_display_zones(
-    majlis: Majlis, language: str, zone_name: str
+    majlis: Services, language: str, zone_name: str
 ) -> None:
     # Given a registrant in ``zone_name`` for the first session (6 March, 12:00-14:00 UTC)
     message = received(majlis, language=language, timezone=zone_name, sessions=["education"])
@@ -205,12 +211,12 @@ def test_the_session_is_shown_in_the_readers_zone_and_the_display_zones(
         ),
     ],
 )
-def test_the_english_lines_written_out(majlis: Majlis, zone_name: str, lines: list[str]) -> None:
+def test_the_english_lines_written_out(majlis: Services, zone_name: str, lines: list[str]) -> None:
     message = received(majlis, language="en", timezone=zone_name, sessions=["education"])
     assert time_lines(text_of(message)) == [lines]
 
 
-def test_the_french_lines_for_chatham_written_out(majlis: Majlis) -> None:
+def test_the_french_lines_for_chatham_written_out(majlis: Services) -> None:
     message = received(majlis, language="fr", timezone="Pacific/Chatham", sessions=["education"])
     (lines,) = time_lines(text_of(message))
     assert lines[0] == "dimanche 7 mars 2027"
@@ -220,7 +226,7 @@ def test_the_french_lines_for_chatham_written_out(majlis: Majlis) -> None:
     assert lines[3].startswith("sam. 6 mars 15:00")
 
 
-def test_a_reader_in_a_display_zone_gets_no_line_repeating_it(majlis: Majlis) -> None:
+def test_a_reader_in_a_display_zone_gets_no_line_repeating_it(majlis: Services) -> None:
     message = received(
         majlis, language="en", timezone="Asia/Jerusalem", sessions=["education", "youth"]
     )
@@ -246,7 +252,7 @@ ISRAEL_CHANGE = [session("before", "2027-03-25T11:00"), session("after", "2027-0
 US_CHANGE = [session("saturday", "2027-03-13T17:00"), session("sunday", "2027-03-14T17:00")]
 
 
-def test_jerusalem_moves_an_hour_when_israel_starts_summer_time(majlis: Majlis) -> None:
+def test_jerusalem_moves_an_hour_when_israel_starts_summer_time(majlis: Services) -> None:
     # Given two sessions at 11:00 UTC, the days before and after Israel's change
     # (Friday 26 March 2027, 02:00 local: +02:00 -> +03:00)
     jerusalem = ZoneInfo("Asia/Jerusalem")
@@ -279,7 +285,7 @@ def test_jerusalem_moves_an_hour_when_israel_starts_summer_time(majlis: Majlis) 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_jerusalem_reader_sees_the_change_in_every_language(
-    majlis: Majlis, language: str
+    majlis: Services, language: str
 ) -> None:
     configure(majlis, sessions=ISRAEL_CHANGE)
     message = received(majlis, language=language, timezone="Asia/Jerusalem")
@@ -298,7 +304,7 @@ def test_a_jerusalem_reader_sees_the_change_in_every_language(
     assert lines[1][1].startswith("14:00")
 
 
-def test_los_angeles_moves_an_hour_when_the_us_starts_summer_time(majlis: Majlis) -> None:
+def test_los_angeles_moves_an_hour_when_the_us_starts_summer_time(majlis: Services) -> None:
     # Given sessions at 17:00 UTC on Saturday 13 and Sunday 14 March 2027 (US change)
     configure(majlis, sessions=US_CHANGE)
     # When a registrant in Los Angeles gets the email
@@ -321,7 +327,7 @@ def test_los_angeles_moves_an_hour_when_the_us_starts_summer_time(majlis: Majlis
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_us_change_in_every_language(majlis: Majlis, language: str) -> None:
+def test_the_us_change_in_every_language(majlis: Services, language: str) -> None:
     configure(majlis, sessions=US_CHANGE)
     message = received(majlis, language=language, timezone="America/Los_Angeles")
     assert time_lines(text_of(message)) == [
@@ -351,7 +357,7 @@ MIDNIGHT = [LATE_IN_LA, LATE_IN_CHATHAM, LATE_IN_JERUSALEM]
 
 @pytest.mark.parametrize("zone_name", ["America/Los_Angeles", "Pacific/Chatham"])
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_sessions_crossing_midnight(majlis: Majlis, language: str, zone_name: str) -> None:
+def test_sessions_crossing_midnight(majlis: Services, language: str, zone_name: str) -> None:
     configure(majlis, sessions=MIDNIGHT)
     message = received(majlis, language=language, timezone=zone_name)
     assert time_lines(text_of(message)) == [
@@ -365,7 +371,7 @@ def test_sessions_crossing_midnight(majlis: Majlis, language: str, zone_name: st
     ]
 
 
-def test_other_zones_name_their_day_only_when_it_differs(majlis: Majlis) -> None:
+def test_other_zones_name_their_day_only_when_it_differs(majlis: Services) -> None:
     configure(majlis, sessions=MIDNIGHT)
     la = time_lines(text_of(received(majlis, language="en", timezone="America/Los_Angeles")))
     chatham = time_lines(
@@ -388,7 +394,7 @@ def test_other_zones_name_their_day_only_when_it_differs(majlis: Majlis) -> None
     assert chatham[2][3] == f"00:00{THIN}–{THIN}02:00 Istanbul time"
 
 
-def test_a_session_crossing_midnight_names_the_day_it_ends(majlis: Majlis) -> None:
+def test_a_session_crossing_midnight_names_the_day_it_ends(majlis: Services) -> None:
     configure(majlis, sessions=[LATE_IN_LA])
     (lines,) = time_lines(text_of(received(majlis, language="en", timezone="America/Los_Angeles")))
     assert lines[0] == "Saturday, March 6, 2027"
@@ -397,7 +403,7 @@ def test_a_session_crossing_midnight_names_the_day_it_ends(majlis: Majlis) -> No
 
 
 def test_a_session_crossing_midnight_uses_the_same_clock_as_the_others(
-    majlis: Majlis,
+    majlis: Services,
 ) -> None:
     configure(majlis, sessions=[LATE_IN_LA, session("day", "2027-03-06T12:00")])
     lines = time_lines(text_of(received(majlis, language="en", timezone="America/Los_Angeles")))

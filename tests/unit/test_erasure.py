@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.registrations import Registration, Status
-from chalicelib.links import registration_links
+from chalicelib.jobs import RegistrationMail
+from chalicelib.ports import Services
+from chalicelib.signed_links import registration_links
 from chalicelib.usecases import access, registrations, zoomsync
-from chalicelib.usecases.mail import MailJob, send_registration_mail
 from chalicelib.usecases.registrations import register
+from chalicelib.usecases.sending import send_registration_mail
 from tests.builders import person
 from tests.fakes import TEST_KEYS
 from tests.unit.support import EVENT_ID, configure, problem_of
@@ -17,14 +18,14 @@ from tests.unit.support import EVENT_ID, configure, problem_of
 EDUCATION = "81234567890"  # the Zoom webinar of "education" in the reference event
 
 
-def _registered(majlis: Majlis, n: int, **form) -> Registration:
+def _registered(majlis: Services, n: int, **form) -> Registration:
     outcome = register(majlis, EVENT_ID, person(n, **form), form=False)
     found = majlis.registrations.get(outcome.registration_id)
     assert found is not None
     return found
 
 
-def test_erasing_removes_the_personal_data_and_keeps_the_rest(majlis: Majlis):
+def test_erasing_removes_the_personal_data_and_keeps_the_rest(majlis: Services):
     someone = _registered(majlis, 1, first_name="Ayesha", last_name="Khan", country="PK")
     registrations.erase(majlis, EVENT_ID, someone.registration_id, by="tok123")
     erased = majlis.registrations.get(someone.registration_id)
@@ -50,7 +51,7 @@ def test_erasing_removes_the_personal_data_and_keeps_the_rest(majlis: Majlis):
     assert again.registration_id != someone.registration_id
 
 
-def test_the_audit_record_says_who_and_when_without_personal_data(majlis: Majlis):
+def test_the_audit_record_says_who_and_when_without_personal_data(majlis: Services):
     someone = _registered(majlis, 1, first_name="Ayesha")
     registrations.erase(majlis, EVENT_ID, someone.registration_id, by="tok123")
     registrations.erase(majlis, EVENT_ID, someone.registration_id, by="tok123")  # again
@@ -60,7 +61,7 @@ def test_the_audit_record_says_who_and_when_without_personal_data(majlis: Majlis
     assert "Ayesha" not in str(audit) and "person1@" not in str(audit)
 
 
-def test_links_of_an_erased_registration_no_longer_work(majlis: Majlis):
+def test_links_of_an_erased_registration_no_longer_work(majlis: Services):
     someone = _registered(majlis, 1)
     event = majlis.events.get(EVENT_ID)
     links = registration_links(TEST_KEYS, "https://majlis.example", event, someone)
@@ -70,15 +71,15 @@ def test_links_of_an_erased_registration_no_longer_work(majlis: Majlis):
         access.join(majlis, join)
 
 
-def test_an_email_owed_before_erasure_is_never_sent(majlis: Majlis):
+def test_an_email_owed_before_erasure_is_never_sent(majlis: Services):
     someone = _registered(majlis, 1)
     registrations.erase(majlis, EVENT_ID, someone.registration_id, by="tok123")
-    job = MailJob(someone.registration_id, someone.mail_seq)
+    job = RegistrationMail(registration_id=someone.registration_id, seq=someone.mail_seq)
     assert send_registration_mail(majlis, job) == "cancelled"
     assert majlis.mailer.sent == []
 
 
-def test_erasing_someone_waiting_frees_their_place_in_the_queue(majlis: Majlis):
+def test_erasing_someone_waiting_frees_their_place_in_the_queue(majlis: Services):
     configure(majlis, capacity=1)
     _registered(majlis, 1)
     waiting = _registered(majlis, 2)
@@ -88,14 +89,14 @@ def test_erasing_someone_waiting_frees_their_place_in_the_queue(majlis: Majlis):
     assert (seats.registered, seats.waitlisted, seats.cancelled) == (1, 0, 1)
 
 
-def test_unknown_registrations_are_404(majlis: Majlis):
+def test_unknown_registrations_are_404(majlis: Services):
     assert problem_of(lambda: registrations.erase(majlis, EVENT_ID, "0" * 26, "t")).status == 404
     someone = _registered(majlis, 1)
     wrong_event = lambda: registrations.erase(majlis, "other", someone.registration_id, "t")  # noqa: E731
     assert problem_of(wrong_event).status == 404
 
 
-def test_the_zoom_registrant_is_cancelled_and_never_comes_back_from_zoom(majlis: Majlis):
+def test_the_zoom_registrant_is_cancelled_and_never_comes_back_from_zoom(majlis: Services):
     majlis.zoom_store.map_event(majlis.events.get(EVENT_ID))
     someone = _registered(majlis, 1, sessions=["education"])
     zoomsync.sync(majlis, [someone.registration_id])

@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 import io
 
-from chalicelib.bootstrap import Majlis
+from chalicelib.ports import Services
 from chalicelib.usecases import exports
 from chalicelib.usecases.registrations import register
 from tests.builders import person
 from tests.unit.support import EVENT_ID, field_codes, problem_of
 
 
-def _export(majlis: Majlis, **params: str) -> tuple[dict, list[list[str]], bytes]:
+def _export(majlis: Services, **params: str) -> tuple[dict, list[list[str]], bytes]:
     started = exports.start(majlis, EVENT_ID, params)
     assert exports.progress(majlis, EVENT_ID, started["export_id"])["status"] == "running"
     (job,) = [e for e in majlis.exports.exports.values() if e.export_id == started["export_id"]]
@@ -23,7 +23,7 @@ def _export(majlis: Majlis, **params: str) -> tuple[dict, list[list[str]], bytes
     return answer, rows, data
 
 
-def test_the_file_opens_in_excel_with_arabic_intact(majlis: Majlis):
+def test_the_file_opens_in_excel_with_arabic_intact(majlis: Services):
     register(majlis, EVENT_ID, person(1, first_name="هدى", last_name="الحسن"), form=False)
     register(majlis, EVENT_ID, person(2, first_name="Ayesha", language="ur"), form=False)
     answer, rows, data = _export(majlis)
@@ -35,7 +35,7 @@ def test_the_file_opens_in_excel_with_arabic_intact(majlis: Majlis):
     assert answer["url"].startswith("https://") and "expires=3600" in answer["url"]
 
 
-def test_what_a_spreadsheet_would_run_is_kept_as_text(majlis: Majlis):
+def test_what_a_spreadsheet_would_run_is_kept_as_text(majlis: Services):
     register(
         majlis,
         EVENT_ID,
@@ -47,14 +47,14 @@ def test_what_a_spreadsheet_would_run_is_kept_as_text(majlis: Majlis):
     assert rows[1][3] == "'+1-202"
 
 
-def test_the_list_filters_choose_the_rows(majlis: Majlis):
+def test_the_list_filters_choose_the_rows(majlis: Services):
     for n, language in enumerate(["ur", "ur", "ar", "en"]):
         register(majlis, EVENT_ID, person(n, language=language), form=False)
     answer, rows, _ = _export(majlis, language="ur")
     assert answer["rows"] == 2 and {row[6] for row in rows[1:]} == {"ur"}
 
 
-def test_pages_stream_through_without_the_whole_file_in_memory(majlis: Majlis, monkeypatch):
+def test_pages_stream_through_without_the_whole_file_in_memory(majlis: Services, monkeypatch):
     monkeypatch.setattr(exports, "PAGE", 50)
     for n in range(420):
         register(majlis, EVENT_ID, person(n), form=False)
@@ -64,7 +64,7 @@ def test_pages_stream_through_without_the_whole_file_in_memory(majlis: Majlis, m
     assert majlis.export_files.largest_chunk < len(data) / 5
 
 
-def test_bad_filters_and_unknown_exports_are_refused(majlis: Majlis):
+def test_bad_filters_and_unknown_exports_are_refused(majlis: Services):
     problem = problem_of(lambda: exports.start(majlis, EVENT_ID, {"language": "xx"}))
     assert problem.status == 422 and ("language", "invalid_choice") in field_codes(problem)
     problem = problem_of(lambda: exports.start(majlis, EVENT_ID, {"colour": "red"}))

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain.registrations import Status
-from chalicelib.links import Link, Purpose, registration_links, sign
-from chalicelib.pages.links import refusal_page_text
+from chalicelib.pages.refusals import refusal_page_text
+from chalicelib.signed_links import Link, Purpose, registration_links, sign
 from chalicelib.usecases.access import LinkRefused, Refusal, join
 from chalicelib.usecases.registrations import register
 from tests.builders import person

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.links import (
+from chalicelib.signed_links import (
     ExpiredLink,
     InvalidLink,
     Keys,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.message import EmailMessage
@@ -13,13 +14,14 @@ from typing import Any
 
 import pytest
 
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.events import LANGUAGES
 from chalicelib.domain.registrations import EmailStatus, Registration, Status
+from chalicelib.jobs import RegistrationMail, parse
 from chalicelib.mail import mime
-from chalicelib.usecases.mail import MailJob, RetryLater, send_registration_mail
-from chalicelib.usecases.outbox import Change, jobs_for, relay
+from chalicelib.ports import Change, Services
+from chalicelib.usecases.outbox import jobs_for, relay
 from chalicelib.usecases.registrations import register
+from chalicelib.usecases.sending import RetryLater, send_registration_mail
 from tests.builders import person
 from tests.fakes import Clock
 from tests.unit.support import EVENT_ID, configure
@@ -40,16 +42,21 @@ def job(registration_id: str, seq: int, correlation_id: str = "") -> dict[str, A
     }
 
 
+def bodies(jobs: list[Any]) -> list[dict[str, Any]]:
+    """Jobs as the queue carries them."""
+    return [json.loads(job.message()) for job in jobs]
+
+
 def test_a_new_registration_becomes_one_mail_job() -> None:
     change = Change("1", "INSERT", {}, item("r1"), event_id="stream-1")
-    assert jobs_for(change) == [job("r1", 1, "stream-1")]
+    assert bodies(jobs_for(change)) == [job("r1", 1, "stream-1")]
 
 
 def test_a_change_that_raises_mail_seq_becomes_one_job() -> None:
     # Given a registration whose mail_seq goes from 1 to 2 (numbers as the stream gives them)
     change = Change("2", "MODIFY", item(mail_seq=Decimal(1)), item(mail_seq=Decimal(2)))
     # Then one job for sequence 2
-    assert jobs_for(change) == [job("r1", 2)]
+    assert bodies(jobs_for(change)) == [job("r1", 2)]
 
 
 @pytest.mark.parametrize(("old", "new"), [(1, 1), (2, 2), (3, 2)])
@@ -68,10 +75,11 @@ def test_other_kinds_of_item_owe_nothing(kind: str) -> None:
 
 
 def test_a_job_is_what_the_worker_reads() -> None:
-    (body,) = jobs_for(Change("1", "INSERT", {}, item("r9", mail_seq=3)))
-    assert MailJob.parse(body) == MailJob("r9", 3)
-    with pytest.raises(ValueError, match="unknown job type"):
-        MailJob.parse({**body, "type": "campaign_mail"})
+    (body,) = bodies(jobs_for(Change("1", "INSERT", {}, item("r9", mail_seq=3))))
+    read = parse(RegistrationMail, json.dumps(body))
+    assert (read.registration_id, read.seq) == ("r9", 3)
+    with pytest.raises(ValueError, match="refused"):
+        parse(RegistrationMail, json.dumps({**body, "type": "campaign_mail"}))
 
 
 def batch() -> list[Change]:
@@ -83,12 +91,12 @@ def batch() -> list[Change]:
     ]
 
 
-def test_relay_queues_every_job_in_order(majlis: Majlis) -> None:
+def test_relay_queues_every_job_in_order(majlis: Services) -> None:
     assert relay(majlis, batch()) is None
     assert majlis.mail_queue.jobs == [job("a", 1), job("b", 2), job("c", 1)]
 
 
-def test_relay_of_changes_without_jobs_queues_nothing(majlis: Majlis) -> None:
+def test_relay_of_changes_without_jobs_queues_nothing(majlis: Services) -> None:
     assert relay(majlis, [Change("1", "INSERT", {}, item(kind="seats"))]) is None
     assert relay(majlis, []) is None
     assert majlis.mail_queue.jobs == []
@@ -98,7 +106,7 @@ def test_relay_of_changes_without_jobs_queues_nothing(majlis: Majlis) -> None:
     ("failing", "retry_from"), [({0}, "100"), ({1}, "102"), ({2}, "103"), ({1, 2}, "102")]
 )
 def test_relay_answers_the_first_change_whose_job_failed(
-    majlis: Majlis, failing: set[int], retry_from: str
+    majlis: Services, failing: set[int], retry_from: str
 ) -> None:
     # Given a queue that refuses some of the jobs
     majlis.mail_queue.fail_indexes = failing
@@ -109,25 +117,25 @@ def test_relay_answers_the_first_change_whose_job_failed(
 # -- the mail worker ----------------------------------------------------------------
 
 
-def registered(majlis: Majlis, **overrides: Any) -> Registration:
+def registered(majlis: Services, **overrides: Any) -> Registration:
     outcome = register(majlis, EVENT_ID, person(**overrides), form=False)
     return majlis.registrations.registrations[outcome.registration_id]
 
 
-def update(majlis: Majlis, registration: Registration, **changes: Any) -> Registration:
+def update(majlis: Services, registration: Registration, **changes: Any) -> Registration:
     changed = registration.model_copy(update=changes)
     majlis.registrations.registrations[registration.registration_id] = changed
     return changed
 
 
-def send_state(majlis: Majlis, registration: Registration, seq: int = 1) -> dict | None:
+def send_state(majlis: Services, registration: Registration, seq: int = 1) -> dict | None:
     return majlis.send_log.records.get((registration.registration_id, seq))
 
 
-def test_a_job_delivered_twice_sends_one_email(majlis: Majlis) -> None:
+def test_a_job_delivered_twice_sends_one_email(majlis: Services) -> None:
     # Given a new registration and its mail job
     registration = registered(majlis)
-    mail_job = MailJob(registration.registration_id, 1)
+    mail_job = RegistrationMail(registration_id=registration.registration_id, seq=1)
     # When the job is delivered twice
     first = send_registration_mail(majlis, mail_job)
     second = send_registration_mail(majlis, mail_job)
@@ -146,40 +154,62 @@ def test_a_job_delivered_twice_sends_one_email(majlis: Majlis) -> None:
     assert send_state(majlis, registration)["message_id"] == sent["id"]
 
 
-def test_a_superseded_job_sends_nothing(majlis: Majlis) -> None:
+def test_a_superseded_job_sends_nothing(majlis: Services) -> None:
     # Given a registration that is owed a newer email (mail_seq 2)
     registration = update(majlis, registered(majlis), mail_seq=2)
     # When the older job arrives, Then nothing is sent
-    assert send_registration_mail(majlis, MailJob(registration.registration_id, 1)) == "superseded"
+    assert (
+        send_registration_mail(
+            majlis, RegistrationMail(registration_id=registration.registration_id, seq=1)
+        )
+        == "superseded"
+    )
     assert majlis.mailer.sent == []
     # And the current job sends
-    assert send_registration_mail(majlis, MailJob(registration.registration_id, 2)) == "sent"
+    assert (
+        send_registration_mail(
+            majlis, RegistrationMail(registration_id=registration.registration_id, seq=2)
+        )
+        == "sent"
+    )
     assert len(majlis.mailer.sent) == 1
 
 
-def test_a_job_ahead_of_the_stored_registration_is_retried(majlis: Majlis) -> None:
+def test_a_job_ahead_of_the_stored_registration_is_retried(majlis: Services) -> None:
     registration = registered(majlis)
     with pytest.raises(RetryLater):
-        send_registration_mail(majlis, MailJob(registration.registration_id, 2))
+        send_registration_mail(
+            majlis, RegistrationMail(registration_id=registration.registration_id, seq=2)
+        )
     assert majlis.mailer.sent == []
 
 
-def test_a_job_for_a_registration_that_is_gone_sends_nothing(majlis: Majlis) -> None:
-    assert send_registration_mail(majlis, MailJob("01j0000000000000000000000", 1)) == "gone"
+def test_a_job_for_a_registration_that_is_gone_sends_nothing(majlis: Services) -> None:
+    assert (
+        send_registration_mail(
+            majlis, RegistrationMail(registration_id="01j0000000000000000000000", seq=1)
+        )
+        == "gone"
+    )
     assert majlis.mailer.sent == []
 
 
-def test_a_cancelled_registration_is_not_emailed(majlis: Majlis) -> None:
+def test_a_cancelled_registration_is_not_emailed(majlis: Services) -> None:
     registration = update(majlis, registered(majlis), status=Status.CANCELLED)
-    assert send_registration_mail(majlis, MailJob(registration.registration_id, 1)) == "cancelled"
+    assert (
+        send_registration_mail(
+            majlis, RegistrationMail(registration_id=registration.registration_id, seq=1)
+        )
+        == "cancelled"
+    )
     assert majlis.mailer.sent == []
 
 
-def test_throttling_retries_later_then_sends_once(majlis: Majlis) -> None:
+def test_throttling_retries_later_then_sends_once(majlis: Services) -> None:
     # Given SES throttles the next two sends
     registration = registered(majlis)
     majlis.mailer.throttle = 2
-    mail_job = MailJob(registration.registration_id, 1)
+    mail_job = RegistrationMail(registration_id=registration.registration_id, seq=1)
     # When the job is tried three times
     for _ in range(2):
         with pytest.raises(RetryLater):
@@ -192,11 +222,11 @@ def test_throttling_retries_later_then_sends_once(majlis: Majlis) -> None:
     assert send_state(majlis, registration)["state"] == "sent"
 
 
-def test_a_permanent_rejection_is_recorded_and_not_retried(majlis: Majlis) -> None:
+def test_a_permanent_rejection_is_recorded_and_not_retried(majlis: Services) -> None:
     # Given SES rejects the message for good
     registration = registered(majlis)
     majlis.mailer.reject = "MessageRejected: bad"
-    mail_job = MailJob(registration.registration_id, 1)
+    mail_job = RegistrationMail(registration_id=registration.registration_id, seq=1)
     # When the job runs, Then it does not raise and the reason is recorded
     assert send_registration_mail(majlis, mail_job) == "rejected"
     record = send_state(majlis, registration)
@@ -208,29 +238,46 @@ def test_a_permanent_rejection_is_recorded_and_not_retried(majlis: Majlis) -> No
 
 
 @pytest.mark.parametrize("status", [EmailStatus.BOUNCED, EmailStatus.COMPLAINED])
-def test_a_bounced_or_complaining_address_gets_nothing(majlis: Majlis, status: EmailStatus) -> None:
+def test_a_bounced_or_complaining_address_gets_nothing(
+    majlis: Services, status: EmailStatus
+) -> None:
     registration = update(majlis, registered(majlis), email_status=status)
-    assert send_registration_mail(majlis, MailJob(registration.registration_id, 1)) == "suppressed"
+    assert (
+        send_registration_mail(
+            majlis, RegistrationMail(registration_id=registration.registration_id, seq=1)
+        )
+        == "suppressed"
+    )
     assert majlis.mailer.sent == []
     # The email owed is recorded as suppressed (the event's stats count it), once.
     assert send_state(majlis, registration) == {"state": "suppressed", "event_id": "conf"}
-    assert send_registration_mail(majlis, MailJob(registration.registration_id, 1)) == "suppressed"
+    assert (
+        send_registration_mail(
+            majlis, RegistrationMail(registration_id=registration.registration_id, seq=1)
+        )
+        == "suppressed"
+    )
     assert majlis.mailer.sent == []
 
 
-def test_an_unsubscribed_registrant_still_gets_the_confirmation(majlis: Majlis) -> None:
+def test_an_unsubscribed_registrant_still_gets_the_confirmation(majlis: Services) -> None:
     # Unsubscribing stops announcements, not confirmations (API.md)
     registration = update(majlis, registered(majlis), email_status=EmailStatus.UNSUBSCRIBED)
-    assert send_registration_mail(majlis, MailJob(registration.registration_id, 1)) == "sent"
+    assert (
+        send_registration_mail(
+            majlis, RegistrationMail(registration_id=registration.registration_id, seq=1)
+        )
+        == "sent"
+    )
 
 
 def test_a_send_in_progress_elsewhere_is_retried_then_taken_over(
-    majlis: Majlis, clock: Clock
+    majlis: Services, clock: Clock
 ) -> None:
     # Given another worker claimed this email just now and has not finished
     registration = registered(majlis)
     majlis.send_log.claim(registration.registration_id, 1, "registered", clock())
-    mail_job = MailJob(registration.registration_id, 1)
+    mail_job = RegistrationMail(registration_id=registration.registration_id, seq=1)
     # When the job arrives, Then it is retried later and nothing is sent
     with pytest.raises(RetryLater):
         send_registration_mail(majlis, mail_job)
@@ -265,9 +312,14 @@ def html_root(html: str) -> dict[str, str | None]:
     return parser.attrs
 
 
-def mail_for(majlis: Majlis, **overrides: Any) -> tuple[EmailMessage, bytes]:
+def mail_for(majlis: Services, **overrides: Any) -> tuple[EmailMessage, bytes]:
     registration = registered(majlis, **overrides)
-    assert send_registration_mail(majlis, MailJob(registration.registration_id, 1)) == "sent"
+    assert (
+        send_registration_mail(
+            majlis, RegistrationMail(registration_id=registration.registration_id, seq=1)
+        )
+        == "sent"
+    )
     raw = majlis.mailer.sent[-1]["raw"]
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
@@ -282,7 +334,7 @@ def parts(message: EmailMessage) -> tuple[str, str]:
     return text.get_content(), html.get_content()
 
 
-def test_the_confirmation_headers(majlis: Majlis) -> None:
+def test_the_confirmation_headers(majlis: Services) -> None:
     # Given an English-speaking registrant
     message, raw = mail_for(majlis, language="en", first_name="Amina", last_name="Rahman")
     # Then the headers decode to what they should say
@@ -301,13 +353,13 @@ def test_the_confirmation_headers(majlis: Majlis) -> None:
     assert b"List-Unsubscribe" not in raw
 
 
-def test_the_message_is_seven_bit_with_crlf_line_ends(majlis: Majlis) -> None:
+def test_the_message_is_seven_bit_with_crlf_line_ends(majlis: Services) -> None:
     _, raw = mail_for(majlis, language="ur", first_name="فاطمہ")
     raw.decode("ascii")
     assert raw.count(b"\n") == raw.count(b"\r\n")
 
 
-def test_the_message_has_text_and_html_alternatives(majlis: Majlis) -> None:
+def test_the_message_has_text_and_html_alternatives(majlis: Services) -> None:
     message, _ = mail_for(majlis, language="en")
     assert message.get_content_type() == "multipart/mixed"
     alternative, attachment = message.iter_parts()
@@ -327,7 +379,7 @@ def test_the_message_has_text_and_html_alternatives(majlis: Majlis) -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_content_language_and_direction_follow_the_registrant(
-    majlis: Majlis, language: str
+    majlis: Services, language: str
 ) -> None:
     # Given a registrant who reads the given language
     message, _ = mail_for(majlis, language=language)
@@ -338,7 +390,7 @@ def test_content_language_and_direction_follow_the_registrant(
     assert html_root(html) == {"lang": language, "dir": expected}
 
 
-def test_an_arabic_confirmation_is_in_arabic(majlis: Majlis) -> None:
+def test_an_arabic_confirmation_is_in_arabic(majlis: Services) -> None:
     message, _ = mail_for(majlis, language="ar")
     assert "جسور المعرفة" in message["Subject"]
     text, html = parts(message)
@@ -346,7 +398,7 @@ def test_an_arabic_confirmation_is_in_arabic(majlis: Majlis) -> None:
     assert "التعليم والمستقبل" in html
 
 
-def test_a_name_is_escaped_in_html(majlis: Majlis) -> None:
+def test_a_name_is_escaped_in_html(majlis: Services) -> None:
     # Given a name that is HTML
     message, _ = mail_for(majlis, language="en", first_name="<script>alert(1)</script>")
     text, html = parts(message)
@@ -356,7 +408,7 @@ def test_a_name_is_escaped_in_html(majlis: Majlis) -> None:
     assert "<script>alert(1)</script>" in text
 
 
-def test_a_name_with_quotes_and_brackets_stays_a_display_name(majlis: Majlis) -> None:
+def test_a_name_with_quotes_and_brackets_stays_a_display_name(majlis: Services) -> None:
     # Given a name that looks like an address
     name = '"O\'Brien" <x@y.org>, bcc@evil.example'
     message, raw = mail_for(majlis, language="en", first_name=name, last_name=None)
@@ -382,19 +434,19 @@ def test_a_name_with_quotes_and_brackets_stays_a_display_name(majlis: Majlis) ->
     }
 
 
-def test_a_name_in_arabic_is_encoded_in_the_header(majlis: Majlis) -> None:
+def test_a_name_in_arabic_is_encoded_in_the_header(majlis: Services) -> None:
     message, raw = mail_for(majlis, language="ar", first_name="عبد\u200cالله", last_name=None)
     assert message["To"].addresses[0].display_name == "عبد\u200cالله"
     assert b"=?utf-8?" in raw.split(b"\r\n\r\n", 1)[0]
 
 
-def test_an_international_domain_is_sent_to_in_punycode(majlis: Majlis) -> None:
+def test_an_international_domain_is_sent_to_in_punycode(majlis: Services) -> None:
     message, _ = mail_for(majlis, email="user@bücher.example")
     assert message["To"].addresses[0].addr_spec == "user@xn--bcher-kva.example"
     assert majlis.mailer.sent[-1]["recipient"] == "user@xn--bcher-kva.example"
 
 
-def test_a_waitlisted_registrant_gets_the_waiting_list_note(majlis: Majlis) -> None:
+def test_a_waitlisted_registrant_gets_the_waiting_list_note(majlis: Services) -> None:
     # Given a full event and a registrant on its waiting list
     configure(majlis, capacity=0)
     message, _ = mail_for(majlis, language="en")

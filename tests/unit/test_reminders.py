@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 from email import policy
 from typing import Any
 
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.registrations import EmailStatus
+from chalicelib.jobs import CampaignMail
+from chalicelib.ports import Services
 from chalicelib.usecases import campaigns, reminders
-from chalicelib.usecases.mail import CampaignJob, send_campaign_mail
 from chalicelib.usecases.registrations import register
+from chalicelib.usecases.sending import send_campaign_mail
 from tests.builders import event_body, person
 from tests.fakes import Clock
 from tests.unit.support import EVENT_ID, configure
@@ -24,7 +25,7 @@ from tests.unit.support import EVENT_ID, configure
 START = datetime(2027, 3, 6, 12, 0, tzinfo=UTC)  # "education"
 
 
-def _one_session(majlis: Majlis, starts_at: datetime = START) -> None:
+def _one_session(majlis: Services, starts_at: datetime = START) -> None:
     """The event with only "education" (fewer reminders to follow in each test)."""
     body = event_body()
     session = body["sessions"][0]
@@ -35,7 +36,7 @@ def _one_session(majlis: Majlis, starts_at: datetime = START) -> None:
     configure(majlis, sessions=[session], registration={"opens_at": "2027-02-01T00:00:00Z"})
 
 
-def _people(majlis: Majlis, specs: list[dict[str, Any]]) -> list[str]:
+def _people(majlis: Services, specs: list[dict[str, Any]]) -> list[str]:
     return [
         register(
             majlis, EVENT_ID, person(n, sessions=["education"], **spec), form=False
@@ -44,15 +45,15 @@ def _people(majlis: Majlis, specs: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _deliver(majlis: Majlis) -> None:
+def _deliver(majlis: Services) -> None:
     """What the campaign queue and the mail worker do with what the schedule made."""
     for campaign_id in list(majlis.campaigns.campaigns):
         campaigns.fan_out(majlis, campaign_id, lambda: 900)
     while majlis.mail_queue.jobs:
-        send_campaign_mail(majlis, CampaignJob.parse(majlis.mail_queue.jobs.pop(0)))
+        send_campaign_mail(majlis, CampaignMail.model_validate(majlis.mail_queue.jobs.pop(0)))
 
 
-def _received(majlis: Majlis) -> Counter[str]:
+def _received(majlis: Services) -> Counter[str]:
     return Counter(sent["recipient"] for sent in majlis.mailer.sent)
 
 
@@ -122,7 +123,7 @@ def test_a_cancelled_registrant_gets_no_reminder(majlis, clock: Clock):
     # Cancelled after the fan-out, before the send: still nothing.
     majlis.registrations.cancel(majlis.registrations.get(ids[0]), clock())
     while majlis.mail_queue.jobs:
-        send_campaign_mail(majlis, CampaignJob.parse(majlis.mail_queue.jobs.pop(0)))
+        send_campaign_mail(majlis, CampaignMail.model_validate(majlis.mail_queue.jobs.pop(0)))
     assert _received(majlis) == {"person1@example.org": 1}
 
 

@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.registrations import EmailStatus, Registration, Seats, Status
-from chalicelib.links import (
+from chalicelib.jobs import RegistrationMail
+from chalicelib.mail.calendar import sequence
+from chalicelib.ports import Services
+from chalicelib.signed_links import (
     MANAGE_LIFETIME,
     Link,
     Purpose,
@@ -29,11 +31,10 @@ from chalicelib.links import (
     registration_links,
     sign,
 )
-from chalicelib.mail.calendar import sequence
 from chalicelib.usecases import selfservice, waitlist
 from chalicelib.usecases.access import LinkRefused, Refusal, join
-from chalicelib.usecases.mail import MailJob, send_registration_mail
 from chalicelib.usecases.registrations import register
+from chalicelib.usecases.sending import send_registration_mail
 from tests.builders import person
 from tests.fakes import TEST_KEYS, Clock
 from tests.unit.support import EVENT_ID, configure, field_codes, problem_of
@@ -44,20 +45,20 @@ BASE = "https://r.example.org"
 # -- helpers ---------------------------------------------------------------------------
 
 
-def sign_up(majlis: Majlis, n: int = 1, **fields: Any) -> Registration:
+def sign_up(majlis: Services, n: int = 1, **fields: Any) -> Registration:
     outcome = register(majlis, EVENT_ID, person(n, **fields), form=False)
     found = majlis.registrations.get(outcome.registration_id)
     assert found is not None
     return found
 
 
-def links_of(majlis: Majlis, registration: Registration) -> RegistrationLinks:
+def links_of(majlis: Services, registration: Registration) -> RegistrationLinks:
     event = majlis.events.get(EVENT_ID)
     assert event is not None
     return registration_links(TEST_KEYS, BASE, event, registration)
 
 
-def public(majlis: Majlis) -> str:
+def public(majlis: Services) -> str:
     """The base URL of the links in emails."""
     return majlis.settings.public_base_url.rstrip("/")
 
@@ -66,21 +67,21 @@ def token(url: str) -> str:
     return url.rsplit("/", 1)[1]
 
 
-def manage_token(majlis: Majlis, registration: Registration) -> str:
+def manage_token(majlis: Services, registration: Registration) -> str:
     return token(links_of(majlis, registration).manage)
 
 
-def unsubscribe_token(majlis: Majlis, registration: Registration) -> str:
+def unsubscribe_token(majlis: Services, registration: Registration) -> str:
     return token(links_of(majlis, registration).unsubscribe)
 
 
-def stored(majlis: Majlis, registration_id: str) -> Registration:
+def stored(majlis: Services, registration_id: str) -> Registration:
     found = majlis.registrations.get(registration_id)
     assert found is not None
     return found
 
 
-def seats(majlis: Majlis) -> Seats:
+def seats(majlis: Services) -> Seats:
     return majlis.events.seats[EVENT_ID]
 
 
@@ -90,11 +91,14 @@ def refusal(call: Any) -> LinkRefused:
     return refused.value
 
 
-def sent_message(majlis: Majlis, registration_id: str) -> EmailMessage:
+def sent_message(majlis: Services, registration_id: str) -> EmailMessage:
     """Send what the registration is owed now; the message as a mail client reads it."""
     seq = stored(majlis, registration_id).mail_seq
     before = len(majlis.mailer.sent)
-    assert send_registration_mail(majlis, MailJob(registration_id, seq)) == "sent"
+    assert (
+        send_registration_mail(majlis, RegistrationMail(registration_id=registration_id, seq=seq))
+        == "sent"
+    )
     assert len(majlis.mailer.sent) == before + 1
     message = email.message_from_bytes(majlis.mailer.sent[-1]["raw"], policy=email.policy.default)
     assert isinstance(message, EmailMessage)
@@ -133,7 +137,7 @@ def sequences(calendar: Calendar) -> set[int]:
 # -- viewing ---------------------------------------------------------------------------
 
 
-def test_the_manage_link_leads_to_the_registration_and_changes_nothing(majlis: Majlis) -> None:
+def test_the_manage_link_leads_to_the_registration_and_changes_nothing(majlis: Services) -> None:
     registration = sign_up(majlis)
     writes = majlis.registrations.writes
     managed = selfservice.manage(majlis, manage_token(majlis, registration))
@@ -149,7 +153,7 @@ def test_the_manage_link_leads_to_the_registration_and_changes_nothing(majlis: M
 
 
 def test_cancelling_revokes_the_links_frees_the_seat_and_owes_a_last_email(
-    majlis: Majlis, clock: Clock
+    majlis: Services, clock: Clock
 ) -> None:
     # Given a registered person
     registration = sign_up(majlis, sessions=["education", "youth"])
@@ -171,7 +175,7 @@ def test_cancelling_revokes_the_links_frees_the_seat_and_owes_a_last_email(
     assert seats(majlis) == Seats(registered=0, cancelled=1)
 
 
-def test_a_cancelled_address_registers_again_as_new(majlis: Majlis) -> None:
+def test_a_cancelled_address_registers_again_as_new(majlis: Services) -> None:
     registration = sign_up(majlis, email="again@example.org")
     selfservice.cancel(majlis, manage_token(majlis, registration))
     # When the same address (in another case) registers again
@@ -183,7 +187,7 @@ def test_a_cancelled_address_registers_again_as_new(majlis: Majlis) -> None:
     assert seats(majlis) == Seats(registered=1, cancelled=1)
 
 
-def test_every_old_link_is_refused_after_cancelling(majlis: Majlis) -> None:
+def test_every_old_link_is_refused_after_cancelling(majlis: Services) -> None:
     registration = sign_up(majlis)
     links = links_of(majlis, registration)
     selfservice.cancel(majlis, token(links.manage))
@@ -202,7 +206,7 @@ def test_every_old_link_is_refused_after_cancelling(majlis: Majlis) -> None:
 
 
 def test_a_waitlisted_person_cancelling_frees_a_waiting_place_not_a_seat(
-    majlis: Majlis,
+    majlis: Services,
 ) -> None:
     configure(majlis, capacity=1)
     sign_up(majlis, 1)
@@ -218,7 +222,7 @@ def test_a_waitlisted_person_cancelling_frees_a_waiting_place_not_a_seat(
 # -- updating --------------------------------------------------------------------------
 
 
-def test_changing_sessions_language_and_time_zone(majlis: Majlis, clock: Clock) -> None:
+def test_changing_sessions_language_and_time_zone(majlis: Services, clock: Clock) -> None:
     registration = sign_up(majlis, sessions=["education", "family", "youth"])
     clock.advance(minutes=3)
     managed = selfservice.update(
@@ -244,7 +248,7 @@ def test_changing_sessions_language_and_time_zone(majlis: Majlis, clock: Clock) 
     assert seats(majlis) == Seats(registered=1)
 
 
-def test_changing_only_the_language_drops_no_session(majlis: Majlis) -> None:
+def test_changing_only_the_language_drops_no_session(majlis: Services) -> None:
     registration = sign_up(majlis, language="ms")
     selfservice.update(majlis, manage_token(majlis, registration), {"language": "tr"})
     after = stored(majlis, registration.registration_id)
@@ -264,7 +268,7 @@ def test_changing_only_the_language_drops_no_session(majlis: Majlis) -> None:
         {"language": "ms", "timezone": "Asia/Kuala_Lumpur", "sessions": ["education", "youth"]},
     ],
 )
-def test_nothing_changed_owes_no_email(majlis: Majlis, changes: dict[str, Any]) -> None:
+def test_nothing_changed_owes_no_email(majlis: Services, changes: dict[str, Any]) -> None:
     registration = sign_up(majlis, sessions=["education", "youth"])
     writes = majlis.registrations.writes
     managed = selfservice.update(majlis, manage_token(majlis, registration), changes)
@@ -286,7 +290,7 @@ def test_nothing_changed_owes_no_email(majlis: Majlis, changes: dict[str, Any]) 
     ],
 )
 def test_invalid_changes_are_422_naming_the_fields(
-    majlis: Majlis, changes: dict[str, Any], expected: list[tuple[str, str]]
+    majlis: Services, changes: dict[str, Any], expected: list[tuple[str, str]]
 ) -> None:
     registration = sign_up(majlis)
     problem = problem_of(
@@ -297,7 +301,7 @@ def test_invalid_changes_are_422_naming_the_fields(
     assert stored(majlis, registration.registration_id) == registration
 
 
-def test_several_invalid_fields_are_all_named(majlis: Majlis) -> None:
+def test_several_invalid_fields_are_all_named(majlis: Services) -> None:
     registration = sign_up(majlis)
     problem = problem_of(
         lambda: selfservice.update(
@@ -344,7 +348,7 @@ def test_an_unknown_action_is_422(fields: dict[str, Any], expected: list) -> Non
 # -- unsubscribing ---------------------------------------------------------------------
 
 
-def test_unsubscribing_stops_announcements_and_is_idempotent(majlis: Majlis) -> None:
+def test_unsubscribing_stops_announcements_and_is_idempotent(majlis: Services) -> None:
     registration = sign_up(majlis)
     assert registration.updates is True
     unsubscribe = unsubscribe_token(majlis, registration)
@@ -362,7 +366,7 @@ def test_unsubscribing_stops_announcements_and_is_idempotent(majlis: Majlis) -> 
 
 
 @pytest.mark.parametrize("status", [EmailStatus.BOUNCED, EmailStatus.COMPLAINED])
-def test_a_bounced_or_complained_address_stays_so(majlis: Majlis, status: EmailStatus) -> None:
+def test_a_bounced_or_complained_address_stays_so(majlis: Services, status: EmailStatus) -> None:
     registration = sign_up(majlis)
     majlis.registrations.set_email_status(registration.registration_id, status, majlis.clock())
     done = selfservice.unsubscribe(majlis, unsubscribe_token(majlis, registration))
@@ -373,14 +377,14 @@ def test_a_bounced_or_complained_address_stays_so(majlis: Majlis, status: EmailS
 # -- refused links ---------------------------------------------------------------------
 
 
-def _revoke(majlis: Majlis, registration: Registration) -> None:
+def _revoke(majlis: Services, registration: Registration) -> None:
     store = majlis.registrations
     store.registrations[registration.registration_id] = registration.model_copy(
         update={"link_version": registration.link_version + 1}
     )
 
 
-def test_revoked_links_are_refused(majlis: Majlis) -> None:
+def test_revoked_links_are_refused(majlis: Services) -> None:
     registration = sign_up(majlis, language="ur")
     links = links_of(majlis, registration)
     _revoke(majlis, registration)
@@ -402,7 +406,7 @@ def test_revoked_links_are_refused(majlis: Majlis) -> None:
     assert after.language == "ur"
 
 
-def test_expired_links_are_refused(majlis: Majlis, clock: Clock) -> None:
+def test_expired_links_are_refused(majlis: Services, clock: Clock) -> None:
     registration = sign_up(majlis)
     links = links_of(majlis, registration)
     event = majlis.events.get(EVENT_ID)
@@ -419,7 +423,7 @@ def test_expired_links_are_refused(majlis: Majlis, clock: Clock) -> None:
     assert stored(majlis, registration.registration_id).status is Status.REGISTERED
 
 
-def test_a_token_for_another_purpose_is_invalid(majlis: Majlis) -> None:
+def test_a_token_for_another_purpose_is_invalid(majlis: Services) -> None:
     registration = sign_up(majlis)
     links = links_of(majlis, registration)
     join_token = token(links.join["education"])
@@ -452,7 +456,7 @@ def test_a_token_for_another_purpose_is_invalid(majlis: Majlis) -> None:
         lambda t: t.replace("~1~", "~2~"),
     ],
 )
-def test_a_tampered_manage_token_is_invalid(majlis: Majlis, mangle: Any) -> None:
+def test_a_tampered_manage_token_is_invalid(majlis: Services, mangle: Any) -> None:
     registration = sign_up(majlis)
     refused = refusal(
         lambda: selfservice.cancel(majlis, mangle(manage_token(majlis, registration)))
@@ -461,7 +465,7 @@ def test_a_tampered_manage_token_is_invalid(majlis: Majlis, mangle: Any) -> None
     assert stored(majlis, registration.registration_id).status is Status.REGISTERED
 
 
-def test_a_token_for_an_unknown_registration_is_invalid(majlis: Majlis, clock: Clock) -> None:
+def test_a_token_for_an_unknown_registration_is_invalid(majlis: Services, clock: Clock) -> None:
     forged = sign(
         TEST_KEYS,
         Link(Purpose.MANAGE, "0" * 26, "", 1, clock() + timedelta(days=1)),
@@ -472,7 +476,7 @@ def test_a_token_for_an_unknown_registration_is_invalid(majlis: Majlis, clock: C
 # -- the waiting list ------------------------------------------------------------------
 
 
-def test_a_cancelled_seat_goes_to_the_person_waiting(majlis: Majlis, clock: Clock) -> None:
+def test_a_cancelled_seat_goes_to_the_person_waiting(majlis: Services, clock: Clock) -> None:
     # Given one seat: A has it and B waits
     configure(majlis, capacity=1)
     first = sign_up(majlis, 1, email="a@example.org")
@@ -499,7 +503,7 @@ def test_a_cancelled_seat_goes_to_the_person_waiting(majlis: Majlis, clock: Cloc
     assert join(majlis, token(links.join["education"])).startswith("https://zoom.example/")
 
 
-def test_the_waiting_list_is_first_come_first_served(majlis: Majlis) -> None:
+def test_the_waiting_list_is_first_come_first_served(majlis: Services) -> None:
     configure(majlis, capacity=2)
     holders = [sign_up(majlis, n) for n in (1, 2)]
     waiting = []
@@ -520,7 +524,7 @@ def test_the_waiting_list_is_first_come_first_served(majlis: Majlis) -> None:
     assert seats(majlis) == Seats(registered=2, waitlisted=1, cancelled=2)
 
 
-def test_without_a_free_seat_nobody_is_promoted(majlis: Majlis) -> None:
+def test_without_a_free_seat_nobody_is_promoted(majlis: Services) -> None:
     configure(majlis, capacity=1)
     sign_up(majlis, 1)
     waiting = sign_up(majlis, 2)
@@ -531,7 +535,7 @@ def test_without_a_free_seat_nobody_is_promoted(majlis: Majlis) -> None:
     assert seats(majlis) == Seats(registered=1, waitlisted=1)
 
 
-def test_a_waiting_person_who_cancelled_is_skipped(majlis: Majlis) -> None:
+def test_a_waiting_person_who_cancelled_is_skipped(majlis: Services) -> None:
     configure(majlis, capacity=1)
     holder = sign_up(majlis, 1)
     time.sleep(0.002)
@@ -545,7 +549,7 @@ def test_a_waiting_person_who_cancelled_is_skipped(majlis: Majlis) -> None:
     assert stored(majlis, next_one.registration_id).status is Status.REGISTERED
 
 
-def test_raising_the_capacity_promotes_as_many_as_it_adds(majlis: Majlis) -> None:
+def test_raising_the_capacity_promotes_as_many_as_it_adds(majlis: Services) -> None:
     configure(majlis, capacity=1)
     for n in range(1, 5):
         time.sleep(0.002)
@@ -556,7 +560,7 @@ def test_raising_the_capacity_promotes_as_many_as_it_adds(majlis: Majlis) -> Non
     assert seats(majlis) == Seats(registered=3, waitlisted=1)
 
 
-def test_promoting_for_an_unknown_event_does_nothing(majlis: Majlis) -> None:
+def test_promoting_for_an_unknown_event_does_nothing(majlis: Services) -> None:
     assert waitlist.promote(majlis, "no-such-event") == 0
 
 
@@ -564,7 +568,7 @@ def test_promoting_for_an_unknown_event_does_nothing(majlis: Majlis) -> None:
 
 
 def test_the_cancellation_email_takes_the_sessions_out_of_the_calendar(
-    majlis: Majlis, clock: Clock
+    majlis: Services, clock: Clock
 ) -> None:
     # Given a confirmed registration whose confirmation was sent
     registration = sign_up(majlis, language="en", sessions=["education", "youth"])
@@ -600,7 +604,7 @@ def test_the_cancellation_email_takes_the_sessions_out_of_the_calendar(
         assert "/join/" not in body
 
 
-def test_the_cancellation_of_a_waitlisted_person_has_no_calendar(majlis: Majlis) -> None:
+def test_the_cancellation_of_a_waitlisted_person_has_no_calendar(majlis: Services) -> None:
     configure(majlis, capacity=0)
     waiting = sign_up(majlis, language="en")
     sent_message(majlis, waiting.registration_id)
@@ -611,7 +615,7 @@ def test_the_cancellation_of_a_waitlisted_person_has_no_calendar(majlis: Majlis)
 
 
 def test_the_updated_email_invites_to_the_kept_sessions_and_cancels_the_dropped(
-    majlis: Majlis, clock: Clock
+    majlis: Services, clock: Clock
 ) -> None:
     # Given a confirmation for three sessions
     registration = sign_up(majlis, language="en", sessions=["education", "family", "youth"])
@@ -649,7 +653,7 @@ def test_the_updated_email_invites_to_the_kept_sessions_and_cancels_the_dropped(
     assert f"{public(majlis)}/manage/" in text
 
 
-def test_the_updated_email_is_in_the_new_language(majlis: Majlis, clock: Clock) -> None:
+def test_the_updated_email_is_in_the_new_language(majlis: Services, clock: Clock) -> None:
     registration = sign_up(majlis, language="en")
     sent_message(majlis, registration.registration_id)
     clock.advance(minutes=1)
@@ -660,7 +664,7 @@ def test_the_updated_email_is_in_the_new_language(majlis: Majlis, clock: Clock) 
     assert "invite.ics" in calendars(message)
 
 
-def test_the_promotion_email_is_the_confirmation_with_links(majlis: Majlis) -> None:
+def test_the_promotion_email_is_the_confirmation_with_links(majlis: Services) -> None:
     configure(majlis, capacity=1)
     holder = sign_up(majlis, 1, language="en")
     waiting = sign_up(majlis, 2, language="en", email="b@example.org", sessions=["youth"])
@@ -678,11 +682,14 @@ def test_the_promotion_email_is_the_confirmation_with_links(majlis: Majlis) -> N
     assert uids(invite) == [f"{waiting.registration_id}.youth@majlis"]
     assert join(majlis, token(join_url)).startswith("https://zoom.example/")
     # And the email is sent once, however many times its job arrives
-    job = MailJob(waiting.registration_id, stored(majlis, waiting.registration_id).mail_seq)
+    job = RegistrationMail(
+        registration_id=waiting.registration_id,
+        seq=stored(majlis, waiting.registration_id).mail_seq,
+    )
     assert send_registration_mail(majlis, job) == "duplicate"
 
 
-def test_concurrent_cancellations_promote_exactly_as_many(majlis: Majlis) -> None:
+def test_concurrent_cancellations_promote_exactly_as_many(majlis: Services) -> None:
     configure(majlis, capacity=5)
     holders = [sign_up(majlis, n) for n in range(1, 6)]
     waiting = []
@@ -714,7 +721,7 @@ def test_concurrent_cancellations_promote_exactly_as_many(majlis: Majlis) -> Non
 # -- once defects, now fixed ---------------------------------------------------------------------
 
 
-def test_the_cancellation_email_carries_no_manage_or_join_link_at_all(majlis: Majlis) -> None:
+def test_the_cancellation_email_carries_no_manage_or_join_link_at_all(majlis: Services) -> None:
     registration = sign_up(majlis, language="en", sessions=["education"])
     sent_message(majlis, registration.registration_id)
     selfservice.cancel(majlis, manage_token(majlis, registration))
@@ -727,7 +734,7 @@ def test_the_cancellation_email_carries_no_manage_or_join_link_at_all(majlis: Ma
 
 
 def test_a_waitlisted_person_changing_sessions_gets_no_calendar_cancellation(
-    majlis: Majlis,
+    majlis: Services,
 ) -> None:
     configure(majlis, capacity=0)
     waiting = sign_up(majlis, language="en", sessions=["education", "youth"])

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.stats import delta, event_of, report
+from chalicelib.adapters.dynamo.schema import read_item
+from chalicelib.domain import stats
+from chalicelib.domain.stats import report
+
+
+# The items below are as stored; a table change carries them as the schema reads them.
+def delta(old: dict[str, Any], new: dict[str, Any]) -> dict[str, int]:
+    return stats.delta(read_item(old), read_item(new))
+
+
+def event_of(item: dict[str, Any]) -> str | None:
+    return stats.event_of(read_item(item))
 
 
 def _person(**overrides: Any) -> dict[str, Any]:

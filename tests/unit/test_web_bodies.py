@@ -9,8 +9,8 @@ import json
 
 import pytest
 
+from chalicelib.entrypoints.bodies import FORM, JSON, MAX_BODY, read_body, read_json_object
 from chalicelib.usecases.registrations import FORM_BOOLS, FORM_LISTS
-from chalicelib.web import FORM, JSON, MAX_BODY, read_body, read_json_object
 from tests.unit.support import field_codes, problem_of
 
 

@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.registrations import Registration, Status
-from chalicelib.links import registration_links
-from chalicelib.ports import ZoomFailure, ZoomRegistrant
-from chalicelib.usecases import access, outbox, zoomhooks, zoomsync, zoomworker
-from chalicelib.usecases.outbox import Change
+from chalicelib.entrypoints.workers import zoom_batch
+from chalicelib.ports import Change, Services, ZoomFailure, ZoomRegistrant
+from chalicelib.signed_links import registration_links
+from chalicelib.usecases import access, outbox, zoomhooks, zoomsync
 from chalicelib.usecases.registrations import register
 from tests.builders import person
 from tests.fakes import TEST_KEYS
@@ -32,29 +31,29 @@ YOUTH = "81234567892"
 
 
 @pytest.fixture
-def zmajlis(majlis: Majlis) -> Majlis:
+def zmajlis(majlis: Services) -> Services:
     majlis.zoom_store.map_event(majlis.events.get(EVENT_ID))
     return majlis
 
 
-def registered(majlis: Majlis, n: int, sessions: list[str], **form: Any) -> Registration:
+def registered(majlis: Services, n: int, sessions: list[str], **form: Any) -> Registration:
     outcome = register(majlis, EVENT_ID, person(n, sessions=sessions, **form), form=False)
     found = majlis.registrations.get(outcome.registration_id)
     assert found is not None
     return found
 
 
-def current(majlis: Majlis, registration: Registration) -> Registration:
+def current(majlis: Services, registration: Registration) -> Registration:
     found = majlis.registrations.get(registration.registration_id)
     assert found is not None
     return found
 
 
-def in_zoom(majlis: Majlis, zoom_id: str, kind: str = "webinar") -> dict[str, ZoomRegistrant]:
+def in_zoom(majlis: Services, zoom_id: str, kind: str = "webinar") -> dict[str, ZoomRegistrant]:
     return dict(majlis.zoom.registrants_by.get((kind, zoom_id), {}))
 
 
-def state_of(majlis: Majlis, registration: Registration, session_id: str) -> str | None:
+def state_of(majlis: Services, registration: Registration, session_id: str) -> str | None:
     return current(majlis, registration).zoom_sync.get(session_id, {}).get("state")
 
 
@@ -251,16 +250,21 @@ def test_an_echo_arriving_before_the_add_answers_records_the_same_registrant(zma
     assert zmajlis.zoom.calls == []
 
 
+def bodies(jobs: list[Any]) -> list[dict[str, Any]]:
+    """Jobs as the queue carries them."""
+    return [json.loads(job.message()) for job in jobs]
+
+
 def test_only_a_change_of_status_or_sessions_sets_off_zoom_work(zmajlis):
     mine = registered(zmajlis, 1, ["education"])
-    assert zoomsync.jobs_for_change(as_change(None, mine)) == [
+    assert bodies(zoomsync.jobs_for_change(as_change(None, mine))) == [
         {"type": "zoom_sync", "registration_id": mine.registration_id}
     ]
     zoomsync.sync(zmajlis, [mine.registration_id])
     synced = current(zmajlis, mine)
     assert zoomsync.jobs_for_change(as_change(mine, synced)) == []
     moved = synced.model_copy(update={"sessions": ["education", "family"]})
-    assert zoomsync.jobs_for_change(as_change(synced, moved)) == [
+    assert bodies(zoomsync.jobs_for_change(as_change(synced, moved))) == [
         {"type": "zoom_sync", "registration_id": mine.registration_id}
     ]
 
@@ -505,6 +509,12 @@ def test_a_registrant_missing_from_a_batch_answer_is_retried(zmajlis):
 # -- the zoom worker -----------------------------------------------------------------
 
 
+def zoom_worker_batch(services: Any, records: list[dict[str, Any]]) -> list[str]:
+    """The zoom worker on one batch: the ids of the messages to deliver again."""
+    answer = zoom_batch(services, records)
+    return [failure["itemIdentifier"] for failure in answer["batchItemFailures"]]
+
+
 def record(job: Any, n: int, receive_count: int = 1) -> dict[str, Any]:
     body = job if isinstance(job, str) else json.dumps(job)
     return {
@@ -521,7 +531,7 @@ def sync_job(registration: Registration) -> dict[str, str]:
 
 def test_the_worker_syncs_a_batch_together(zmajlis):
     people = [registered(zmajlis, n, ["education"]) for n in range(5)]
-    failed = zoomworker.handle(zmajlis, [record(sync_job(r), i) for i, r in enumerate(people)])
+    failed = zoom_worker_batch(zmajlis, [record(sync_job(r), i) for i, r in enumerate(people)])
     assert failed == []
     assert zmajlis.zoom.calls == ["add_many"]
     assert len(in_zoom(zmajlis, EDUCATION)) == 5
@@ -535,7 +545,7 @@ def test_the_worker_syncs_a_batch_together(zmajlis):
 def test_a_poison_message_fails_alone(zmajlis, poison):
     people = [registered(zmajlis, n, ["education"]) for n in range(2)]
     records = [record(sync_job(people[0]), 0), record(poison, 1), record(sync_job(people[1]), 2)]
-    assert zoomworker.handle(zmajlis, records) == ["m1"]
+    assert zoom_worker_batch(zmajlis, records) == ["m1"]
     assert len(in_zoom(zmajlis, EDUCATION)) == 2
     assert zmajlis.zoom_dead_letters.jobs == []
 
@@ -546,7 +556,7 @@ def test_a_webhook_job_is_applied_and_a_bad_one_fails_alone(zmajlis):
         record({"type": "zoom_webhook", "body": echo(there, FAMILY)}, 0),
         record({"type": "zoom_webhook", "body": "{not json"}, 1),
     ]
-    assert zoomworker.handle(zmajlis, records) == ["m1"]
+    assert zoom_worker_batch(zmajlis, records) == ["m1"]
     [created] = zmajlis.registrations.registrations.values()
     assert (created.email, created.source, created.sessions) == (
         "new@example.org",
@@ -558,7 +568,7 @@ def test_a_webhook_job_is_applied_and_a_bad_one_fails_alone(zmajlis):
 def test_a_rejected_job_goes_to_the_dead_letters_with_its_reason(zmajlis):
     mine = registered(zmajlis, 1, ["education"])
     zmajlis.zoom.fail = ZoomFailure("rejected", "HTTP 400 code 300: Invalid email.")
-    failed = zoomworker.handle(zmajlis, [record(sync_job(mine), 0)])
+    failed = zoom_worker_batch(zmajlis, [record(sync_job(mine), 0)])
     assert failed == []  # done with: not delivered again
     [dead] = zmajlis.zoom_dead_letters.jobs
     assert dead["type"] == "zoom_sync"
@@ -570,7 +580,7 @@ def test_a_rejected_job_goes_to_the_dead_letters_with_its_reason(zmajlis):
 def test_a_rate_limited_job_comes_back_after_retry_after_plus_one(zmajlis):
     mine = registered(zmajlis, 1, ["education"])
     zmajlis.zoom.fail = ZoomFailure("rate_limited", "429", retry_after=7)
-    failed = zoomworker.handle(zmajlis, [record(sync_job(mine), 0)])
+    failed = zoom_worker_batch(zmajlis, [record(sync_job(mine), 0)])
     assert failed == ["m0"]
     assert zmajlis.zoom_queue.delays == [("h0", 8)]
 
@@ -579,7 +589,7 @@ def test_a_rate_limited_job_comes_back_after_retry_after_plus_one(zmajlis):
 def test_a_job_without_a_hint_comes_back_after_an_exponential_backoff(zmajlis, count, delay):
     mine = registered(zmajlis, 1, ["education"])
     zmajlis.zoom.fail = ZoomFailure("unavailable", "HTTP 503")
-    failed = zoomworker.handle(zmajlis, [record(sync_job(mine), 0, receive_count=count)])
+    failed = zoom_worker_batch(zmajlis, [record(sync_job(mine), 0, receive_count=count)])
     assert failed == ["m0"]
     assert zmajlis.zoom_queue.delays == [("h0", delay)]
 
@@ -587,7 +597,7 @@ def test_a_job_without_a_hint_comes_back_after_an_exponential_backoff(zmajlis, c
 def test_two_messages_for_one_registration_are_retried_together(zmajlis):
     mine = registered(zmajlis, 1, ["education"])
     zmajlis.zoom.fail = ZoomFailure("rate_limited", "429", retry_after=3)
-    failed = zoomworker.handle(
+    failed = zoom_worker_batch(
         zmajlis, [record(sync_job(mine), 0), record(sync_job(mine), 1, receive_count=2)]
     )
     assert sorted(failed) == ["m0", "m1"]
@@ -598,7 +608,7 @@ def test_two_messages_for_one_registration_are_retried_together(zmajlis):
 # -- reconciliation ------------------------------------------------------------------
 
 
-def synced_people(majlis: Majlis) -> list[Registration]:
+def synced_people(majlis: Services) -> list[Registration]:
     people = [
         registered(majlis, 1, ["education", "family"]),
         registered(majlis, 2, ["education"]),
@@ -728,7 +738,7 @@ def test_a_second_reconcile_after_repairs_repairs_nothing(zmajlis, clock):
     )
     # the queued add is done by the worker
     [job] = zmajlis.zoom_queue.jobs
-    zoomworker.handle(zmajlis, [record(job, 0)])
+    zoom_worker_batch(zmajlis, [record(job, 0)])
     zmajlis.zoom.calls.clear()
     second = zoomsync.reconcile(zmajlis)
     assert second.repairs == 0, second
@@ -759,6 +769,6 @@ def test_reconcile_skips_events_without_zoom(zmajlis):
     assert zoomsync.reconcile(fresh_without_mapping(zmajlis)).sessions == 0
 
 
-def fresh_without_mapping(majlis: Majlis) -> Majlis:
+def fresh_without_mapping(majlis: Services) -> Services:
     majlis.zoom_store.events.clear()
     return majlis

@@ -1,7 +1,7 @@
 """One send rate for every mail worker: numbered slots per second, in DynamoDB.
 
 SES's ``MaxSendRate`` is for the whole account, however many workers send. Each second
-has one item (``SENDRATE`` / the epoch second) whose ``used`` counter hands out that
+has one item (its key in ``schema.py``) whose ``used`` counter hands out that
 second's slots in order: a worker reserving ``n`` slots gets positions ``used …
 used + n - 1`` and sends the i-th of them at ``second + position / rate``. Sends are
 spread evenly over each second for all workers together, so the account never bursts
@@ -20,11 +20,12 @@ import math
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws import error_code
-from chalicelib.adapters.dynamo import Table, from_attributes, to_attributes
+from chalicelib.adapters.dynamo import schema
+from chalicelib.adapters.dynamo.schema import from_attributes, to_attributes
+from chalicelib.adapters.dynamo.table import Table
 from chalicelib.ports import LATE_OK, SendPacer, StoreBusy
 
 LOOK_AHEAD = 120  # seconds a worker may reserve ahead before giving up for now
-KEEP_SECONDS = 3600  # slot items expire (TTL) an hour after their second
 
 
 class DynamoSendPacer(Table, SendPacer):
@@ -46,9 +47,9 @@ class DynamoSendPacer(Table, SendPacer):
             try:
                 new = self.db.update_item(
                     TableName=self.name,
-                    Key=to_attributes({"pk": "SENDRATE", "sk": str(second)}),
+                    Key=schema.send_rate_key(second),
                     UpdateExpression="SET used = if_not_exists(used, :start) + :n, "
-                    "expires_at_epoch = :expires",
+                    f"{schema.TTL} = :expires",
                     # Never a slot already past: those would go out together, late.
                     ConditionExpression="attribute_not_exists(used) "
                     "OR (used <= :room AND used >= :start)",
@@ -57,7 +58,7 @@ class DynamoSendPacer(Table, SendPacer):
                             ":start": start,
                             ":n": count,
                             ":room": rate - count,
-                            ":expires": second + KEEP_SECONDS,
+                            ":expires": schema.send_rate_expiry(second),
                         }
                     ),
                     ReturnValues="UPDATED_NEW",
@@ -83,7 +84,7 @@ class DynamoSendPacer(Table, SendPacer):
         try:
             self.db.update_item(
                 TableName=self.name,
-                Key=to_attributes({"pk": "SENDRATE", "sk": str(second)}),
+                Key=schema.send_rate_key(second),
                 UpdateExpression="SET used = :start",
                 ConditionExpression="used = :used",
                 ExpressionAttributeValues=to_attributes({":start": start, ":used": used}),

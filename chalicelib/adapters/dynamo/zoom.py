@@ -1,40 +1,22 @@
-"""What Majlis keeps about Zoom, in the one table (keys in the style of dynamo.py):
-
-=======================  ==================================  ===========  ==================
-item                     pk                                  sk           what
-=======================  ==================================  ===========  ==================
-Zoom id -> session       ``ZOOM#{meeting or webinar id}``    ``SESSION``  event, session
-events with Zoom         ``EVENTS``                          event id     (for reconciling)
-a webhook received       ``ZOOMHOOK#{sha256 of its body}``   ``HOOK``     body; TTL 7 days
-newest event applied     ``ZOOMSEEN#{zoom id}#{registrant}`` ``SEEN``     event_ts; TTL 30 d
-registrant -> us         ``ZOOMREG#{registrant id}``         ``REG``      registration id
-a session full in Zoom   ``EVENT#{event}#ZOOMFULL``          session id
-unmatched attendance     ``EVENT#{event}#ATTEND#{session}``  participant
-=======================  ==================================  ===========  ==================
-
-On the registration itself: ``zoom.{session}`` (registrant id, join URL),
-``zoom_sync.{session}`` (state, reason), ``zoom_tries.{session}@{day}`` (adds sent that
-UTC day) and ``attended.{session}``.
+"""What Majlis keeps about Zoom, in the one table (keys in ``schema.py``): which event
+session each meeting or webinar is, webhooks received, the newest event applied per
+registrant, registrants' ids, sessions full in Zoom and unmatched attendance; and, on
+the registration itself, each session's Zoom registrant, sync state and add attempts.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws import error_code
-from chalicelib.adapters.dynamo import Table, registration_key, to_attributes
+from chalicelib.adapters.dynamo import schema
+from chalicelib.adapters.dynamo.schema import registration_key, to_attributes
+from chalicelib.adapters.dynamo.table import Table
 from chalicelib.domain.events import Event, utc_text
 from chalicelib.ports import ZoomRegistrant, ZoomSession, ZoomStore
-
-WEBHOOK_DAYS = 7
-SEEN_DAYS = 30
-
-
-def _epoch(moment: datetime) -> int:
-    return int(moment.timestamp())
 
 
 class DynamoZoomStore(Table, ZoomStore):
@@ -82,22 +64,14 @@ class DynamoZoomStore(Table, ZoomStore):
         zoom_sessions = [s for s in event.sessions if s.zoom]
         if not zoom_sessions:
             return
-        self._put({"pk": "EVENTS", "sk": event.id, "kind": "event_index"})
+        self._put(schema.zoom_event_index_item(event.id))
         for session in zoom_sessions:
             assert session.zoom is not None
-            self._put(
-                {
-                    "pk": f"ZOOM#{session.zoom.id}",
-                    "sk": "SESSION",
-                    "kind": "zoom_session",
-                    "event_id": event.id,
-                    "session_id": session.id,
-                }
-            )
+            self._put(schema.zoom_session_item(session.zoom.id, event.id, session.id))
 
     def session_for(self, zoom_id: str) -> ZoomSession | None:
         item = self.db.get_item(
-            TableName=self.name, Key=to_attributes({"pk": f"ZOOM#{zoom_id}", "sk": "SESSION"})
+            TableName=self.name, Key=to_attributes(schema.zoom_session_key(zoom_id))
         ).get("Item")
         if not item:
             return None
@@ -107,15 +81,14 @@ class DynamoZoomStore(Table, ZoomStore):
         found = []
         for page in self.db.get_paginator("query").paginate(
             TableName=self.name,
-            KeyConditionExpression="pk = :events",
-            ExpressionAttributeValues={":events": {"S": "EVENTS"}},
+            **schema.zoom_event_index_query(),
         ):
             found += [item["sk"]["S"] for item in page["Items"]]
         return found
 
     def registration_for_registrant(self, registrant_id: str) -> str | None:
         item = self.db.get_item(
-            TableName=self.name, Key=to_attributes({"pk": f"ZOOMREG#{registrant_id}", "sk": "REG"})
+            TableName=self.name, Key=to_attributes(schema.zoom_registrant_key(registrant_id))
         ).get("Item")
         return item["registration_id"]["S"] if item else None
 
@@ -123,26 +96,18 @@ class DynamoZoomStore(Table, ZoomStore):
 
     def record_webhook(self, digest: str, body: str, now: datetime) -> bool:
         return self._put(
-            {
-                "pk": f"ZOOMHOOK#{digest}",
-                "sk": "HOOK",
-                "kind": "zoom_webhook",
-                "body": body,
-                "received_at": now,
-                "expires_at_epoch": _epoch(now + timedelta(days=WEBHOOK_DAYS)),
-            },
-            condition="attribute_not_exists(pk)",
+            schema.zoom_webhook_item(digest, body, now), condition="attribute_not_exists(pk)"
         )
 
     def newer(self, zoom_id: str, subject: str, event_ts: int, action: str) -> bool:
         return self._update(
-            {"pk": f"ZOOMSEEN#{zoom_id}#{subject}", "sk": "SEEN"},
-            "SET last_ts = :ts, #action = :action, expires_at_epoch = :expires",
+            schema.zoom_seen_key(zoom_id, subject),
+            f"SET last_ts = :ts, #action = :action, {schema.TTL} = :expires",
             {"#action": "action"},
             {
                 ":ts": event_ts,
                 ":action": action,
-                ":expires": event_ts // 1000 + SEEN_DAYS * 86400,
+                ":expires": schema.zoom_seen_expiry(event_ts),
             },
             condition="attribute_not_exists(last_ts) OR last_ts < :ts",
         )
@@ -193,13 +158,7 @@ class DynamoZoomStore(Table, ZoomStore):
             condition="attribute_exists(pk)",
         )
         self._put(
-            {
-                "pk": f"ZOOMREG#{registrant.registrant_id}",
-                "sk": "REG",
-                "kind": "zoom_registrant",
-                "registration_id": registration_id,
-                "session_id": session_id,
-            }
+            schema.zoom_registrant_item(registrant.registrant_id, registration_id, session_id)
         )
 
     def mark(
@@ -250,16 +209,10 @@ class DynamoZoomStore(Table, ZoomStore):
             or joined
         )
         self._put(
-            {
-                "pk": f"EVENT#{event_id}#ATTEND#{session_id}",
-                "sk": who,
-                "kind": "attendance_unmatched",
-                "user_name": str(participant.get("user_name", ""))[:200],
-                "joined_at": joined,
-            }
+            schema.unmatched_attendance_item(
+                event_id, session_id, who, str(participant.get("user_name", ""))[:200], joined
+            )
         )
 
     def session_full(self, event_id: str, session_id: str, now: datetime) -> None:
-        self._put(
-            {"pk": f"EVENT#{event_id}#ZOOMFULL", "sk": session_id, "kind": "zoom_full", "at": now}
-        )
+        self._put(schema.zoom_full_item(event_id, session_id, now))

@@ -15,36 +15,18 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import urllib3
 
 from chalicelib import metrics
-from chalicelib.ports import ZoomClient, ZoomFailure, ZoomRegistrant
+from chalicelib.ports import ZoomClient, ZoomCredentials, ZoomFailure, ZoomRegistrant
 
 # Calls per second a container may make in each of Zoom's categories (Pro plan: 30, 20
 # and 10 per account; the zoom worker runs at most two containers at once).
 DEFAULT_PACE = {"light": 14.0, "medium": 9.0, "heavy": 4.5}
 REFRESH_BEFORE = 300.0
-
-
-@dataclass(frozen=True)
-class ZoomCredentials:
-    account_id: str
-    client_id: str
-    client_secret: str
-    webhook_secret_token: str
-
-    @classmethod
-    def from_secret(cls, value: dict[str, str]) -> ZoomCredentials:
-        return cls(
-            account_id=value.get("account_id", ""),
-            client_id=value.get("client_id", ""),
-            client_secret=value.get("client_secret", ""),
-            webhook_secret_token=value.get("webhook_secret_token", ""),
-        )
 
 
 class _Pace:

@@ -12,7 +12,8 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
-from chalicelib.problems import FieldError, Problem, validation_problem
+from chalicelib.domain.errors import FieldError
+from chalicelib.entrypoints.http import Problem, validation_problem
 
 MAX_BODY = 64 * 1024
 MAX_FORM_FIELDS = 200

@@ -1,11 +1,11 @@
-"""DynamoDB Streams records (Lambda's event format) as plain :class:`Change` objects."""
+"""DynamoDB Streams records (Lambda's event format) as plain table changes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters.dynamo import from_attributes
-from chalicelib.usecases.outbox import Change
+from chalicelib.adapters.dynamo.schema import image
+from chalicelib.ports import Change
 
 
 def changes_in(event: dict[str, Any]) -> list[Change]:
@@ -16,8 +16,8 @@ def changes_in(event: dict[str, Any]) -> list[Change]:
             Change(
                 sequence_number=data.get("SequenceNumber", ""),
                 event_name=record.get("eventName", ""),
-                old=from_attributes(data.get("OldImage", {})),
-                new=from_attributes(data.get("NewImage", {})),
+                old=image(data.get("OldImage", {})),
+                new=image(data.get("NewImage", {})),
                 event_id=record.get("eventID", ""),
             )
         )

@@ -17,17 +17,25 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import metrics
-from chalicelib.bootstrap import Majlis
 from chalicelib.domain.addresses import parse_address
+from chalicelib.domain.campaigns import ACTIVE, may_receive
 from chalicelib.domain.registrations import EmailStatus, Status
-from chalicelib.links import registration_links
+from chalicelib.jobs import CampaignMail, RegistrationMail
 from chalicelib.mail import mime
 from chalicelib.mail.render import Rendered, registration_mail
-from chalicelib.ports import LATE_OK, Paused, Rejected, SendQuota, Throttled
+from chalicelib.ports import (
+    LATE_OK,
+    CampaignEmail,
+    Paused,
+    Rejected,
+    SendQuota,
+    Services,
+    Throttled,
+)
+from chalicelib.signed_links import registration_links
 
 LAST_SECONDS = 5.0  # a worker stops taking new recipients this close to its timeout
 IN_FLIGHT = 8  # announcements waiting for their turn or at SES, per worker
@@ -37,21 +45,9 @@ class RetryLater(Exception):
     """The job cannot be done now; the queue should deliver it again later."""
 
 
-@dataclass(frozen=True)
-class MailJob:
-    registration_id: str
-    seq: int
-
-    @classmethod
-    def parse(cls, body: dict[str, Any]) -> MailJob:
-        if body.get("type") != "registration_mail":
-            raise ValueError(f"unknown job type {body.get('type')!r}")
-        return cls(registration_id=str(body["registration_id"]), seq=int(body["seq"]))
-
-
-def send_registration_mail(majlis: Majlis, job: MailJob) -> str:
+def send_registration_mail(services: Services, job: RegistrationMail) -> str:
     """Send what the registration is owed for ``job.seq``; returns what happened."""
-    registration = majlis.registrations.get(job.registration_id, consistent=True)
+    registration = services.registrations.get(job.registration_id, consistent=True)
     if registration is None:
         return "gone"
     if job.seq < registration.mail_seq:
@@ -60,16 +56,16 @@ def send_registration_mail(majlis: Majlis, job: MailJob) -> str:
         raise RetryLater("registration not yet visible at this sequence")
     if registration.status is Status.CANCELLED and registration.mail_reason != "cancelled":
         return "cancelled"  # only the cancellation note goes to a cancelled registration
-    now = majlis.clock()
+    now = services.clock()
     if registration.email_status in (EmailStatus.BOUNCED, EmailStatus.COMPLAINED):
-        majlis.send_log.not_sent(
+        services.send_log.not_sent(
             registration.registration_id, job.seq, registration.event_id, "suppressed", now
         )
         return "suppressed"
-    event = majlis.events.get(registration.event_id)
+    event = services.events.get(registration.event_id)
     if event is None:
         return "gone"
-    claim = majlis.send_log.claim(
+    claim = services.send_log.claim(
         registration.registration_id, job.seq, registration.status.value, now, event.id
     )
     if not claim.proceed:
@@ -77,18 +73,18 @@ def send_registration_mail(majlis: Majlis, job: MailJob) -> str:
             raise RetryLater("another worker is sending this email")
         return "duplicate"
     links = registration_links(
-        majlis.keys.keys(), majlis.settings.public_base_url, event, registration
+        services.keys.keys(), services.settings.public_base_url, event, registration
     )
     register_url = (
-        f"{majlis.settings.public_base_url.rstrip('/')}/events/{event.id}/register"
+        f"{services.settings.public_base_url.rstrip('/')}/events/{event.id}/register"
         f"?lang={registration.language}"
     )
     rendered = registration_mail(event, registration, links, now, register_url)
     raw, recipient = _message(event, registration, rendered, now)
     try:
         # Confirmations take their turn in the account's send rate like announcements.
-        Pace(majlis).wait_turn(1)
-        message_id = majlis.mailer.send(
+        Pace(services).wait_turn(1)
+        message_id = services.mailer.send(
             raw,
             sender=event.sender.email,
             recipient=recipient,
@@ -100,33 +96,18 @@ def send_registration_mail(majlis: Majlis, job: MailJob) -> str:
             },
         )
     except (Throttled, Paused) as later:
-        majlis.send_log.release(registration.registration_id, job.seq)
+        services.send_log.release(registration.registration_id, job.seq)
         raise RetryLater(str(later) or "throttled") from None
     except Rejected as rejected:
-        majlis.send_log.failed(registration.registration_id, job.seq, rejected.reason, now)
+        services.send_log.failed(registration.registration_id, job.seq, rejected.reason, now)
         metrics.count("EmailsFailed")
         return "rejected"
-    majlis.send_log.sent(registration.registration_id, job.seq, message_id, now)
+    services.send_log.sent(registration.registration_id, job.seq, message_id, now)
     metrics.count("EmailsSent")
     return "sent"
 
 
 # -- announcements ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CampaignJob:
-    campaign_id: str
-    registration_ids: list[str]
-
-    @classmethod
-    def parse(cls, body: dict[str, Any]) -> CampaignJob:
-        if body.get("type") != "campaign_mail":
-            raise ValueError(f"unknown job type {body.get('type')!r}")
-        ids = body["registration_ids"]
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise ValueError("registration_ids must be a list of ids")
-        return cls(campaign_id=str(body["campaign_id"]), registration_ids=ids)
 
 
 def _list_id(event_id: str, sender: str) -> str:
@@ -139,12 +120,12 @@ class Pace:
 
     def __init__(
         self,
-        majlis: Majlis,
+        services: Services,
         ahead: int = 1,
         now: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.majlis = majlis
+        self.services = services
         self.ahead = ahead  # turns reserved at once: as many as can be sent side by side
         self.now = now
         self.sleep = sleep
@@ -161,7 +142,7 @@ class Pace:
         early. SES then refuses with the same pause, and nothing is lost.
         """
         if self.quota is None:
-            self.quota = self.majlis.mailer.quota()
+            self.quota = self.services.mailer.quota()
         if self.taken >= self.quota.left_today:
             raise Paused("The 24-hour sending quota is reached; sending resumes as it frees.")
         rate = max(1, int(self.quota.max_send_rate))
@@ -175,7 +156,7 @@ class Pace:
             # starts at the slot due when it was asked for; it is used even when the
             # round trip took longer than a slot.
             wanted = max(1, min(still_to_send, self.ahead, rate // 4))
-            self.turns = self.majlis.pacer.reserve(wanted, rate, self.now())
+            self.turns = self.services.pacer.reserve(wanted, rate, self.now())
         self.taken += 1
         return self.turns.pop(0)
 
@@ -189,8 +170,8 @@ class Pace:
 
 
 def send_campaign_mail(
-    majlis: Majlis,
-    job: CampaignJob,
+    services: Services,
+    job: CampaignMail,
     seconds_left: Callable[[], float] = lambda: float("inf"),
     pace: Pace | None = None,
 ) -> dict[str, int]:
@@ -204,18 +185,16 @@ def send_campaign_mail(
     out of time: the job comes back, and those already sent are recognised by their
     send records.
     """
-    from chalicelib.usecases.campaigns import SEND_PREFIX, may_receive
-
-    campaign = majlis.campaigns.get(job.campaign_id)
-    if campaign is None or campaign.status not in ("sending", "scheduled"):
+    campaign = services.campaigns.get(job.campaign_id)
+    if campaign is None or campaign.status not in ACTIVE:
         return {"stopped": len(job.registration_ids)}
-    event = majlis.events.get(campaign.event_id)
+    event = services.events.get(campaign.event_id)
     if event is None:
         return {"gone": len(job.registration_ids)}
-    key = f"{SEND_PREFIX}{campaign.campaign_id}"
+    key = CampaignEmail(campaign.campaign_id)
     where = campaign.audience.where()
-    people = majlis.registrations.get_many(job.registration_ids)
-    pace = pace or Pace(majlis, ahead=IN_FLIGHT)
+    people = services.registrations.get_many(job.registration_ids)
+    pace = pace or Pace(services, ahead=IN_FLIGHT)
     outcomes: Counter[str] = Counter()
     later: list[str] = []  # why the job must come back
     in_flight = threading.BoundedSemaphore(IN_FLIGHT)
@@ -224,7 +203,7 @@ def send_campaign_mail(
     def deliver(registration_id: str, turn: float, raw: bytes, recipient: str) -> str:
         try:
             pace.wait_until(turn)
-            message_id = majlis.mailer.send(
+            message_id = services.mailer.send(
                 raw,
                 sender=event.sender.email,
                 recipient=recipient,
@@ -236,20 +215,20 @@ def send_campaign_mail(
                 },
             )
         except Throttled:
-            majlis.send_log.release(registration_id, key)
+            services.send_log.release(registration_id, key)
             return "throttled"
         except Paused as paused:
             # The account cannot send for now: organisers see why, and the job waits.
-            majlis.send_log.release(registration_id, key)
-            majlis.campaigns.note(campaign.campaign_id, paused.reason)
+            services.send_log.release(registration_id, key)
+            services.campaigns.note(campaign.campaign_id, paused.reason)
             return "paused"
         except Rejected as rejected:
-            majlis.send_log.failed(registration_id, key, rejected.reason, majlis.clock())
+            services.send_log.failed(registration_id, key, rejected.reason, services.clock())
             metrics.count("EmailsFailed")
             return "failed"
         finally:
             in_flight.release()
-        majlis.send_log.sent(registration_id, key, message_id, majlis.clock())
+        services.send_log.sent(registration_id, key, message_id, services.clock())
         metrics.count("EmailsSent")
         return "sent"
 
@@ -259,51 +238,51 @@ def send_campaign_mail(
                 later.append("out of time: the rest of the job comes back")
                 break
             registration = people.get(registration_id)
-            now = majlis.clock()
+            now = services.clock()
             if registration is None or not where.matches(registration):
                 # Cancelled, erased or moved out of the audience since the fan-out.
-                majlis.send_log.not_sent(registration_id, key, event.id, "skipped", now)
+                services.send_log.not_sent(registration_id, key, event.id, "skipped", now)
                 outcomes["skipped"] += 1
                 continue
             if not may_receive(campaign, registration):
-                majlis.send_log.not_sent(registration_id, key, event.id, "suppressed", now)
+                services.send_log.not_sent(registration_id, key, event.id, "suppressed", now)
                 outcomes["suppressed"] += 1
                 continue
-            claim = majlis.send_log.claim(registration_id, key, "campaign", now, event.id)
+            claim = services.send_log.claim(registration_id, key, "campaign", now, event.id)
             if not claim.proceed:
                 if claim.in_progress:
                     later.append("another worker is sending to this recipient")
                     break
                 outcomes["duplicate"] += 1
                 continue
-            raw, recipient = _announcement(majlis, event, campaign, registration, now)
+            raw, recipient = _announcement(services, event, campaign, registration, now)
             in_flight.acquire()  # a few emails ahead of the pool at most
             try:
                 turn = pace.next_turn(len(job.registration_ids) - position)
             except Paused as paused:
                 in_flight.release()
-                majlis.send_log.release(registration_id, key)
-                majlis.campaigns.note(campaign.campaign_id, paused.reason)
+                services.send_log.release(registration_id, key)
+                services.campaigns.note(campaign.campaign_id, paused.reason)
                 later.append(paused.reason)
                 break
             sending.append(pool.submit(deliver, registration_id, turn, raw, recipient))
     outcomes.update(future.result() for future in sending)
     if outcomes["sent"] and campaign.reason:  # sending again after a pause
-        majlis.campaigns.note(campaign.campaign_id, None)
+        services.campaigns.note(campaign.campaign_id, None)
     if later or outcomes["throttled"] or outcomes["paused"]:
         raise RetryLater(later[0] if later else "throttled or paused")
     return dict(outcomes)
 
 
 def _announcement(
-    majlis: Majlis, event: Any, campaign: Any, registration: Any, now: Any
+    services: Services, event: Any, campaign: Any, registration: Any, now: Any
 ) -> tuple[bytes, str]:
     """The campaign's MIME message for one recipient, and their ASCII address:
     an announcement (with the one-click unsubscribe headers) or a reminder."""
     from chalicelib.mail.announcement import announcement_mail, reminder_mail
 
     links = registration_links(
-        majlis.keys.keys(), majlis.settings.public_base_url, event, registration
+        services.keys.keys(), services.settings.public_base_url, event, registration
     )
     if campaign.purpose == "reminder":
         rendered = reminder_mail(event, campaign, registration, links)

@@ -13,7 +13,7 @@ A token is ``<key id>~<registration>~<session>~<link version>~<expiry>.<signatur
 
 No email address or name is inside a token, and a token is about 110 characters. Keys
 live in the signing-keys secret of ``infra/resources.yaml``: ``{"active": "k2",
-"k1": "...", "k2": "..."}``, cached per container.
+"k1": "...", "k2": "..."}``, cached per container (``adapters/secrets.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from itsdangerous import BadSignature, Signer
 
 from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import Registration
+from chalicelib.ports import SigningKeys
 
 JOIN_MARGIN = timedelta(hours=12)  # after the session's end
 MANAGE_LIFETIME = timedelta(days=90)  # after the event's last session
@@ -128,19 +129,7 @@ def verify(keys: Keys, purpose: Purpose, token: str, now: datetime) -> Link:
     return Link(purpose, registration_id, session_id, int(version), expires_at)
 
 
-class KeyRing:
-    """The signing keys, read from Secrets Manager once per container (and every so often)."""
-
-    def __init__(self, secret_id: str) -> None:
-        from chalicelib.adapters.secrets import SecretRing
-
-        self._secret = SecretRing(secret_id)
-
-    def keys(self) -> Keys:
-        return Keys.from_secret(self._secret.value())
-
-
-class StaticKeys:
+class StaticKeys(SigningKeys):
     """Keys given directly (tests, benchmarks)."""
 
     def __init__(self, keys: Keys) -> None:

@@ -9,18 +9,14 @@ not the address.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.adapters.aws import client, error_code
+from chalicelib.adapters.dynamo import schema
 from chalicelib.logs import logger
 from chalicelib.ports import Counted, RateLimiter
-
-
-def address_key(address: str) -> str:
-    return hashlib.sha256(f"majlis-limits:{address}".encode()).hexdigest()[:32]
 
 
 def counter_update(table_name: str, counted: Counted) -> dict[str, Any]:
@@ -29,8 +25,8 @@ def counter_update(table_name: str, counted: Counted) -> dict[str, Any]:
     start, _ = limit.window(counted.now)
     return {
         "TableName": table_name,
-        "Key": {"pk": {"S": f"{limit.name}#{start}#{address_key(counted.address)}"}},
-        "UpdateExpression": "ADD hits :one SET expires_at_epoch = :expires",
+        "Key": schema.limit_counter_key(counted),
+        "UpdateExpression": f"ADD hits :one SET {schema.TTL} = :expires",
         "ConditionExpression": "attribute_not_exists(hits) OR hits < :limit",
         "ExpressionAttributeValues": {
             ":one": {"N": "1"},

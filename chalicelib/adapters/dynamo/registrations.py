@@ -1,0 +1,614 @@
+"""Registrations: the request path's one transaction, and every later change of a
+registration (mail owed, cancel, erase, promote, self-service, unsubscribe, clicks).
+
+Each write is one conditional request or transaction: two people racing for the last
+seat, or one address registering twice at once, cannot both win.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.aws import error_code
+from chalicelib.adapters.dynamo import schema
+from chalicelib.adapters.dynamo.limits import counter_update
+from chalicelib.adapters.dynamo.schema import from_attributes, to_attributes
+from chalicelib.adapters.dynamo.table import CONFLICT_RETRIES, Table, backoff, reasons
+from chalicelib.domain.ids import is_id
+from chalicelib.domain.registrations import EmailStatus, Registration, RegistrationFilter, Status
+from chalicelib.ports import (
+    AlreadyRegistered,
+    Audit,
+    ClickRefused,
+    Counted,
+    OverLimit,
+    Page,
+    RegistrationStore,
+    SeatsChanged,
+    StoreBusy,
+)
+
+MAX_QUERIES_PER_PAGE = 20
+
+
+class DynamoRegistrationStore(Table, RegistrationStore):
+    def __init__(self, name: str, limits_table: str = "") -> None:
+        super().__init__(name)
+        self.limits_table = limits_table
+
+    def add(
+        self, registration: Registration, capacity: int | None, counted: Counted | None = None
+    ) -> None:
+        seat = "registered" if registration.status is Status.REGISTERED else "waitlisted"
+        update: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": to_attributes(schema.seats_key(registration.event_id)),
+            "UpdateExpression": f"ADD {seat} :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if capacity is not None:
+            # The seat rule of chalicelib.domain.registrations.seat_free, and its negation.
+            update["ConditionExpression"] = (
+                "registered < :cap AND waitlisted = :zero"
+                if seat == "registered"
+                else "registered >= :cap OR waitlisted > :zero"
+            )
+            update["ExpressionAttributeValues"].update(
+                {":cap": {"N": str(capacity)}, ":zero": {"N": "0"}}
+            )
+        elif seat == "waitlisted":
+            raise SeatsChanged()
+        items = [
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": schema.registration_item(registration),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": to_attributes(schema.email_item(registration)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {"Update": update},
+        ]
+        if counted is not None:  # the rate limit, counted in the same write
+            items.append({"Update": counter_update(self.limits_table, counted)})
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                self.db.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                code = error_code(error)
+                if code != "TransactionCanceledException":
+                    if code in ("ProvisionedThroughputExceededException", "ThrottlingException"):
+                        raise StoreBusy() from error
+                    raise
+                why = reasons(error)
+                codes = [r.get("Code") for r in why]
+                if len(codes) == len(items) and codes[1] == "ConditionalCheckFailed":
+                    existing = from_attributes(why[1].get("Item") or {})
+                    raise AlreadyRegistered(existing["registration_id"]) from None
+                if len(codes) == 4 and codes[3] == "ConditionalCheckFailed":
+                    raise OverLimit() from None
+                if len(codes) == len(items) and codes[2] == "ConditionalCheckFailed":
+                    raise SeatsChanged() from None
+                if "TransactionConflict" in codes or "ThrottlingError" in codes:
+                    backoff(attempt)
+                    continue
+                raise
+        raise StoreBusy()
+
+    def get(self, registration_id: str, consistent: bool = False) -> Registration | None:
+        item = self.db.get_item(
+            TableName=self.name,
+            Key=to_attributes(schema.registration_key(registration_id)),
+            ConsistentRead=consistent,
+        ).get("Item")
+        return schema.registration_from(item) if item else None
+
+    def get_many(self, registration_ids: list[str]) -> dict[str, Registration]:
+        found: dict[str, Registration] = {}
+        ids = list(dict.fromkeys(registration_ids))
+        for start in range(0, len(ids), 100):  # BatchGetItem takes 100 keys
+            request = {
+                self.name: {
+                    "Keys": [
+                        to_attributes(schema.registration_key(i)) for i in ids[start : start + 100]
+                    ],
+                    "ConsistentRead": True,
+                }
+            }
+            for attempt in range(CONFLICT_RETRIES * 2):
+                answer = self.db.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.name, []):
+                    registration = schema.registration_from(item)
+                    found[registration.registration_id] = registration
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                backoff(attempt)
+            else:
+                raise StoreBusy()
+        return found
+
+    def request_mail(
+        self, registration_id: str, reason: str, now: datetime, not_since: datetime
+    ) -> Status | None:
+        try:
+            response = self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(schema.registration_key(registration_id)),
+                UpdateExpression=(
+                    "SET mail_seq = mail_seq + :one, mail_reason = :reason, "
+                    "mail_requested_at = :now"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(pk) AND #status <> :cancelled "
+                    "AND mail_requested_at <= :not_since"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_attributes(
+                    {
+                        ":one": 1,
+                        ":reason": reason,
+                        ":now": now,
+                        ":cancelled": Status.CANCELLED,
+                        ":not_since": not_since,
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return Status(from_attributes(response["Attributes"])["status"])
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            old = error.response.get("Item")
+            if not old:
+                return None
+            status = Status(from_attributes(old)["status"])
+            return None if status is Status.CANCELLED else status
+
+    def _release(self, current: Registration) -> list[dict[str, Any]]:
+        """Transaction items that give up an active registration's email key (the address
+        may register again) and its place in the seat counter."""
+        seat = "registered" if current.status is Status.REGISTERED else "waitlisted"
+        return [
+            {
+                "Delete": {
+                    "TableName": self.name,
+                    "Key": to_attributes(schema.email_key(current.event_id, current.email_key)),
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.name,
+                    "Key": to_attributes(schema.seats_key(current.event_id)),
+                    "UpdateExpression": f"ADD {seat} :minus, cancelled :one",
+                    "ExpressionAttributeValues": to_attributes({":minus": -1, ":one": 1}),
+                }
+            },
+        ]
+
+    def cancel(self, registration: Registration, now: datetime) -> Registration:
+        current: Registration | None = registration
+        for attempt in range(CONFLICT_RETRIES):
+            if current is None or current.status is Status.CANCELLED:
+                return current  # type: ignore[return-value]
+            seat = "registered" if current.status is Status.REGISTERED else "waitlisted"
+            items = [
+                {
+                    "Update": {
+                        "TableName": self.name,
+                        "Key": to_attributes(schema.registration_key(current.registration_id)),
+                        "UpdateExpression": (
+                            "SET #status = :cancelled, link_version = link_version + :one, "
+                            "mail_seq = mail_seq + :one, mail_reason = :cancelled, "
+                            "mail_requested_at = :now, updated_at = :now, cancelled_at = :now, "
+                            "calendar_cancel = :calendar REMOVE gsi3pk, gsi3sk"
+                        ),
+                        "ConditionExpression": "#status = :was",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": to_attributes(
+                            {
+                                ":cancelled": Status.CANCELLED,
+                                ":one": 1,
+                                ":now": now,
+                                ":was": current.status,
+                                # Only a registered person holds calendar entries.
+                                ":calendar": current.sessions if seat == "registered" else [],
+                            }
+                        ),
+                    }
+                },
+                *self._release(current),
+            ]
+            try:
+                self.db.transact_write_items(TransactItems=items)
+            except ClientError as error:
+                if error_code(error) != "TransactionCanceledException":
+                    raise
+                backoff(attempt)
+                current = self.get(current.registration_id, consistent=True)
+                continue
+            return self.get(current.registration_id, consistent=True)  # type: ignore[return-value]
+        raise StoreBusy()
+
+    def erase(self, registration: Registration, audit: Audit, now: datetime) -> None:
+        current: Registration | None = registration
+        for attempt in range(CONFLICT_RETRIES):
+            if current is None or current.erased_at is not None:
+                return
+            active = current.status is not Status.CANCELLED
+            # Zoom keeps only the registrant ids (to cancel them there), no join URLs.
+            zoom = {
+                s: {"registrant_id": z["registrant_id"]}
+                for s, z in current.zoom.items()
+                if z.get("registrant_id")
+            }
+            items: list[dict[str, Any]] = [
+                {
+                    "Update": {
+                        "TableName": self.name,
+                        "Key": to_attributes(schema.registration_key(current.registration_id)),
+                        "UpdateExpression": (
+                            "SET #status = :cancelled, email = :blank, email_key = :blank, "
+                            "first_name = :blank, last_name = :blank, zoom = :zoom, "
+                            "link_version = link_version + :one, mail_reason = :erased, "
+                            "updated_at = :now, erased_at = :now REMOVE gsi3pk, gsi3sk"
+                        ),
+                        "ConditionExpression": "#status = :was AND attribute_not_exists(erased_at)",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": to_attributes(
+                            {
+                                ":cancelled": Status.CANCELLED,
+                                ":blank": "",
+                                ":zoom": zoom,
+                                ":one": 1,
+                                ":erased": "erased",
+                                ":now": now,
+                                ":was": current.status,
+                            }
+                        ),
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.name,
+                        "Item": to_attributes(
+                            schema.audit_item(current.event_id, current.registration_id, audit, now)
+                        ),
+                    }
+                },
+            ]
+            if active:
+                items += self._release(current)
+            try:
+                self.db.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                if error_code(error) != "TransactionCanceledException":
+                    raise
+                backoff(attempt)
+                current = self.get(current.registration_id, consistent=True)
+        raise StoreBusy()
+
+    def promote_next(
+        self, event_id: str, capacity: int | None, now: datetime
+    ) -> Registration | None:
+        for attempt in range(CONFLICT_RETRIES):
+            head = self.db.query(
+                TableName=self.name,
+                IndexName=schema.WAITING_LIST_INDEX,
+                KeyConditionExpression="gsi3pk = :wait",
+                ExpressionAttributeValues={":wait": {"S": schema.waiting_list(event_id)}},
+                Limit=1,
+            ).get("Items", [])
+            if not head:
+                return None
+            registration_id = head[0]["gsi3sk"]["S"]
+            seats: dict[str, Any] = {
+                "TableName": self.name,
+                "Key": to_attributes(schema.seats_key(event_id)),
+                "UpdateExpression": "ADD registered :one, waitlisted :minus",
+                "ExpressionAttributeValues": to_attributes({":one": 1, ":minus": -1}),
+            }
+            if capacity is not None:
+                seats["ConditionExpression"] = "registered < :cap"
+                seats["ExpressionAttributeValues"][":cap"] = {"N": str(capacity)}
+            try:
+                self.db.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Update": {
+                                "TableName": self.name,
+                                "Key": to_attributes(schema.registration_key(registration_id)),
+                                "UpdateExpression": (
+                                    "SET #status = :registered, mail_seq = mail_seq + :one, "
+                                    "mail_reason = :promoted, mail_requested_at = :now, "
+                                    "updated_at = :now REMOVE gsi3pk, gsi3sk"
+                                ),
+                                "ConditionExpression": "#status = :waitlisted",
+                                "ExpressionAttributeNames": {"#status": "status"},
+                                "ExpressionAttributeValues": to_attributes(
+                                    {
+                                        ":registered": Status.REGISTERED,
+                                        ":waitlisted": Status.WAITLISTED,
+                                        ":promoted": "promoted",
+                                        ":one": 1,
+                                        ":now": now,
+                                    }
+                                ),
+                            }
+                        },
+                        {"Update": seats},
+                    ]
+                )
+            except ClientError as error:
+                if error_code(error) != "TransactionCanceledException":
+                    raise
+                codes = [r.get("Code") for r in reasons(error)]
+                if len(codes) == 2 and codes[1] == "ConditionalCheckFailed":
+                    return None  # no free seat
+                backoff(attempt)  # the head moved (promoted or cancelled): look again
+                continue
+            return self.get(registration_id, consistent=True)
+        raise StoreBusy()
+
+    def change(
+        self,
+        registration: Registration,
+        changes: dict[str, Any],
+        dropped: list[str],
+        now: datetime,
+    ) -> Registration:
+        values: dict[str, Any] = {
+            ":now": now,
+            ":one": 1,
+            ":updated": "updated",
+            ":cancelled": Status.CANCELLED,
+            ":version": registration.link_version,
+            ":calendar": dropped,
+        }
+        names = {"#status": "status"}
+        sets = [
+            "updated_at = :now",
+            "mail_seq = mail_seq + :one",
+            "mail_reason = :updated",
+            "mail_requested_at = :now",
+            "calendar_cancel = :calendar",
+        ]
+        for i, (field, value) in enumerate(sorted(changes.items())):
+            names[f"#f{i}"] = field
+            values[f":v{i}"] = value
+            sets.append(f"#f{i} = :v{i}")
+        if changes.get("sessions"):
+            values[":empty"] = {}
+        for i, session_id in enumerate(changes.get("sessions", [])):
+            names[f"#s{i}"] = session_id
+            sets.append(f"clicks.#s{i} = if_not_exists(clicks.#s{i}, :empty)")
+        try:
+            response = self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(schema.registration_key(registration.registration_id)),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="#status <> :cancelled AND link_version = :version",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_attributes(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                raise StoreBusy() from None
+            raise
+        return schema.registration_from(response["Attributes"])
+
+    def find_by_email(self, event_id: str, email_key_value: str) -> str | None:
+        item = self.db.get_item(
+            TableName=self.name, Key=to_attributes(schema.email_key(event_id, email_key_value))
+        ).get("Item")
+        return item["registration_id"]["S"] if item else None
+
+    def replace_sessions(
+        self, registration_id: str, sessions: list[str], now: datetime
+    ) -> Registration | None:
+        names = {"#status": "status"}
+        values: dict[str, Any] = {
+            ":sessions": sessions,
+            ":now": now,
+            ":cancelled": Status.CANCELLED,
+            ":empty": {},
+        }
+        sets = ["sessions = :sessions", "updated_at = :now"]
+        for i, session_id in enumerate(sessions):
+            names[f"#s{i}"] = session_id
+            sets.append(f"clicks.#s{i} = if_not_exists(clicks.#s{i}, :empty)")
+        try:
+            response = self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(schema.registration_key(registration_id)),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="attribute_exists(pk) AND #status <> :cancelled",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_attributes(values),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return schema.registration_from(response["Attributes"])
+
+    def unsubscribe(self, registration_id: str, now: datetime) -> Registration | None:
+        key = to_attributes(schema.registration_key(registration_id))
+        try:
+            response = self.db.update_item(
+                TableName=self.name,
+                Key=key,
+                UpdateExpression=(
+                    "SET updates = :false, email_status = :unsubscribed, unsubscribed_at = :now"
+                ),
+                ConditionExpression="attribute_exists(pk) AND email_status IN (:ok, :unsubscribed)",
+                ExpressionAttributeValues=to_attributes(
+                    {
+                        ":false": False,
+                        ":unsubscribed": EmailStatus.UNSUBSCRIBED,
+                        ":ok": EmailStatus.OK,
+                        ":now": now,
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+            )
+            return schema.registration_from(response["Attributes"])
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+        # Bounced or complained: those stay, announcements stop all the same.
+        try:
+            response = self.db.update_item(
+                TableName=self.name,
+                Key=key,
+                UpdateExpression="SET updates = :false, unsubscribed_at = :now",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_attributes({":false": False, ":now": now}),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return schema.registration_from(response["Attributes"])
+
+    def set_email_status(self, registration_id: str, status: EmailStatus, now: datetime) -> None:
+        try:
+            self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(schema.registration_key(registration_id)),
+                UpdateExpression="SET email_status = :status, email_status_at = :now",
+                ConditionExpression="attribute_exists(pk) AND email_status <> :complained",
+                ExpressionAttributeValues=to_attributes(
+                    {":status": status, ":now": now, ":complained": EmailStatus.COMPLAINED}
+                ),
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def count_soft_bounce(self, registration_id: str, now: datetime) -> None:
+        try:
+            self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(schema.registration_key(registration_id)),
+                UpdateExpression="ADD soft_bounces :one SET last_soft_bounce_at = :now",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_attributes({":one": 1, ":now": now}),
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def record_click(
+        self, registration_id: str, session_id: str, version: int, now: datetime
+    ) -> Registration:
+        try:
+            response = self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(schema.registration_key(registration_id)),
+                UpdateExpression=(
+                    "SET clicks.#session.#first = if_not_exists(clicks.#session.#first, :now), "
+                    "clicks.#session.#last = :now"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(clicks.#session) AND link_version = :version "
+                    "AND #status = :registered AND contains(sessions, :session)"
+                ),
+                ExpressionAttributeNames={
+                    "#session": session_id,
+                    "#first": "first",
+                    "#last": "last",
+                    "#status": "status",
+                },
+                ExpressionAttributeValues=to_attributes(
+                    {
+                        ":now": now,
+                        ":version": version,
+                        ":registered": Status.REGISTERED,
+                        ":session": session_id,
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            old = error.response.get("Item")
+            raise ClickRefused(schema.registration_from(old) if old else None) from None
+        return schema.registration_from(response["Attributes"])
+
+    def page(
+        self, event_id: str, where: RegistrationFilter, limit: int, cursor: str | None
+    ) -> Page:
+        if cursor is not None and not is_id(cursor):
+            raise ValueError("cursor")
+        query: dict[str, Any] = {
+            "TableName": self.name,
+            "IndexName": schema.EVENT_REGISTRATIONS_INDEX,
+            "KeyConditionExpression": "gsi1pk = :event",
+            "ExpressionAttributeValues": {":event": {"S": schema.event_registrations(event_id)}},
+        }
+        filter_expression = _filter_expression(where, query)
+        if filter_expression:
+            query["FilterExpression"] = filter_expression
+        items: list[Registration] = []
+        position = cursor
+        for _ in range(MAX_QUERIES_PER_PAGE):
+            if position:
+                query["ExclusiveStartKey"] = schema.page_start(event_id, position)
+            query["Limit"] = limit - len(items)
+            response = self.db.query(**query)
+            for item in response.get("Items", []):
+                items.append(schema.registration_from(item))
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return Page(items, None)
+            position = from_attributes(last)["gsi1sk"]
+            if len(items) >= limit:
+                break
+        return Page(items, position)
+
+
+def _filter_expression(where: RegistrationFilter, query: dict[str, Any]) -> str:
+    names: dict[str, str] = {}
+    values: dict[str, Any] = query["ExpressionAttributeValues"]
+    clauses = []
+    for attribute, wanted in (
+        ("status", where.status),
+        ("language", where.languages),
+        ("country", where.countries),
+    ):
+        if wanted:
+            names[f"#{attribute}"] = attribute
+            placeholders = []
+            for i, value in enumerate(sorted(wanted)):
+                values[f":{attribute}{i}"] = {"S": str(value)}
+                placeholders.append(f":{attribute}{i}")
+            clauses.append(f"#{attribute} IN ({', '.join(placeholders)})")
+    if where.sessions:
+        parts = []
+        for i, session_id in enumerate(sorted(where.sessions)):
+            values[f":session{i}"] = {"S": session_id}
+            parts.append(f"contains(sessions, :session{i})")
+        clauses.append(f"({' OR '.join(parts)})")
+    if names:
+        query["ExpressionAttributeNames"] = names
+    return " AND ".join(clauses)

@@ -1,0 +1,34 @@
+"""The kinds of things Majlis keeps: every stored item says which it is (``kind``)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ItemKind(StrEnum):
+    """What an item of the table is (its ``kind``), as a table change names it.
+
+    The stream handler and the rules it drives (the outbox relay, statistics, the waiting
+    list) tell table changes apart by these; how each item is keyed is the table
+    schema's business (``adapters/dynamo/schema.py``).
+    """
+
+    EVENT = "event"
+    SEATS = "seats"
+    REGISTRATION = "registration"
+    EMAIL_KEY = "email"
+    SEND = "send"
+    CAMPAIGN = "campaign"
+    EXPORT = "export"
+    TOKEN = "token"  # noqa: S105 - an organizer token's record
+    AUDIT = "audit"
+    STATS = "stats"
+    STATS_MARK = "stats_mark"
+    SEND_RATE = "send_rate"
+    EVENT_INDEX = "event_index"
+    ZOOM_SESSION = "zoom_session"
+    ZOOM_REGISTRANT = "zoom_registrant"
+    ZOOM_WEBHOOK = "zoom_webhook"
+    ZOOM_SEEN = "zoom_seen"
+    ZOOM_FULL = "zoom_full"
+    ATTENDANCE_UNMATCHED = "attendance_unmatched"

@@ -1,0 +1,391 @@
+"""The pages people see: the hosted registration form, and where the links in their
+emails lead (join, manage, unsubscribe); the stylesheet and scripts they load.
+
+A page answers in the person's language (theirs when we know who they are, else the
+page's ``?lang=``, the browser's, the event's default), right to left for Arabic and
+Urdu; any failure is a kind page, never a traceback. A GET never changes anything but a
+join click's record; a POST must come from our own pages (the same-site check) except
+mail providers' one-click unsubscribes.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.bootstrap import services
+from chalicelib.entrypoints import bodies, http
+from chalicelib.logs import correlate, logger
+from chalicelib.usecases import limits, registrations
+
+pages = Blueprint("app")
+
+ASSETS = {"page.css": "text/css", "register.js": "text/javascript", "embed.js": "text/javascript"}
+ANY = ["*/*"]
+
+
+def page(view: Callable[..., Response]) -> Callable[..., Response]:
+    """A page route: one correlation id, and a kind page (never a traceback) on failure."""
+
+    @functools.wraps(view)
+    def handle(**kwargs: Any) -> Response:
+        correlate(pages.current_request.context.get("requestId"))
+        try:
+            return view(**kwargs)
+        except http.ANSWERED as refused:  # a dependency busy, a refusal not handled below
+            return _problem_page(http.problem_for(refused), _browser_language())
+        except Exception:  # noqa: BLE001 - the last line: a page, never a traceback
+            logger.exception("unhandled error", extra={"route": view.__name__})
+            return _problem_page(
+                http.Problem(500, "Something went wrong on our side."), _browser_language()
+            )
+
+    return handle
+
+
+def _respond(html: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    from chalicelib.pages.render import security_headers
+
+    return Response(
+        body=html, status_code=status, headers={**dict(security_headers()), **(headers or {})}
+    )
+
+
+def _problem_page(problem: http.Problem, language: str) -> Response:
+    """A page for a problem, keeping its headers (``Retry-After``)."""
+    from chalicelib.pages import views
+
+    return _respond(
+        *views.problem_page(problem.status, language, base_url=_base_url()), problem.headers
+    )
+
+
+def _base_url() -> str:
+    return services().settings.public_base_url.rstrip("/")
+
+
+def _browser_language() -> str:
+    """The language of a page about no one in particular: the browser's, else English."""
+    from chalicelib import i18n
+
+    accepted = pages.current_request.headers.get("accept-language")
+    return i18n.negotiate(accepted, list(i18n.LANGUAGES), "en")
+
+
+def _page_language(event_languages: list[str], default: str) -> str:
+    from chalicelib import i18n
+
+    request = pages.current_request
+    asked = (request.query_params or {}).get("lang")
+    if asked in event_languages:
+        return asked
+    return i18n.negotiate(request.headers.get("accept-language"), event_languages, default)
+
+
+def _same_site() -> bool:
+    """A browser POST to a page must come from our own pages (no cross-site forms).
+
+    Mail providers' one-click unsubscribe POSTs come from their servers, with neither
+    header; browsers send at least one of them.
+    """
+    headers = pages.current_request.headers
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        # Trusted when sent. (Our pages' no-referrer policy makes browsers send
+        # "Origin: null" with their own forms, so Origin alone cannot tell.)
+        return site in ("same-origin", "none")
+    origin = headers.get("origin")
+    return origin is None or origin == _origin_of(_base_url())
+
+
+def _origin_of(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def _request_body() -> tuple[bytes, str | None]:
+    request = pages.current_request
+    return request.raw_body or b"", request.headers.get("content-type")
+
+
+def _client_address() -> str | None:
+    return (pages.current_request.context.get("identity") or {}).get("sourceIp")
+
+
+# -- assets ----------------------------------------------------------------------------
+
+
+@pages.route("/assets/{name}", methods=["GET"], content_types=ANY)
+def asset(name: str) -> Response:
+    from chalicelib.pages.render import STATIC
+    from chalicelib.pages.views import embed_script
+
+    if name not in ASSETS:
+        return http.problem_response(http.Problem(404, "There is no such file."))
+    return Response(
+        body=embed_script() if name == "embed.js" else (STATIC / name).read_text(encoding="utf-8"),
+        status_code=200,
+        headers={
+            "Content-Type": f"{ASSETS[name]}; charset=utf-8",
+            "Cache-Control": "public, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+# -- the registration page -------------------------------------------------------------
+
+
+def _page_event(event_id: str) -> Any:
+    from chalicelib.domain.errors import Refused
+    from chalicelib.pages import views
+    from chalicelib.usecases import events
+
+    try:
+        return events.known_event(services(), event_id)
+    except Refused:
+        return _respond(*views.problem_page(404, _browser_language(), base_url=_base_url()))
+
+
+@pages.route("/events/{event_id}/register", methods=["GET"], content_types=ANY)
+@page
+def registration_page(event_id: str) -> Response:
+    from chalicelib.pages import views
+
+    event = _page_event(event_id)
+    if isinstance(event, Response):
+        return event
+    language = _page_language(event.languages, event.default_language)
+    return _respond(
+        *views.registration_page(event, language, services().clock(), base_url=_base_url())
+    )
+
+
+@pages.route("/events/{event_id}/register", methods=["POST"], content_types=ANY)
+@page
+def registration_form_post(event_id: str) -> Response:
+    """The registration page without JavaScript: a form in, a page out."""
+    from chalicelib.pages import views
+
+    event = _page_event(event_id)
+    if isinstance(event, Response):
+        return event
+    language = _page_language(event.languages, event.default_language)
+    base_url = _base_url()
+    if not _same_site():
+        return _respond(*views.problem_page(403, language, base_url=base_url))
+    fields: dict[str, Any] = {}
+    try:
+        # "updates" is a hidden "false" plus the checkbox's "true": the last one counts.
+        fields = bodies.read_page_form(
+            *_request_body(), lists=registrations.FORM_LISTS | {"updates"}
+        )
+        fields = bodies.form_booleans(fields, registrations.FORM_BOOLS)
+        outcome = registrations.register(
+            services(), event_id, fields, form=True, address=_client_address()
+        )
+    except http.ANSWERED as refused:
+        problem = http.problem_for(refused)
+        if problem.status == 409:
+            return _respond(*views.closed_page(event, language, base_url=base_url))
+        if problem.status == 422:
+            errors = views.field_errors_for(problem, language)
+            return _respond(
+                *views.registration_page(
+                    event,
+                    language,
+                    services().clock(),
+                    base_url=base_url,
+                    values=fields,
+                    errors=errors,
+                )
+            )
+        return _problem_page(problem, language)
+    logger.info(
+        "registration",
+        extra={
+            "event_id": event_id,
+            "status": outcome.status.value,
+            "new": outcome.new,
+            "page": True,
+        },
+    )
+    return _respond(*views.thanks_page(event, language, outcome.status, base_url=base_url))
+
+
+# -- the links in emails ---------------------------------------------------------------
+
+
+def _count_refusal(refused: Any) -> None:
+    """Log a refused link and count it; raises TooManyRequests once over the limit."""
+    logger.info("link refused", extra={"reason": refused.reason.value})
+    limits.count_refused_link(services(), refused.reason, _client_address())
+
+
+def _link_refused(refused: Any) -> Response:
+    from chalicelib.domain.errors import TooManyRequests
+    from chalicelib.pages.refusals import refused_page
+
+    try:
+        _count_refusal(refused)
+    except TooManyRequests as over:
+        return _problem_page(http.problem_for(over), _browser_language())
+    accept_language = pages.current_request.headers.get("accept-language")
+    return _respond(*refused_page(refused, accept_language, _base_url()))
+
+
+@pages.route("/join/{token}", methods=["GET"], content_types=ANY)
+@page
+def follow_join_link(token: str) -> Response:
+    from chalicelib.usecases.access import LinkRefused, join
+
+    try:
+        location = join(services(), token)
+    except LinkRefused as refused:
+        return _link_refused(refused)
+    return Response(
+        body="",
+        status_code=302,
+        headers={
+            "Location": location,
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@pages.route("/manage/{token}", methods=["GET"], content_types=ANY)
+@page
+def manage_page(token: str) -> Response:
+    from chalicelib.pages import views
+    from chalicelib.usecases import selfservice
+    from chalicelib.usecases.access import LinkRefused
+
+    try:
+        managed = selfservice.manage(services(), token)
+    except LinkRefused as refused:
+        return _link_refused(refused)
+    return _respond(
+        *views.manage_page(managed.registration, managed.event, base_url=_base_url(), token=token)
+    )
+
+
+@pages.route("/manage/{token}", methods=["POST"], content_types=ANY)
+@page
+def manage_post(token: str) -> Response:
+    from chalicelib import i18n
+    from chalicelib.domain.errors import TooManyRequests
+    from chalicelib.pages import views
+    from chalicelib.usecases import selfservice
+    from chalicelib.usecases.access import LinkRefused
+
+    raw, content_type = _request_body()
+    as_json = bodies.media_type(content_type)[0] == bodies.JSON
+    base_url = _base_url()
+    try:
+        if not _same_site():
+            raise http.Problem(403, "Use the page's own buttons.")
+        if as_json:
+            fields = bodies.read_json_object(raw, content_type)
+        else:
+            fields = bodies.read_page_form(raw, content_type, lists=registrations.FORM_LISTS)
+            fields.pop("confirm", None)
+        action, changes = selfservice.manage_action(fields)
+        if action == "cancel":
+            managed = selfservice.cancel(services(), token)
+        else:
+            if not as_json and "sessions" not in changes:
+                changes["sessions"] = []  # a form with every box unticked
+            managed = selfservice.update(services(), token, changes)
+    except LinkRefused as refused:
+        if as_json:
+            try:
+                _count_refusal(refused)
+            except TooManyRequests as over:
+                return http.problem_response(over)
+            return http.problem_response(
+                http.Problem(refused.reason.status, "This link is not valid.")
+            )
+        return _link_refused(refused)
+    except http.ANSWERED as refusal:
+        problem = http.problem_for(refusal)
+        if as_json:
+            return http.problem_response(problem)
+        try:
+            managed = selfservice.manage(services(), token)
+        except LinkRefused as refused:
+            return _link_refused(refused)
+        language = managed.registration.language
+        if problem.status == 422:
+            return _respond(
+                *views.manage_page(
+                    managed.registration,
+                    managed.event,
+                    base_url=base_url,
+                    token=token,
+                    errors=views.field_errors_for(problem, language),
+                )
+            )
+        return _problem_page(problem, language)
+    registration = managed.registration
+    logger.info(
+        "self-service", extra={"action": action, "registration_id": registration.registration_id}
+    )
+    if as_json:
+        return http.json_response(
+            {"registration_id": registration.registration_id, "status": registration.status.value}
+        )
+    if action == "cancel":
+        return _respond(*views.cancelled_page(registration, managed.event, base_url=base_url))
+    saved = i18n.translations(registration.language).gettext(
+        "Your changes are saved. We have sent you an email with your updated sessions."
+    )
+    return _respond(
+        *views.manage_page(
+            registration, managed.event, base_url=base_url, token=token, message=saved
+        )
+    )
+
+
+@pages.route("/unsubscribe/{token}", methods=["GET"], content_types=ANY)
+@page
+def unsubscribe_page(token: str) -> Response:
+    from chalicelib.pages import views
+    from chalicelib.usecases import selfservice
+    from chalicelib.usecases.access import LinkRefused
+
+    try:
+        managed = selfservice.unsubscribe_view(services(), token)
+    except LinkRefused as refused:
+        return _link_refused(refused)
+    return _respond(
+        *views.unsubscribe_page(
+            managed.registration, managed.event, base_url=_base_url(), token=token, done=False
+        )
+    )
+
+
+@pages.route("/unsubscribe/{token}", methods=["POST"], content_types=ANY)
+@page
+def unsubscribe_post(token: str) -> Response:
+    """Also RFC 8058's one-click POST (``List-Unsubscribe=One-Click``), from mail providers."""
+    from chalicelib.pages import views
+    from chalicelib.usecases import selfservice
+    from chalicelib.usecases.access import LinkRefused
+
+    if not _same_site():
+        return _respond(*views.problem_page(403, "en", base_url=_base_url()))
+    try:
+        managed = selfservice.unsubscribe(services(), token)
+    except LinkRefused as refused:
+        return _link_refused(refused)
+    logger.info("unsubscribed", extra={"registration_id": managed.registration.registration_id})
+    return _respond(
+        *views.unsubscribe_page(
+            managed.registration, managed.event, base_url=_base_url(), token=token, done=True
+        )
+    )
