@@ -169,6 +169,24 @@ def aws(
         config.settings.cache_clear()
 
 
+def with_zoom_queues(services: Services, **others: Any) -> Services:
+    """``services`` with the template's real zoom queue and its dead letters (the ``aws``
+    fixture leaves them unset), and ``others`` replaced; installed as the app's."""
+    import dataclasses
+
+    from chalicelib.adapters.sqs import SqsJobQueue
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    wired = dataclasses.replace(
+        services,
+        zoom_queue=SqsJobQueue(sqs.get_queue_url(QueueName="majlis-zoom")["QueueUrl"]),
+        zoom_dead_letters=SqsJobQueue(sqs.get_queue_url(QueueName="majlis-zoom-dlq")["QueueUrl"]),
+        **others,
+    )
+    bootstrap.use(wired)
+    return wired
+
+
 @pytest.fixture
 def api(aws: Services) -> Iterator[Any]:
     """chalice.test.Client on moto, answering gateway errors as API Gateway does."""

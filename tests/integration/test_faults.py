@@ -44,7 +44,6 @@ from botocore.exceptions import (
 import app
 from chalicelib import bootstrap
 from chalicelib.adapters.aws import client
-from chalicelib.adapters.sqs import SqsJobQueue
 from chalicelib.adapters.zoom_api import ZoomApi
 from chalicelib.domain.registrations import RegistrationFilter
 from chalicelib.ports import Services, ZoomCredentials
@@ -55,6 +54,7 @@ from infra.local.lambdas import Killed, Lambdas, TableStream
 from infra.local.runner import PRO_PLAN
 from infra.local.zoom import ZoomStandIn
 from tests.builders import SESSION_TITLES, person
+from tests.conftest import with_zoom_queues
 
 REGION = "us-east-1"
 SESSIONS = list(SESSION_TITLES)
@@ -329,14 +329,7 @@ def zoom() -> Iterator[ZoomStandIn]:
 def wired(aws: Services, zoom: ZoomStandIn) -> Services:
     """Majlis on moto with every queue of the template, and Zoom on the stand-in."""
     credentials = ZoomCredentials(zoom.account_id, zoom.client_id, zoom.client_secret, "")
-    majlis = dataclasses.replace(
-        aws,
-        zoom=ZoomApi(lambda: credentials, zoom.api_url, zoom.oauth_url),
-        zoom_queue=SqsJobQueue(_url("majlis-zoom")),
-        zoom_dead_letters=SqsJobQueue(_url("majlis-zoom-dlq")),
-    )
-    bootstrap.use(majlis)
-    return majlis
+    return with_zoom_queues(aws, zoom=ZoomApi(lambda: credentials, zoom.api_url, zoom.oauth_url))
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ to the dead-letter queue; the good jobs beside it go through once, and the opera
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from collections import Counter
@@ -14,11 +13,11 @@ import boto3
 import pytest
 
 import app
-from chalicelib import bootstrap, cli
-from chalicelib.adapters.sqs import SqsJobQueue
+from chalicelib import cli
 from chalicelib.jobs import CampaignFanOut, Export, RegistrationMail
 from infra.local.lambdas import Lambdas
 from tests.builders import person
+from tests.conftest import with_zoom_queues
 from tests.unit.test_jobs import MALFORMED
 
 FUNCTIONS = {
@@ -43,14 +42,7 @@ def _dead(queue: str) -> list[str]:
 @pytest.fixture
 def wired(aws):
     """Majlis on moto with every queue of the template (the zoom queue among them)."""
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    services = dataclasses.replace(
-        aws,
-        zoom_queue=SqsJobQueue(sqs.get_queue_url(QueueName="majlis-zoom")["QueueUrl"]),
-        zoom_dead_letters=SqsJobQueue(sqs.get_queue_url(QueueName="majlis-zoom-dlq")["QueueUrl"]),
-    )
-    bootstrap.use(services)
-    return services
+    return with_zoom_queues(aws)
 
 
 @pytest.mark.parametrize("queue", sorted(FUNCTIONS))

@@ -21,7 +21,6 @@ import pytest
 
 import app
 from chalicelib import bootstrap, metrics
-from chalicelib.adapters.sqs import SqsJobQueue
 from chalicelib.adapters.zoom_api import ZoomApi
 from chalicelib.ports import ZoomCredentials
 from chalicelib.usecases import campaigns
@@ -30,6 +29,7 @@ from chalicelib.usecases.registrations import erase, register
 from infra.local.lambdas import FakeLambdaContext, TableStream, sqs_record
 from infra.local.zoom import ZoomStandIn
 from tests.builders import event_body, person, zoom_base_for
+from tests.conftest import with_zoom_queues
 
 SES_SAMPLES = Path(__file__).parent.parent / "fixtures" / "ses"
 DIMENSIONS = {"service", "queue", "kind"}  # the only dimensions a document may carry
@@ -157,14 +157,7 @@ def _stream_records_since(position: TableStream) -> list[dict[str, Any]]:
 
 def _with_zoom_queues(aws: Any) -> Any:
     """The aws fixture's Majlis, with the real zoom queue and its dead letters."""
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    wired = dataclasses.replace(
-        aws,
-        zoom_queue=SqsJobQueue(sqs.get_queue_url(QueueName="majlis-zoom")["QueueUrl"]),
-        zoom_dead_letters=SqsJobQueue(sqs.get_queue_url(QueueName="majlis-zoom-dlq")["QueueUrl"]),
-    )
-    bootstrap.use(wired)
-    return wired
+    return with_zoom_queues(aws)
 
 
 def test_the_waiting_list_counts_who_waits_and_who_is_promoted(api, aws, capsys):
