@@ -1,4 +1,4 @@
-"""`make bench`: Services's figures, each beside a floor measured in the same run.
+"""`make bench`: Majlis's figures, each beside a floor measured in the same run.
 
 This machine is shared and noisy, so every figure is a median with its min–max over
 repeated runs, and is read as a ratio to its floor rather than in absolute time.

@@ -1,4 +1,4 @@
-"""``make run``: Services on this machine, on embedded AWS, until Ctrl-C."""
+"""``make run``: Majlis on this machine, on embedded AWS, until Ctrl-C."""
 
 from __future__ import annotations
 
