@@ -98,11 +98,22 @@ class Audit:
 class EventStore(abc.ABC):
     @abc.abstractmethod
     def get(self, event_id: str, fresh: bool = False) -> Event | None:
-        """The event; ``fresh`` skips any cache (when a decision rests on its capacity)."""
+        """The event; ``fresh`` skips any cache (when a decision rests on its capacity or
+        its revision)."""
 
     @abc.abstractmethod
     def put(self, event: Event, now: datetime) -> bool:
-        """Store the event; True when it was new. Creates its seat counter once."""
+        """Store the event as it is, whatever is stored; True when it was new. Creates its
+        seat counter once. (Seeding and tests; organisers' changes go through save.)"""
+
+    @abc.abstractmethod
+    def save(
+        self, event: Event, expected: int | None, notice: Campaign | None, now: datetime
+    ) -> bool:
+        """Store the event (at its own ``revision``) on condition that the stored one is
+        at revision ``expected`` (None: that there is none), with ``notice`` (the
+        campaign telling registrants of the change) in the same write. False when the
+        condition failed: someone saved the event meanwhile."""
 
     @abc.abstractmethod
     def ids(self) -> list[str]:

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 LANGUAGES = ["ar", "en", "tr", "fr", "es", "ur", "ms"]
 JERUSALEM = ZoneInfo("Asia/Jerusalem")
-# Two days in March 2027, sessions at 14:00 Jerusalem time (12:00 UTC before Israel's
-# daylight saving time starts on 26 March).
+# Two days in March 2027, four sessions a day one after the other from 14:00 Jerusalem
+# time (12:00 UTC before Israel's daylight saving time starts on 26 March).
 FIRST_DAY = datetime(2027, 3, 6, 14, 0, tzinfo=JERUSALEM)
 NOW = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -43,7 +43,7 @@ def zoom_base_for(event_id: str) -> str:
 def event_body(zoom_base: str = "812345678", **overrides: Any) -> dict[str, Any]:
     sessions = []
     for index, (session_id, title) in enumerate(SESSION_TITLES.items()):
-        starts = FIRST_DAY + timedelta(days=index // 4)
+        starts = FIRST_DAY + timedelta(days=index // 4, hours=2 * (index % 4))
         sessions.append(
             {
                 "id": session_id,

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import Status
 from chalicelib.ports import EventStore, SeatHint
+
+if TYPE_CHECKING:
+    from chalicelib.domain.campaigns import Campaign
 
 
 class CachedEventStore(EventStore):
@@ -37,6 +41,13 @@ class CachedEventStore(EventStore):
         created = self._inner.put(event, now)
         self._cache.pop(event.id, None)
         return created
+
+    def save(
+        self, event: Event, expected: int | None, notice: Campaign | None, now: datetime
+    ) -> bool:
+        saved = self._inner.save(event, expected, notice, now)
+        self._cache.pop(event.id, None)
+        return saved
 
 
 class ContainerSeatHint(SeatHint):

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from chalicelib.domain.countries import COUNTRY_CODES
 from chalicelib.domain.events import Event
+from chalicelib.domain.programme import ProgrammeChange
 from chalicelib.domain.registrations import EmailStatus, Registration, RegistrationFilter, Status
 from chalicelib.domain.text import TextError, clean_text
 
@@ -196,9 +197,10 @@ class Campaign(BaseModel):
     name: str
     audience: Audience
     content: dict[str, Content]  # empty for a reminder: its text is Majlis's own
-    purpose: str = "announcement"  # or "reminder"
+    purpose: str = "announcement"  # or "reminder", or "change" (of the programme)
     session_id: str | None = None  # a reminder's session
     reminder: str | None = None  # a reminder's offset (P1D, PT1H …)
+    change: ProgrammeChange | None = None  # what a change notice tells
     send_at: datetime | None = None
     status: CampaignStatus = CampaignStatus.SCHEDULED
     reason: str | None = None  # why it failed or paused, for organisers
@@ -220,9 +222,9 @@ def wants_announcements(registration: Registration) -> bool:
 
 
 def may_receive(campaign: Campaign, registration: Registration) -> bool:
-    """Announcements skip whoever unsubscribed or said ``updates: false``; a reminder is
-    about the registrant's own session and skips only addresses that bounced or
-    complained."""
-    if campaign.purpose == "reminder":
+    """Announcements skip whoever unsubscribed or said ``updates: false``; a reminder or
+    the notice of a programme change is about the registrant's own sessions and skips
+    only addresses that bounced or complained."""
+    if campaign.purpose in ("reminder", "change"):
         return registration.email_status not in (EmailStatus.BOUNCED, EmailStatus.COMPLAINED)
     return wants_announcements(registration)

@@ -129,6 +129,8 @@ class Session(_Strict):
     ends_at: AwareDatetime
     zoom: ZoomLink | None = None
     join_url: str | None = None
+    # A cancelled session stays listed (its registrants were told), and takes nobody new.
+    status: Literal["scheduled", "cancelled"] = "scheduled"
 
     @field_validator("id")
     @classmethod
@@ -155,6 +157,13 @@ class Session(_Strict):
 
     def title_in(self, language: str, default_language: str) -> str:
         return self.title.get(language) or self.title[default_language]
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+    def overlaps(self, other: Session) -> bool:
+        return self.starts_at < other.ends_at and other.starts_at < self.ends_at
 
 
 class Window(_Strict):
@@ -203,6 +212,11 @@ class Event(_Strict):
     sessions: Annotated[list[Session], Field(min_length=1, max_length=MAX_SESSIONS)]
     reminders: Annotated[list[str], Field(max_length=10)] = []
     allowed_origins: Annotated[list[str], Field(max_length=20)] = []
+    # Country names as this event's audience says them: {"PS": {"ar": "فلسطين"}}.
+    country_names: Annotated[dict[str, dict[str, str]], Field(max_length=300)] = {}
+    # Set by Majlis: how many times the event was saved (its calendar entries' SEQUENCE
+    # rises with it). Organisers do not send it.
+    revision: Annotated[int, Field(ge=0)] = 0
 
     _title = field_validator("title")(lambda cls, v: _check_title(v))
     _zone = field_validator("timezone")(lambda cls, v: _check_zone(v))
@@ -263,6 +277,22 @@ class Event(_Strict):
                 raise _custom("invalid_origin", "Origins look like https://conference.example.org.")
         return value
 
+    @field_validator("country_names")
+    @classmethod
+    def _country_names(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        from chalicelib.domain.countries import COUNTRY_CODES
+
+        cleaned: dict[str, dict[str, str]] = {}
+        for code, names in value.items():
+            if code not in COUNTRY_CODES:
+                raise _custom("invalid_country", "Use two-letter ISO 3166-1 country codes.")
+            cleaned[code] = {}
+            for language, name in names.items():
+                if language not in LANGUAGES:
+                    raise _custom("unknown_language", f"Languages are {', '.join(LANGUAGES)}.")
+                cleaned[code][language] = _check_text(name, 100)
+        return cleaned
+
     @model_validator(mode="after")
     def _consistent(self) -> Event:
         if self.default_language not in self.languages:
@@ -313,6 +343,45 @@ class Event(_Strict):
     def session_ids(self) -> list[str]:
         return [s.id for s in self.sessions]
 
+    @property
+    def open_session_ids(self) -> list[str]:
+        """The sessions one may choose: every one not cancelled."""
+        return [s.id for s in self.sessions if not s.cancelled]
+
+    def slots(self) -> list[list[Session]]:
+        """The sessions one may choose, in time slots: sessions that overlap in time
+        (directly or through another) are alternatives, one slot; in order of start."""
+        slots: list[list[Session]] = []
+        slot_end: datetime | None = None
+        for session in sorted(
+            (s for s in self.sessions if not s.cancelled), key=lambda s: s.starts_at
+        ):
+            if slots and slot_end is not None and session.starts_at < slot_end:
+                slots[-1].append(session)
+                slot_end = max(slot_end, session.ends_at)
+            else:
+                slots.append([session])
+                slot_end = session.ends_at
+        return slots
+
+    @property
+    def has_parallel_sessions(self) -> bool:
+        return any(len(slot) > 1 for slot in self.slots())
+
+    def clashes(self, session_ids: list[str]) -> list[tuple[str, str]]:
+        """Pairs of the given sessions that are in the same time slot."""
+        chosen = set(session_ids)
+        found = []
+        for slot in self.slots():
+            held = [s.id for s in slot if s.id in chosen]
+            found += [(held[0], other) for other in held[1:]]
+        return found
+
+    def country_name(self, code: str, language: str) -> str | None:
+        """The event's own name for a country in ``language``, when it set one."""
+        names = self.country_names.get(code) or {}
+        return names.get(language) or None
+
     def title_in(self, language: str) -> str:
         return self.title.get(language) or self.title[self.default_language]
 
@@ -331,9 +400,12 @@ class Event(_Strict):
                     "title": s.title,
                     "starts_at": utc_text(s.starts_at),
                     "ends_at": utc_text(s.ends_at),
+                    "status": s.status,
                 }
                 for s in self.sessions
             ],
+            # Sessions that overlap in time are alternatives: choose one of each slot.
+            "slots": [[s.id for s in slot] for slot in self.slots()],
         }
 
     def organizer_view(self) -> dict:

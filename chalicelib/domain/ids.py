@@ -7,6 +7,7 @@ event's registrations comes out oldest first.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import time
@@ -27,3 +28,12 @@ def new_id(now_ms: int | None = None) -> str:
 
 def is_id(value: str) -> bool:
     return bool(ID_PATTERN.fullmatch(value))
+
+
+def derived_id(key: str) -> str:
+    """The id of something that must exist once per ``key`` (a reminder, the notice of a
+    programme change): always the same for the same key, shaped like every other id."""
+    value = int.from_bytes(hashlib.sha256(key.encode()).digest()[:17], "big")
+    found = "".join(reversed([_ALPHABET[(value >> (5 * i)) & 31] for i in range(26)]))
+    assert ID_PATTERN.fullmatch(found)
+    return found

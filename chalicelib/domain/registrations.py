@@ -15,7 +15,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictStr, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.addresses import Address, parse_address
@@ -81,14 +89,34 @@ def _check_sessions(value: list[str] | None, info: ValidationInfo) -> list[str] 
         return None
     if not value:
         raise _error("required", "Choose at least one session.")
-    known = _event(info).session_ids
+    event = _event(info)
+    known = event.session_ids
     for session_id in value:
         if session_id not in known:
             raise _error("unknown_session", f"Unknown session {session_id!r}.")
+        if event.session(session_id).cancelled:  # type: ignore[union-attr]
+            raise _error("cancelled_session", f"The session {session_id!r} is cancelled.")
     if len(set(value)) != len(value):
         raise _error("duplicate", "A session is listed twice.")
+    clashes = event.clashes(value)
+    if clashes:
+        first, second = clashes[0]
+        raise _error(
+            "overlapping_sessions",
+            f"The sessions {first!r} and {second!r} are at the same time: choose one.",
+        )
     # Keep the event's order, whatever order the form sent.
     return [s for s in known if s in value]
+
+
+def _choose_per_slot(sessions: list[str] | None, info: ValidationInfo) -> None:
+    """No sessions named on an event with parallel sessions: all of them cannot be meant."""
+    if sessions is None and _event(info).has_parallel_sessions:
+        raise PydanticCustomError(
+            "choose_per_slot",
+            "Some sessions are at the same time: choose one session for each time slot.",
+            {"field": "sessions"},
+        )
 
 
 class RegistrationForm(BaseModel):
@@ -149,6 +177,11 @@ class RegistrationForm(BaseModel):
         if value is not True:
             raise _error("consent_required", "Consent is required to register.")
         return value
+
+    @model_validator(mode="after")
+    def _sessions_chosen(self, info: ValidationInfo) -> RegistrationForm:
+        _choose_per_slot(self.sessions, info)
+        return self
 
     @property
     def address(self) -> Address:
@@ -212,8 +245,8 @@ class Registration(BaseModel):
             country=form.country,
             language=form.language or event.default_language,
             timezone=form.timezone or event.timezone,
-            sessions=form.sessions or event.session_ids,
-            clicks={s: {} for s in form.sessions or event.session_ids},
+            sessions=form.sessions or event.open_session_ids,
+            clicks={s: {} for s in form.sessions or event.open_session_ids},
             status=Status.REGISTERED,
             updates=form.updates,
             created_at=now,

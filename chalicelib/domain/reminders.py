@@ -9,30 +9,22 @@ offset is skipped, not sent late.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from chalicelib.domain.events import Event, Session, parse_duration, utc_text
-from chalicelib.domain.ids import ID_PATTERN
-
-_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+from chalicelib.domain.ids import derived_id
 
 
 def reminder_id(event_id: str, session: Session, offset: str) -> str:
     """The same reminder always has the same id (an id like every other: 26 characters)."""
-    key = f"{event_id}|{session.id}|{offset}|{utc_text(session.starts_at)}"
-    value = int.from_bytes(hashlib.sha256(key.encode()).digest()[:17], "big")
-    chars = [_ALPHABET[(value >> (5 * i)) & 31] for i in range(26)]
-    found = "".join(reversed(chars))
-    assert ID_PATTERN.fullmatch(found)
-    return found
+    return derived_id(f"{event_id}|{session.id}|{offset}|{utc_text(session.starts_at)}")
 
 
 def due(event: Event, now: datetime) -> list[tuple[Session, str]]:
     """(session, offset) of the reminders to send now: per session, the nearest due."""
     found = []
     for session in event.sessions:
-        if now >= session.starts_at:
+        if now >= session.starts_at or session.cancelled:
             continue
         offsets = [
             text for text in event.reminders if session.starts_at - parse_duration(text) <= now

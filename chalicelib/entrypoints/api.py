@@ -131,9 +131,15 @@ def public_event_preflight(event_id: str) -> Response:
 @json_route
 def put_event(event_id: str) -> Response:
     _organizer("admin", event_id)
-    saved = events.put_event(services(), event_id, bodies.read_json_object(*request_body()))
-    logger.info("event saved", extra={"event_id": event_id, "new_event": saved.created})
-    return json_response(saved.view(), 201 if saved.created else 200)
+    dry_run = bodies.query_flag(_query(), "dry_run")
+    saved = events.put_event(
+        services(), event_id, bodies.read_json_object(*request_body()), dry_run=dry_run
+    )
+    logger.info(
+        "event saved" if saved.saved else "event checked",
+        extra={"event_id": event_id, "new_event": saved.created, "notifying": saved.notifying},
+    )
+    return json_response(saved.view(), 201 if saved.created and saved.saved else 200)
 
 
 # -- registrations ---------------------------------------------------------------------

@@ -165,3 +165,16 @@ def form_booleans(fields: dict[str, Any], bools: frozenset[str]) -> dict[str, An
         if value is not None:
             converted[name] = value
     return converted
+
+
+def query_flag(params: dict[str, str], name: str) -> bool:
+    """A yes-or-no query parameter (``?dry_run=true``); absent is no."""
+    value = params.get(name)
+    if value is None:
+        return False
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise validation_problem([FieldError(name, "invalid_type", "Must be true or false.")])

@@ -1,10 +1,12 @@
 """The calendar file sent with each confirmation: one VEVENT per chosen session (iTIP).
 
 Times are UTC. A VEVENT's UID is stable per registration and session, so a later email
-updates the same calendar entry; SEQUENCE is the minutes since 2024 at sending time, so
-it rises with every email and the newest always wins (a moved session, changed
-sessions, a cancellation). Sessions dropped from a registration are sent with
-``METHOD:CANCEL``.
+updates the same calendar entry. SEQUENCE is the registration's ``mail_seq`` plus the
+event's ``revision`` (:func:`sequence`): the first rises with every email the
+registration is owed (an update, a cancellation), the second with every saved change of
+the programme, so each change of an entry carries a higher SEQUENCE than the one
+before, however close together they come, and the newest always wins. Sessions dropped
+from a registration, cancelled or removed are sent with ``METHOD:CANCEL``.
 
 Written directly (RFC 5545 escaping, RFC 6868 parameter values, lines folded at 75
 octets) rather than through the icalendar library, which took 40% of the CPU of a
@@ -15,8 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,10 @@ def uid(registration_id: str, session_id: str) -> str:
     return f"{registration_id}.{session_id}@majlis"
 
 
-def sequence(now: datetime) -> int:
-    return int((now - _EPOCH).total_seconds() // 60)
+def sequence(mail_seq: int, revision: int) -> int:
+    """The SEQUENCE of a registration's entries at its ``mail_seq`` and the event's
+    ``revision``: each rises, never falls, so every change gives a higher one."""
+    return mail_seq + revision
 
 
 def _text(value: str) -> str:
@@ -84,9 +86,10 @@ def invitation(
     attendee_name: str,
     attendee_address: str,
     now: datetime,
+    sequence: int,
     method: str = "REQUEST",
 ) -> bytes:
-    stamp, seq = _time(now), sequence(now)
+    stamp = _time(now)
     status = "CANCELLED" if method == "CANCEL" else "CONFIRMED"
     lines = [
         "BEGIN:VCALENDAR",
@@ -99,14 +102,19 @@ def invitation(
         lines += [
             "BEGIN:VEVENT",
             f"UID:{uid(registration_id, session.session_id)}",
-            f"SEQUENCE:{seq}",
+            f"SEQUENCE:{sequence}",
             f"DTSTAMP:{stamp}",
             f"DTSTART:{_time(session.starts_at)}",
             f"DTEND:{_time(session.ends_at)}",
             f"SUMMARY:{_text(session.summary)}",
-            f"DESCRIPTION:{_text(session.description)}",
-            "LOCATION:Zoom",
-            f"URL:{session.url}",
+        ]
+        # No empty properties (a cancelled entry carries no links).
+        if session.description:
+            lines.append(f"DESCRIPTION:{_text(session.description)}")
+        lines.append("LOCATION:Zoom")
+        if session.url:
+            lines.append(f"URL:{session.url}")
+        lines += [
             f"STATUS:{status}",
             "TRANSP:OPAQUE",
             f"ORGANIZER;CN={_parameter(organizer_name)}:mailto:{organizer_address}",

@@ -62,9 +62,11 @@ def _check_headers(mail: Mail) -> None:
 
 
 def _body(data: bytes, base64_encoded: bool) -> tuple[str, bytes]:
-    """(Content-Transfer-Encoding, encoded body with CRLF line ends)."""
+    """(Content-Transfer-Encoding, encoded body with CRLF line ends, on the wire and in
+    the text it carries: RFC 5545 wants them in calendars, RFC 2046 in text parts)."""
     data = data.replace(b"\r\n", b"\n")
     if base64_encoded:
+        data = data.replace(b"\n", b"\r\n")
         encoded = base64.b64encode(data)
         lines = [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
         return "base64", b"\r\n".join(lines) + b"\r\n"

@@ -19,7 +19,7 @@ from chalicelib import i18n
 from chalicelib.domain.addresses import parse_address
 from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import Registration, Status
-from chalicelib.mail.calendar import CalendarSession, invitation
+from chalicelib.mail.calendar import CalendarSession, invitation, sequence
 from chalicelib.signed_links import RegistrationLinks
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -70,16 +70,17 @@ def _zone_label(template: str, place: str, language: str) -> str:
     return i18n.translations(language).gettext(template) % {"place": place}
 
 
-def _others(event: Event, registration: Registration, session_id: str) -> list[dict]:
-    session = event.session(session_id)
-    assert session is not None
+def other_zones(
+    event: Event, registration: Registration, starts_at: datetime, ends_at: datetime
+) -> list[dict]:
+    """The times in the event's zones other than the reader's own, each a line."""
     language = registration.language
-    yours = i18n.when(session.starts_at, session.ends_at, registration.timezone, language)
+    yours = i18n.when(starts_at, ends_at, registration.timezone, language)
     others = []
     for zone_name in event.time_zones:
         if zone_name == registration.timezone:
             continue
-        other = i18n.when(session.starts_at, session.ends_at, zone_name, language)
+        other = i18n.when(starts_at, ends_at, zone_name, language)
         # Say the day only when it is not the reader's day.
         day = "" if other.date == yours.date else other.short_day + " "
         others.append(
@@ -88,13 +89,18 @@ def _others(event: Event, registration: Registration, session_id: str) -> list[d
     return others
 
 
+def your_zone_label(place: str, language: str) -> str:
+    return _zone_label(YOUR_ZONE, place, language)
+
+
 def sessions_shown(
     event: Event, registration: Registration, links: RegistrationLinks
 ) -> list[dict]:
+    """The sessions the reader holds that take place (not cancelled, not removed)."""
     shown = []
     for session_id in registration.sessions:
         session = event.session(session_id)
-        if session is None or session_id not in links.join:
+        if session is None or session.cancelled or session_id not in links.join:
             continue
         yours = i18n.when(
             session.starts_at, session.ends_at, registration.timezone, registration.language
@@ -105,7 +111,7 @@ def sessions_shown(
                 "title": session.title_in(registration.language, event.default_language),
                 "yours": yours,
                 "yours_label": _zone_label(YOUR_ZONE, yours.place, registration.language),
-                "others": _others(event, registration, session_id),
+                "others": other_zones(event, registration, session.starts_at, session.ends_at),
                 "join_url": links.join[session_id],
                 "starts_at": session.starts_at,
                 "ends_at": session.ends_at,
@@ -123,6 +129,36 @@ def interpretation_note(event: Event, language: str) -> dict[str, str] | None:
     return {"source": i18n.language_name(event.default_language, language), "target": target}
 
 
+def calendar_entry(
+    event: Event,
+    registration: Registration,
+    session_id: str,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    links: RegistrationLinks | None,
+    gettext: Callable[[str], str],
+) -> CalendarSession:
+    """One session as a calendar entry; ``links`` None for a cancelled entry (a link in
+    it would not work, or not for long)."""
+    event_title = event.title_in(registration.language)
+    join_url = links.join.get(session_id, "") if links else ""
+    description = ""
+    if links and join_url:
+        description = (
+            f"{gettext('Join this session')}: {join_url}\n\n"
+            f"{gettext('Manage my registration')}: {links.manage}"
+        )
+    return CalendarSession(
+        session_id=session_id,
+        summary=f"{title} — {event_title}",
+        description=description,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        url=join_url,
+    )
+
+
 def _calendar_sessions(
     event: Event,
     registration: Registration,
@@ -131,26 +167,21 @@ def _calendar_sessions(
     gettext: Callable[[str], str],
     with_links: bool = True,
 ) -> list[CalendarSession]:
-    language = registration.language
-    event_title = event.title_in(language)
-    join_word, manage_word = gettext("Join this session"), gettext("Manage my registration")
     entries = []
     for session_id in session_ids:
         session = event.session(session_id)
         if session is None:
             continue
-        join_url = links.join.get(session_id, "") if with_links else ""
-        description = (
-            f"{join_word}: {join_url}\n\n{manage_word}: {links.manage}" if join_url else ""
-        )
         entries.append(
-            CalendarSession(
-                session_id=session_id,
-                summary=f"{session.title_in(language, event.default_language)} — {event_title}",
-                description=description,
-                starts_at=session.starts_at,
-                ends_at=session.ends_at,
-                url=join_url,
+            calendar_entry(
+                event,
+                registration,
+                session_id,
+                session.title_in(registration.language, event.default_language),
+                session.starts_at,
+                session.ends_at,
+                links if with_links else None,
+                gettext,
             )
         )
     return entries
@@ -219,6 +250,7 @@ def registration_mail(
         "attendee_name": name,
         "attendee_address": parse_address(registration.email).ascii,
         "now": now,
+        "sequence": sequence(registration.mail_seq, event.revision),
     }
     calendar = None
     if sessions:

@@ -37,6 +37,10 @@ def refusal_page_text(reason: Refusal, gettext: Callable[[str], str]) -> tuple[s
             "You are on the waiting list. If a place becomes available, we will email you "
             "your own join link."
         ),
+        Refusal.SESSION_CANCELLED: _(
+            "The organisers have cancelled this session. Your registration page shows the "
+            "sessions that take place."
+        ),
     }
     return _("This link is no longer valid"), [reasons[reason]]
 

@@ -23,6 +23,7 @@ class Refusal(StrEnum):
     REVOKED = "revoked"
     CANCELLED = "cancelled"
     WAITLISTED = "waitlisted"
+    SESSION_CANCELLED = "session_cancelled"  # the organisers cancelled the session
     UNAVAILABLE = "unavailable"
 
     @property
@@ -70,10 +71,12 @@ def join(services: Services, token: str) -> str:
     except ClickRefused as refused:
         raise LinkRefused(_why(refused.registration, link.version), _language(refused)) from None
     zoom = registration.zoom.get(link.session_id, {})
-    if zoom.get("join_url"):
-        return zoom["join_url"]
     event = services.events.get(registration.event_id)
     session = event.session(link.session_id) if event else None
+    if session is not None and session.cancelled:
+        raise LinkRefused(Refusal.SESSION_CANCELLED, registration.language)
+    if zoom.get("join_url"):
+        return zoom["join_url"]
     if session is None or not session.join_url:
         raise LinkRefused(Refusal.UNAVAILABLE, registration.language)
     return session.join_url

@@ -62,7 +62,8 @@ def send_registration_mail(services: Services, job: RegistrationMail) -> str:
             registration.registration_id, job.seq, registration.event_id, "suppressed", now
         )
         return "suppressed"
-    event = services.events.get(registration.event_id)
+    # Fresh: its revision goes into the calendar's SEQUENCE.
+    event = services.events.get(registration.event_id, fresh=True)
     if event is None:
         return "gone"
     claim = services.send_log.claim(
@@ -188,7 +189,7 @@ def send_campaign_mail(
     campaign = services.campaigns.get(job.campaign_id)
     if campaign is None or campaign.status not in ACTIVE:
         return {"stopped": len(job.registration_ids)}
-    event = services.events.get(campaign.event_id)
+    event = services.events.get(campaign.event_id, fresh=True)
     if event is None:
         return {"gone": len(job.registration_ids)}
     key = CampaignEmail(campaign.campaign_id)
@@ -277,8 +278,9 @@ def send_campaign_mail(
 def _announcement(
     services: Services, event: Any, campaign: Any, registration: Any, now: Any
 ) -> tuple[bytes, str]:
-    """The campaign's MIME message for one recipient, and their ASCII address:
-    an announcement (with the one-click unsubscribe headers) or a reminder."""
+    """The campaign's MIME message for one recipient, and their ASCII address: an
+    announcement (with the one-click unsubscribe headers), a reminder, or the notice of
+    a programme change (both about the reader's own sessions: no unsubscribe)."""
     from chalicelib.mail.announcement import announcement_mail, reminder_mail
 
     links = registration_links(
@@ -286,6 +288,11 @@ def _announcement(
     )
     if campaign.purpose == "reminder":
         rendered = reminder_mail(event, campaign, registration, links)
+        headers = {}
+    elif campaign.purpose == "change":
+        from chalicelib.mail.change import change_mail
+
+        rendered = change_mail(event, campaign, registration, links)
         headers = {}
     else:
         rendered = announcement_mail(event, campaign, registration, links, links.unsubscribe)

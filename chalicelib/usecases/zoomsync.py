@@ -90,6 +90,7 @@ def sync(services: Services, registration_ids: list[str]) -> Outcome:
                 session_id in want
                 or not known.get("registrant_id")
                 or not (session and session.zoom)
+                or session.cancelled
             ):
                 continue
             # An erased registration keeps only the registrant id: Zoom cancels by id.
@@ -320,7 +321,8 @@ def reconcile(services: Services) -> Report:
             continue
         ours = _all_registrations(services, event_id)
         for session in event.sessions:
-            if session.zoom is not None:
+            # A cancelled session's meeting is the organisers' to close in Zoom.
+            if session.zoom is not None and not session.cancelled:
                 _reconcile_session(services, event, session.id, ours, report)
     return report
 

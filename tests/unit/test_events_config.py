@@ -95,10 +95,10 @@ def test_a_session_title_needs_the_default_language(empty: Services) -> None:
 
 
 def test_a_session_must_end_after_it_starts(empty: Services) -> None:
-    body = with_session(3, ends_at="2027-03-06T11:00:00Z")
-    assert body["sessions"][3]["starts_at"] == "2027-03-06T12:00:00Z"
+    body = with_session(3, ends_at="2027-03-06T17:00:00Z")
+    assert body["sessions"][3]["starts_at"] == "2027-03-06T18:00:00Z"
     assert refused(empty, body) == [("sessions.3.ends_at", "invalid_times")]
-    same = with_session(3, ends_at="2027-03-06T12:00:00Z")
+    same = with_session(3, ends_at="2027-03-06T18:00:00Z")
     assert refused(empty, same) == [("sessions.3.ends_at", "invalid_times")]
 
 
@@ -261,7 +261,7 @@ def test_times_are_stored_in_utc_and_printed_with_z(empty: Services) -> None:
         "2027-03-06T12:00:00Z",
         "2027-03-06T14:00:00Z",
     )
-    assert view["sessions"][7]["starts_at"] == "2027-03-07T12:00:00Z"
+    assert view["sessions"][7]["starts_at"] == "2027-03-07T18:00:00Z"
     json.dumps(view)  # plain JSON
 
 
@@ -317,10 +317,11 @@ def test_the_public_view_hides_capacity_sender_and_zoom(majlis: Services) -> Non
         "display_timezones",
         "registration_open",
         "sessions",
+        "slots",
     }
     assert view["registration_open"] is True
     for session in view["sessions"]:
-        assert set(session) == {"id", "title", "starts_at", "ends_at"}
+        assert set(session) == {"id", "title", "starts_at", "ends_at", "status"}
     text = json.dumps(view, ensure_ascii=False)
     for secret in ("5000", "events@example.org", "help@example.org", "8123456789", "zoom"):
         assert secret not in text

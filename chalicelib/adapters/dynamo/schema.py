@@ -14,7 +14,8 @@ Main table (``pk`` / ``sk``)
 Each item by its ``kind``; those in parentheses are counters written by updates, with
 no ``kind``.
 
-- ``event``: ``EVENT#{event}`` / ``EVENT``; ``settings`` (the Event, as JSON).
+- ``event``: ``EVENT#{event}`` / ``EVENT``; ``settings`` (the Event, as JSON) and its
+  ``revision`` (saves are conditional on it).
 - ``seats``: ``EVENT#{event}`` / ``SEATS``; ``registered``, ``waitlisted``, ``cancelled``.
 - (statistics): ``EVENT#{event}`` / ``STATS``; one number per counter (domain/stats.py).
 - ``event_index``: ``EVENTINDEX`` / event id: every event (for the schedules); and
@@ -185,6 +186,7 @@ def event_item(event: Event, now: datetime) -> dict[str, Any]:
         **event_key(event.id),
         "kind": ItemKind.EVENT,
         "settings": event.model_dump_json(),
+        "revision": event.revision,  # also in the settings: this one is for conditions
         "updated_at": utc_text(now),
     }
 
