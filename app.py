@@ -41,8 +41,7 @@ from chalicelib.entrypoints.workers import (
 app = Chalice(app_name="majlis", configure_logs=False)
 
 
-# Middleware before the blueprints: a blueprint's event handlers take the app's
-# middleware when the blueprint is registered.
+# The app's middleware, which every handler of the blueprints below runs through.
 
 
 @app.middleware("all")

@@ -63,6 +63,17 @@ def language_name(language: str, in_language: str) -> str:
     return locale(language).get_display_name(locale(in_language)) or language
 
 
+def country_name(
+    code: str, language: str, overrides: dict[str, dict[str, str]] | None = None
+) -> str:
+    """A country's name in ``language``: the event's own (``overrides``, its
+    ``country_names``) where it set one, else CLDR's, else English, else the code."""
+    own = ((overrides or {}).get(code) or {}).get(language)
+    if own:
+        return own
+    return locale(language).territories.get(code) or locale("en").territories.get(code) or code
+
+
 def negotiate(accept_language: str | None, offered: list[str], default: str) -> str:
     """The first of ``offered`` that an ``Accept-Language`` header asks for."""
     preferences = []

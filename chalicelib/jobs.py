@@ -48,8 +48,9 @@ class _Job(BaseModel):
     correlation_id: str | None = None
 
     def message(self) -> str:
-        """The message body, as the queue carries it."""
-        return self.model_dump_json(exclude_none=True)
+        """The message body, as the queue carries it: JSON with every character beyond
+        ASCII escaped (SQS refuses some, such as U+FFFF, that a name may hold)."""
+        return json.dumps(self.model_dump(mode="json", exclude_none=True), separators=(",", ":"))
 
 
 class RegistrationMail(_Job):
@@ -96,7 +97,6 @@ class ZoomWebhook(_Job):
 
     type: Literal["zoom_webhook"] = "zoom_webhook"
     body: str
-    reason: str | None = None
 
 
 MailJob = Annotated[RegistrationMail | CampaignMail, Field(discriminator="type")]

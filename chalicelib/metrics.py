@@ -11,11 +11,13 @@ Counters (unit Count):
   ``Waitlisted``: of those, the ones put on the waiting list (``usecases/registrations.py``);
 - ``Promoted``: people given a freed seat from the waiting list (``usecases/waitlist.py``);
 - ``EmailsSent``: emails SES accepted, and ``EmailsFailed``: emails SES refused for good,
-  never retried (``usecases/mail.py``);
+  never retried (``usecases/sending.py``);
 - ``EmailsBounced`` (permanent bounces) and ``EmailsComplained``, as SES reports them
   (``usecases/delivery.py``);
 - ``ZoomErrors`` by ``kind`` (``rate_limited``, ``unavailable``, ``rejected``, ``auth``,
-  ``full``, ``daily_limit``): Zoom API calls that failed (``adapters/zoom.py``).
+  ``full``, ``daily_limit``): Zoom API calls that failed (``adapters/zoom_api.py``);
+- ``JobsFailed``: queued jobs a worker failed on, an exception rather than a retry it
+  asked for (``entrypoints/workers.py``).
 
 And ``QueueLag`` by ``queue`` (unit Seconds): how long each message waited on its queue
 before a worker first got it (every SQS handler, from the middleware).

@@ -27,7 +27,7 @@ from chalicelib.domain.registrations import (
 
 if TYPE_CHECKING:  # campaign models and link signing stay out of a registration's cold start
     from chalicelib.config import Settings
-    from chalicelib.domain.campaigns import Campaign
+    from chalicelib.domain.campaigns import Campaign, CampaignStatus
     from chalicelib.jobs import Job
     from chalicelib.signed_links import Keys
 
@@ -46,6 +46,10 @@ class SeatsChanged(Exception):
 
 class StoreBusy(Exception):
     """The store was throttled or conflicted past our retries; the client may retry."""
+
+
+class Stale(Exception):
+    """What the caller read has changed since: retrying the same change cannot work."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +184,8 @@ class RegistrationStore(abc.ABC):
         now: datetime,
     ) -> Registration:
         """Apply a registrant's changes (language, timezone, sessions) and owe them an
-        email with the updated calendar (``dropped`` sessions to cancel)."""
+        email with the updated calendar (``dropped`` sessions to cancel). Raises Stale
+        when the registration was cancelled or its links replaced since it was read."""
 
     @abc.abstractmethod
     def find_by_email(self, event_id: str, email_key: str) -> str | None:
@@ -303,7 +308,11 @@ class CampaignStore(abc.ABC):
 
     @abc.abstractmethod
     def set_status(
-        self, campaign_id: str, status: str, reason: str | None, only_from: tuple[str, ...]
+        self,
+        campaign_id: str,
+        status: CampaignStatus,
+        reason: str | None,
+        only_from: tuple[CampaignStatus, ...],
     ) -> Campaign | None:
         """Set the status if it is one of ``only_from``; returns the campaign after, or
         None when it is gone or its status was not one of them."""
@@ -603,7 +612,7 @@ class Change:
     event_name: str  # INSERT, MODIFY, REMOVE
     old: dict[str, Any]
     new: dict[str, Any]
-    event_id: str = ""  # the stream record's id, used as the correlation id
+    record_id: str = ""  # the stream record's id (eventID), also the correlation id
 
     def kind(self) -> str | None:
         return self.new.get("kind") or self.old.get("kind")

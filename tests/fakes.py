@@ -54,8 +54,8 @@ from chalicelib.ports import (
     SendPacer,
     SendQuota,
     Services,
+    Stale,
     StatsStore,
-    StoreBusy,
     Throttled,
     TokenStore,
     ZoomClient,
@@ -85,6 +85,7 @@ class Clock:
 
 class FakeEventStore(EventStore):
     def __init__(self) -> None:
+        self.campaigns: FakeCampaignStore | None = None  # where a change's notice goes
         self.events: dict[str, Event] = {}
         self.seats: dict[str, Seats] = {}
         self.reads = 0
@@ -98,6 +99,17 @@ class FakeEventStore(EventStore):
         self.events[event.id] = event
         self.seats.setdefault(event.id, Seats())
         return created
+
+    def save(
+        self, event: Event, expected: int | None, notice: Campaign | None, now: datetime
+    ) -> bool:
+        stored = self.events.get(event.id)
+        if (None if stored is None else stored.revision) != expected:
+            return False
+        if notice is not None and self.campaigns and not self.campaigns.create(notice):
+            return False
+        self.put(event, now)
+        return True
 
     def ids(self) -> list[str]:
         return sorted(self.events)
@@ -280,7 +292,7 @@ class FakeRegistrationStore(RegistrationStore):
                 current.status is Status.CANCELLED
                 or current.link_version != registration.link_version
             ):
-                raise StoreBusy()
+                raise Stale()
             clicks = dict(current.clicks)
             for session_id in changes.get("sessions", []):
                 clicks.setdefault(session_id, {})
@@ -888,13 +900,14 @@ def fake_majlis(clock: Clock | None = None, **settings: Any) -> Services:
     clock = clock or Clock()
     events = FakeEventStore()
     registrations = FakeRegistrationStore(events)
+    events.campaigns = campaigns = FakeCampaignStore()
     config = Settings(**settings)
     return Services(
         settings=config,
         events=events,
         registrations=registrations,
         send_log=FakeSendLog(clock, timedelta(seconds=config.send_lease_seconds)),
-        campaigns=FakeCampaignStore(),
+        campaigns=campaigns,
         exports=FakeExportStore(),
         export_files=FakeExportFiles(),
         stats=FakeStatsStore(),

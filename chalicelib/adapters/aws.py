@@ -20,7 +20,7 @@ _CONFIG = Config(
 )
 # SES sends are never repeated by the SDK: a send whose answer was lost (a read timeout)
 # may have gone out, and sent again it would arrive twice. The mail worker retries them
-# itself, knowing what left (usecases/mail.py: the send record, SES's Send event).
+# itself, knowing what left (usecases/sending.py: the send record, SES's Send event).
 _SEND_ONCE = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
 

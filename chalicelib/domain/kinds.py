@@ -6,7 +6,9 @@ from enum import StrEnum
 
 
 class ItemKind(StrEnum):
-    """What an item of the table is (its ``kind``), as a table change names it.
+    """What an item of the table is (its ``kind``), as a table change names it. (Counters
+    written by counting updates — statistics, the send rate, the newest Zoom event seen —
+    carry none: nothing reads them from the stream.)
 
     The stream handler and the rules it drives (the outbox relay, statistics, the waiting
     list) tell table changes apart by these; how each item is keyed is the table
@@ -22,13 +24,10 @@ class ItemKind(StrEnum):
     EXPORT = "export"
     TOKEN = "token"  # noqa: S105 - an organizer token's record
     AUDIT = "audit"
-    STATS = "stats"
     STATS_MARK = "stats_mark"
-    SEND_RATE = "send_rate"
     EVENT_INDEX = "event_index"
     ZOOM_SESSION = "zoom_session"
     ZOOM_REGISTRANT = "zoom_registrant"
     ZOOM_WEBHOOK = "zoom_webhook"
-    ZOOM_SEEN = "zoom_seen"
     ZOOM_FULL = "zoom_full"
     ATTENDANCE_UNMATCHED = "attendance_unmatched"

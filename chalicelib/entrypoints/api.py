@@ -22,7 +22,7 @@ from chalicelib.usecases import events, registrations, stats
 
 # Lambda runs the authorizer as ``app.organizer_token`` (app.py re-exports it).
 api = Blueprint("app")
-json_route = http.api(lambda: api.current_request.context.get("requestId"))
+json_route = http.json_routes(lambda: api.current_request.context.get("requestId"))
 
 
 @api.authorizer(ttl_seconds=60)
@@ -89,7 +89,9 @@ def _preflight(event_id: str) -> Response:
     origin = _allowed_origin(event_id)
     if origin is None:
         return http.problem_response(
-            http.Problem(403, "This site may not embed this event's form.")
+            http.Problem(
+                403, "This site may not embed this event's form.", kind="origin-not-allowed"
+            )
         )
     return Response(
         body="",
@@ -189,7 +191,7 @@ def list_registrations(event_id: str) -> Response:
 @json_route
 def get_registration(event_id: str, registration_id: str) -> Response:
     _organizer("read", event_id)
-    found = registrations.organizer_view(services(), event_id, registration_id)
+    found = registrations.registration_for_organizers(services(), event_id, registration_id)
     return json_response(found.organizer_view())
 
 

@@ -5,7 +5,7 @@ Every problem document has ``type``, ``title``, ``status`` and ``detail``; valid
 problems add ``errors``: ``[{"field", "code", "message"}]``. Use cases raise the
 refusals of ``domain/errors.py``; a store that stays throttled or contended raises
 ``ports.StoreBusy``. :func:`problem_for` is where each becomes a problem, and
-:func:`api` is the wrapper every JSON route goes through.
+:func:`json_routes` makes the wrapper every JSON route goes through.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ KINDS: dict[str, tuple[int, str]] = {
     "unauthorized": (401, "Organizer token missing or invalid"),
     "unsigned": (401, "Request not signed by its sender"),
     "forbidden": (403, "Token not allowed for this event or action"),
+    "cross-site": (403, "Request from another site refused"),
+    "origin-not-allowed": (403, "This site may not embed the form"),
     "not-found": (404, "Not found"),
     "method-not-allowed": (405, "Method not allowed"),
     "registration-closed": (409, "Registration is not open"),
@@ -161,7 +163,7 @@ def problem_response(problem: Problem | Exception) -> Response:
     )
 
 
-def api(request_id: Callable[[], str | None]) -> Callable[..., Any]:
+def json_routes(request_id: Callable[[], str | None]) -> Callable[..., Any]:
     """A JSON route: one correlation id, and every failure a problem document, never a
     traceback (``request_id`` gives the request's id when the route is called)."""
 

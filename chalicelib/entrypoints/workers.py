@@ -5,8 +5,10 @@ over the batch, each message parsed into the job its queue carries
 (``chalicelib/jobs.py``) and handed to one use case, and the messages that failed
 reported back (partial batch failures), so only those come again. A message that is no
 job of its queue fails alone, logged with why; its queue's redrive policy gives it to
-the dead-letter queue in the end. Each ``*_batch`` function is the work on one batch,
-given the wired services, so tests can run it on fakes.
+the dead-letter queue in the end. A job that fails otherwise is logged with its
+traceback and counted (``JobsFailed``, which has an alarm: a failure reported in a
+partial batch response is not a Lambda error). Each ``*_batch`` function is the work on
+one batch, given the wired services, so tests can run it on fakes.
 
 Imports of the use cases sit inside the functions: each function's cold start loads
 only what it runs (the mail worker's rendering is not the stream handler's).
@@ -21,13 +23,14 @@ from typing import Any
 
 from chalice import Blueprint, Rate
 
+from chalicelib import metrics
 from chalicelib.bootstrap import services
 from chalicelib.logs import correlate, logger
 from chalicelib.ports import Delivery, Services
 
-# Lambda runs each function as ``app.<name>``: app.py re-exports them, so its
-# middleware applies to them too (a blueprint's own module, imported alone by Lambda,
-# would skip it: aws/chalice#1566).
+# Lambda runs each function as ``app.<name>`` (app.py re-exports them): importing app
+# registers the blueprints, which gives their handlers the app's middleware. Named by
+# its own module, a handler would be imported alone and run without it (aws/chalice#1566).
 workers = Blueprint("app")
 
 # Chalice needs literal ARNs here; the packaged template replaces them with the real
@@ -52,12 +55,14 @@ def consume(
     handle: Callable[[Any, Delivery], Any],
     *,
     together: Callable[[list[tuple[Any, Delivery]]], Iterable[Delivery]] | None = None,
+    expected: tuple[type[Exception], ...] = (),
 ) -> dict[str, Any]:
     """One batch of SQS records: each parsed and handled, the failures reported back.
 
     ``handle`` answers :data:`GATHERED` for a job that is better done with the others
     of its batch; ``together`` then gets them all and returns the deliveries that must
-    come again.
+    come again. An exception among ``expected`` (a retry the handler asks for, and
+    logs itself) is not a failure to report as one.
     """
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
@@ -81,7 +86,18 @@ def consume(
             )
             raise
         correlate(getattr(job, "correlation_id", None) or record.message_id)
-        outcome = handle(job, delivery)
+        try:
+            outcome = handle(job, delivery)
+        except expected:
+            raise
+        except Exception:
+            queue = str(record.raw_event.get("eventSourceARN", "")).rsplit(":", 1)[-1]
+            logger.exception(
+                "job failed",
+                extra={"queue": queue, "message_id": record.message_id, **_ids(job)},
+            )
+            metrics.count("JobsFailed")
+            raise
         if outcome is GATHERED:
             gathered.append((job, delivery))
             by_id[delivery.message_id] = record
@@ -94,6 +110,12 @@ def consume(
                 again = Again(delivery.message_id)
                 processor.failure_handler(by_id[delivery.message_id], (Again, again, None))
     return processor.response()
+
+
+def _ids(job: Any) -> dict[str, Any]:
+    """What a job is about, for its log line: its type and ids (never personal data)."""
+    fields = ("type", "registration_id", "seq", "campaign_id", "export_id")
+    return {name: getattr(job, name) for name in fields if getattr(job, name, None) is not None}
 
 
 def _job(kind: str) -> Callable[[str], Any]:
@@ -121,7 +143,7 @@ def on_table_change(event: Any) -> dict[str, Any]:
 
     wired = services()
     changes = changes_in(event.to_dict())
-    correlate(changes[0].event_id if changes else None)
+    correlate(changes[0].record_id if changes else None)
     counted = stats.count(wired, changes)  # raises when it cannot: the batch comes again
     for event_id in waitlist.events_to_fill(changes):
         promoted = waitlist.promote(wired, event_id)
@@ -158,25 +180,18 @@ def mail_batch(
     pace = Pace(wired, ahead=IN_FLIGHT)
 
     def send(job: Any, _: Delivery) -> Any:
-        if isinstance(job, CampaignMail):
-            log: dict[str, Any] = {"campaign_id": job.campaign_id}
-        else:
-            log = {"registration_id": job.registration_id, "seq": job.seq}
         try:
             if isinstance(job, CampaignMail):
                 outcome: Any = send_campaign_mail(wired, job, seconds_left, pace)
             else:
                 outcome = send_registration_mail(wired, job)
         except RetryLater as later:
-            logger.info("mail job retried later", extra={**log, "reason": str(later)})
+            logger.info("mail job retried later", extra={**_ids(job), "reason": str(later)})
             raise
-        except Exception:
-            logger.exception("mail job failed", extra=log)
-            raise
-        logger.info("mail job", extra={**log, "outcome": outcome})
+        logger.info("mail job", extra={**_ids(job), "outcome": outcome})
         return outcome
 
-    return consume(records, _job("majlis-mail"), send)
+    return consume(records, _job("majlis-mail"), send, expected=(RetryLater,))
 
 
 @workers.on_sqs_message(

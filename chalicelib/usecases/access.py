@@ -10,11 +10,12 @@ to the registration they were signed for, while it is theirs to act on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from chalicelib.domain.registrations import Registration, Status
 from chalicelib.ports import ClickRefused, Services
-from chalicelib.signed_links import ExpiredLink, InvalidLink, Purpose, verify
+from chalicelib.signed_links import ExpiredLink, InvalidLink, Link, Purpose, verify
 
 
 class Refusal(StrEnum):
@@ -56,25 +57,52 @@ def registration_behind(services: Services, purpose: Purpose, token: str) -> Reg
 
 
 def join(services: Services, token: str) -> str:
-    """The Zoom URL to send the person to. Raises LinkRefused."""
+    """The Zoom URL to send the person to, the click recorded. Raises LinkRefused."""
     now = services.clock()
-    try:
-        link = verify(services.keys.keys(), Purpose.JOIN, token, now)
-    except InvalidLink:
-        raise LinkRefused(Refusal.INVALID, None) from None
-    except ExpiredLink:
-        raise LinkRefused(Refusal.EXPIRED, None) from None
+    link = _join_link(services, token, now)
     try:
         registration = services.registrations.record_click(
             link.registration_id, link.session_id, link.version, now
         )
     except ClickRefused as refused:
         raise LinkRefused(_why(refused.registration, link.version), _language(refused)) from None
-    zoom = registration.zoom.get(link.session_id, {})
+    return _location(services, registration, link.session_id)
+
+
+def peek(services: Services, token: str) -> str:
+    """Where a join link leads, as :func:`join` answers, recording nothing (a HEAD: link
+    checkers and mail scanners). Raises LinkRefused."""
+    link = _join_link(services, token, services.clock())
+    registration = services.registrations.get(link.registration_id, consistent=True)
+    holds = (
+        registration is not None
+        and registration.status is Status.REGISTERED
+        and registration.link_version == link.version
+        and link.session_id in registration.sessions
+    )
+    if not holds:
+        refused = ClickRefused(registration)
+        raise LinkRefused(_why(registration, link.version), _language(refused))
+    assert registration is not None
+    return _location(services, registration, link.session_id)
+
+
+def _join_link(services: Services, token: str, now: datetime) -> Link:
+    try:
+        return verify(services.keys.keys(), Purpose.JOIN, token, now)
+    except InvalidLink:
+        raise LinkRefused(Refusal.INVALID, None) from None
+    except ExpiredLink:
+        raise LinkRefused(Refusal.EXPIRED, None) from None
+
+
+def _location(services: Services, registration: Registration, session_id: str) -> str:
+    """The person's own Zoom URL for the session, else the session's."""
     event = services.events.get(registration.event_id)
-    session = event.session(link.session_id) if event else None
+    session = event.session(session_id) if event else None
     if session is not None and session.cancelled:
         raise LinkRefused(Refusal.SESSION_CANCELLED, registration.language)
+    zoom = registration.zoom.get(session_id, {})
     if zoom.get("join_url"):
         return zoom["join_url"]
     if session is None or not session.join_url:

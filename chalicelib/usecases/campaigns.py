@@ -50,9 +50,14 @@ def _body(event_id: str, body: dict[str, Any], services: Services) -> tuple[Any,
     return event, parsed
 
 
-def _audience(services: Services, event: Any, parsed: CampaignBody) -> tuple[Counter[str], int]:
-    """(recipients by the language of the content they get, how many are suppressed)."""
+def _audience(
+    services: Services, event: Any, parsed: CampaignBody
+) -> tuple[Counter[str], Counter[str], int]:
+    """(recipients by the language of the content they get, those of them who get the
+    default language's because theirs has none — by their own language —, how many are
+    suppressed)."""
     languages: Counter[str] = Counter()
+    fallbacks: Counter[str] = Counter()
     suppressed = 0
     cursor: str | None = None
     where = parsed.audience.where()
@@ -62,21 +67,20 @@ def _audience(services: Services, event: Any, parsed: CampaignBody) -> tuple[Cou
             if not wants_announcements(registration):
                 suppressed += 1
                 continue
-            language = (
-                registration.language
-                if registration.language in parsed.content
-                else event.default_language
-            )
-            languages[language] += 1
+            if registration.language in parsed.content:
+                languages[registration.language] += 1
+            else:
+                languages[event.default_language] += 1
+                fallbacks[registration.language] += 1
         cursor = page.cursor
         if cursor is None:
-            return languages, suppressed
+            return languages, fallbacks, suppressed
 
 
 def create(services: Services, event_id: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """POST /events/{id}/campaigns: (status, answer)."""
     event, parsed = _body(event_id, body, services)
-    languages, suppressed = _audience(services, event, parsed)
+    languages, fallbacks, suppressed = _audience(services, event, parsed)
     # Everyone the audience matches; those suppressed are among them (API.md: "skipped
     # and counted as suppressed"), and by_language counts those who will read it.
     recipients = sum(languages.values()) + suppressed
@@ -84,6 +88,8 @@ def create(services: Services, event_id: str, body: dict[str, Any]) -> tuple[int
         return 200, {
             "recipients": recipients,
             "by_language": dict(sorted(languages.items())),
+            # Whose own language has no content: they read the default language's.
+            "fallbacks": dict(sorted(fallbacks.items())),
             "suppressed": suppressed,
         }
     campaign = Campaign(
@@ -96,7 +102,11 @@ def create(services: Services, event_id: str, body: dict[str, Any]) -> tuple[int
         created_at=services.clock(),
     )
     services.campaigns.create(campaign)
-    return 202, {"campaign_id": campaign.campaign_id, "recipients": recipients}
+    return 202, {
+        "campaign_id": campaign.campaign_id,
+        "recipients": recipients,
+        "fallbacks": dict(sorted(fallbacks.items())),
+    }
 
 
 def _owned(services: Services, event_id: str, campaign_id: str) -> Campaign:

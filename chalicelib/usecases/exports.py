@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.domain.errors import NotFound, Refused
-from chalicelib.domain.events import utc_text
+from chalicelib.domain.events import Event, utc_text
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.registrations import Registration
 from chalicelib.ports import Export, Services
@@ -40,6 +40,7 @@ COLUMNS = (
     "email_status",
     "attended",
     "created_at",
+    "country_name",  # in the event's default language, as the event names it (last: new)
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -70,7 +71,13 @@ def _cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def _row(registration: Registration) -> list[str]:
+def _row(registration: Registration, event: Event) -> list[str]:
+    from chalicelib import i18n
+
+    country = registration.country or ""
+    country_name = (
+        i18n.country_name(country, event.default_language, event.country_names) if country else ""
+    )
     return [
         _cell(text)
         for text in (
@@ -79,7 +86,7 @@ def _row(registration: Registration) -> list[str]:
             registration.first_name,
             registration.last_name or "",
             registration.email,
-            registration.country or "",
+            country,
             registration.language,
             registration.timezone,
             " ".join(registration.sessions),
@@ -88,6 +95,7 @@ def _row(registration: Registration) -> list[str]:
             registration.email_status.value,
             " ".join(sorted(registration.attended)),
             utc_text(registration.created_at),
+            country_name,
         )
     ]
 
@@ -106,7 +114,7 @@ def csv_chunks(services: Services, export: Export, counted: list[int]) -> Iterat
         buffer.seek(0)
         buffer.truncate()
         for registration in page.items:
-            writer.writerow(_row(registration))
+            writer.writerow(_row(registration, event))
         counted[0] += len(page.items)
         yield buffer.getvalue().encode()
         cursor = page.cursor

@@ -8,6 +8,8 @@ Two limits, each per client address and minute:
   minute stays under it. (Refused bodies store nothing and cost no write; an address
   already registered is answered from its registration, its email resent at most
   every 10 minutes.)
+- ``lost_links``: requests to have one's links emailed again ("lost your links?"), each
+  one write, whatever the address.
 - ``refused_links``: only links that fail their signature check, which is what guessing
   at tokens produces. A person following their own valid link is never counted nor
   refused, so a room of attendees behind one address can all click "join" at once.
@@ -34,6 +36,10 @@ def registrations(services: Services) -> Limit:
 
 def refused_links(services: Services) -> Limit:
     return Limit("refused-links", services.settings.refused_links_per_minute)
+
+
+def lost_links(services: Services) -> Limit:
+    return Limit("lost-links", services.settings.lost_links_per_minute)
 
 
 def count_refused_link(services: Services, reason: Refusal, address: str | None) -> None:

@@ -27,7 +27,7 @@ def jobs_for(change: Change) -> list[Job]:
     ):
         return [
             RegistrationMail(
-                registration_id=new["registration_id"], seq=seq, correlation_id=change.event_id
+                registration_id=new["registration_id"], seq=seq, correlation_id=change.record_id
             )
         ]
     return []
@@ -37,7 +37,7 @@ def campaign_jobs(change: Change) -> list[Job]:
     """A new campaign is fanned out (now, or when its ``send_at`` comes)."""
     if change.event_name == "INSERT" and change.new.get("kind") == ItemKind.CAMPAIGN:
         return [
-            CampaignFanOut(campaign_id=change.new["campaign_id"], correlation_id=change.event_id)
+            CampaignFanOut(campaign_id=change.new["campaign_id"], correlation_id=change.record_id)
         ]
     return []
 

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib import metrics
+from chalicelib.domain.addresses import parse_address
 from chalicelib.domain.errors import (
     Erased,
     FieldError,
@@ -31,6 +32,8 @@ from chalicelib.domain.registrations import (
     RegistrationForm,
     Status,
 )
+from chalicelib.domain.text import TextError
+from chalicelib.domain.zones import default_zone
 from chalicelib.ports import (
     AlreadyRegistered,
     Audit,
@@ -55,6 +58,7 @@ class Registered:
     registration_id: str
     status: Status
     new: bool
+    timezone: str = ""  # the zone their emails use (a thank-you page says it)
 
     def view(self) -> dict[str, str]:
         return {"registration_id": self.registration_id, "status": self.status.value}
@@ -73,7 +77,7 @@ def register(
     now = services.clock()
     if fields.get("website"):
         # The honeypot: a bot gets the answer a person would, and nothing is stored.
-        return Registered(new_id(), Status.REGISTERED, new=True)
+        return Registered(new_id(), Status.REGISTERED, new=True, timezone=event.timezone)
     if not event.registration_open(now):
         raise RegistrationClosed("Registration for this event is not open.")
     if form:
@@ -82,6 +86,12 @@ def register(
         checked = RegistrationForm.model_validate(fields, context={"event": event})
     except ValidationError as error:
         raise invalid(error) from None
+    if form and checked.timezone is None:
+        # A form sent without a zone (no JavaScript to find the browser's): the zone of
+        # the person's country, when tzdata knows one, rather than the event's.
+        checked = checked.model_copy(
+            update={"timezone": default_zone(checked.country, event.timezone)}
+        )
     registration = Registration.new(new_id(), event, checked, now)
     status = services.seat_hint.first_try(event.id)
     counted = limits.counted(services, limits.registrations(services), address)
@@ -104,7 +114,9 @@ def register(
         metrics.count("Registrations")
         if status is Status.WAITLISTED:
             metrics.count("Waitlisted")
-        return Registered(registration.registration_id, status, new=True)
+        return Registered(
+            registration.registration_id, status, new=True, timezone=registration.timezone
+        )
     raise StoreBusy()  # the seats kept changing under each attempt
 
 
@@ -126,7 +138,9 @@ def registration(services: Services, event_id: str, registration_id: str) -> Reg
     return found
 
 
-def organizer_view(services: Services, event_id: str, registration_id: str) -> Registration:
+def registration_for_organizers(
+    services: Services, event_id: str, registration_id: str
+) -> Registration:
     """A registration as organisers see it; an erased one keeps only its counts."""
     found = registration(services, event_id, registration_id)
     if found.erased_at is not None:
@@ -198,3 +212,21 @@ def erase(services: Services, event_id: str, registration_id: str, by: str) -> N
     if found.erased_at is not None:
         return
     services.registrations.erase(found, Audit(action="erased", by=by), services.clock())
+
+
+def lost_links(services: Services, event_id: str, email: Any, address: str | None) -> None:
+    """ "Lost your links?": email them again to ``email`` if it is registered (at most
+    once per resend interval), and say nothing either way — the answer is the same for
+    every address, so it tells nobody who registered. Counts against ``address``'s
+    limit. Raises Invalid for a field that is not an address, TooManyRequests."""
+    event = known_event(services, event_id)
+    if not isinstance(email, str) or not email.strip():
+        raise Invalid([FieldError("email", "required", "This field is required.")])
+    try:
+        key = parse_address(email).key
+    except TextError as error:
+        raise Invalid([FieldError("email", error.code, error.message)]) from None
+    limits.count(services, limits.lost_links(services), address)
+    registration_id = services.registrations.find_by_email(event.id, key)
+    if registration_id is not None:
+        _send_again(services, registration_id)

@@ -9,6 +9,7 @@ and join links keep coming. Each acts only through a POST: a GET never changes a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from chalicelib.domain.errors import Conflict, FieldError, Invalid, invalid
 from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import Registration, RegistrationChanges, Status
-from chalicelib.ports import Services, StoreBusy
+from chalicelib.ports import Services, Stale
 from chalicelib.signed_links import Purpose
 from chalicelib.usecases.access import LinkRefused, Refusal, registration_behind
 
@@ -66,7 +67,7 @@ def update(services: Services, token: str, fields: dict[str, Any]) -> Managed:
     )
     try:
         updated = services.registrations.change(registration, changed, dropped, services.clock())
-    except StoreBusy:
+    except Stale:
         # The link version moved under us: the page was showing an older state.
         raise Conflict("This registration changed meanwhile: please reload the page.") from None
     return Managed(updated, event)
@@ -86,16 +87,30 @@ def unsubscribe_view(services: Services, token: str) -> Managed:
     return Managed(registration, _event_of(services, registration))
 
 
+def resend(services: Services, token: str) -> tuple[Managed, bool]:
+    """Email the registrant their links again (at most once per resend interval);
+    returns whether an email is on its way now (False: one was sent a moment ago)."""
+    managed = manage(services, token)
+    registration = managed.registration
+    now = services.clock()
+    not_since = now - timedelta(seconds=services.settings.resend_interval_seconds)
+    due = registration.mail_requested_at <= not_since
+    if due:
+        services.registrations.request_mail(registration.registration_id, "resend", now, not_since)
+    return managed, due
+
+
 def manage_action(fields: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """``{"action": "cancel"}`` or ``{"action": "update", …}`` -> (action, changes)."""
+    """``{"action": "cancel"}``, ``{"action": "resend"}`` or ``{"action": "update", …}``
+    -> (action, changes)."""
     action = fields.get("action")
     rest = {k: v for k, v in fields.items() if k != "action"}
-    if action == "cancel":
+    if action in ("cancel", "resend"):
         if rest:
             raise Invalid(
-                [FieldError(k, "unknown_field", "Not part of a cancellation.") for k in rest]
+                [FieldError(k, "unknown_field", f"Not part of a {action}.") for k in rest]
             )
-        return "cancel", {}
+        return str(action), {}
     if action == "update":
         return "update", rest
     raise Invalid([FieldError("action", "invalid_choice", "The action is 'cancel' or 'update'.")])

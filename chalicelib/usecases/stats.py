@@ -19,10 +19,19 @@ def count(services: Services, changes: list[Change]) -> int:
         event_id = event_of(change.new) or event_of(change.old)
         moves = delta(change.old, change.new) if event_id else {}
         if moves:
-            by_event.setdefault(event_id, []).append((change.event_id, moves))
+            by_event.setdefault(event_id, []).append((change.record_id, moves))
     return sum(services.stats.apply(event_id, moved) for event_id, moved in by_event.items())
 
 
 def event_stats(services: Services, event_id: str) -> dict[str, Any]:
-    known_event(services, event_id)
-    return report(services.stats.read(event_id))
+    from chalicelib import i18n
+
+    event = known_event(services, event_id)
+    answer = report(services.stats.read(event_id))
+    # The countries' names as the event says them, in its default language.
+    answer["country_names"] = {
+        code: i18n.country_name(code, event.default_language, event.country_names)
+        for code in answer["by_country"]
+        if code != "unknown"
+    }
+    return answer

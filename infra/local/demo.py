@@ -1,7 +1,8 @@
 """The demo event of local mode: the reference scenario of the design.
 
-A two-day conference a few days from now: 8 sessions (four parallel tracks a day, each
-at 14:00 Jerusalem time, 15:00 Istanbul time), in the 7 languages, capacity 5,000.
+A two-day conference a few days from now: 8 sessions, four a day one after the other
+from 14:00 Jerusalem time (15:00 Istanbul time), each 90 minutes with a half-hour break,
+in the 7 languages, capacity 5,000; Palestine named as its audience says it.
 """
 
 from __future__ import annotations
@@ -123,6 +124,21 @@ SESSIONS = [
 ]
 
 
+# CLDR's Arabic name for PS is "الأراضي الفلسطينية" ("Palestinian Territories"): this
+# conference's audience says فلسطين, and so do the forms, the stats and the exports.
+COUNTRY_NAMES = {
+    "PS": {
+        "ar": "فلسطين",
+        "en": "Palestine",
+        "tr": "Filistin",
+        "fr": "Palestine",
+        "es": "Palestina",
+        "ur": "فلسطین",
+        "ms": "Palestin",
+    }
+}
+
+
 def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -135,13 +151,15 @@ def demo_event(
     sessions = []
     for index, (session_id, title) in enumerate(SESSIONS):
         day = first_day + timedelta(days=index // 4)
-        starts = datetime.combine(day, time(14, 0), tzinfo=JERUSALEM)
+        starts = datetime.combine(day, time(14, 0), tzinfo=JERUSALEM) + timedelta(
+            hours=2 * (index % 4)
+        )
         sessions.append(
             {
                 "id": session_id,
                 "title": title,
                 "starts_at": _utc(starts),
-                "ends_at": _utc(starts + timedelta(hours=2)),
+                "ends_at": _utc(starts + timedelta(minutes=90)),
                 "zoom": {"type": "webinar", "id": f"8123456789{index}"},
                 "join_url": f"{zoom_url}/w/8123456789{index}",
             }
@@ -160,4 +178,5 @@ def demo_event(
         "sessions": sessions,
         "reminders": ["P1D", "PT1H"],
         "allowed_origins": ["http://127.0.0.1:8000", "http://localhost:8000"],
+        "country_names": COUNTRY_NAMES,
     }

@@ -121,7 +121,7 @@ class TableStream:
         self.arn = stream_arn
         self.client = boto3.client("dynamodbstreams", region_name=REGION)
         shards = self.client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
-        self.iterators = [
+        self.iterators: list[str | None] = [
             self.client.get_shard_iterator(
                 StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType=position
             )["ShardIterator"]
@@ -136,8 +136,10 @@ class TableStream:
     def read(self, limit: int = 100) -> list[dict[str, Any]]:
         """Up to ``limit`` of the next records, as Lambda's event has them ([] when none)."""
         for index, iterator in enumerate(self.iterators):
+            if iterator is None:
+                continue  # a closed shard, read to its end
             page = self.client.get_records(ShardIterator=iterator, Limit=limit)
-            self.iterators[index] = page.get("NextShardIterator") or iterator
+            self.iterators[index] = page.get("NextShardIterator")
             if page["Records"]:
                 return [dict(r, eventSourceARN=self.arn) for r in page["Records"]]
         return []
@@ -253,7 +255,7 @@ class QueueSource:
     ) -> None:
         self.handlers = handlers
         self.function = source.name
-        self.name = source.queue or source.queue_arn.rsplit(":", 1)[-1]  # the queue's
+        self.name = source.queue or source.queue_arn.rsplit(":", 1)[-1]  # the queue's name
         self.batch_size = source.batch_size
         self.url = url
         settings = event_source(source.name, "SqsEventSource")
@@ -357,8 +359,10 @@ class ScheduleSource:
         self.handlers = handlers
         self.name = source.name
         self.seconds = rate_seconds(source.schedule_expression)
+        self.fired = 0
 
     def fire(self) -> Any:
+        self.fired += 1
         return invoke(
             self.handlers,
             self.name,

@@ -36,7 +36,12 @@ class Pump:
     def invocations(self) -> int:
         stream = self.sources.stream
         queues = self.sources.queues.values()
-        return (stream.invocations if stream else 0) + sum(len(q.batches) for q in queues)
+        schedules = self.sources.schedules.values()
+        return (
+            (stream.invocations if stream else 0)
+            + sum(len(q.batches) for q in queues)
+            + sum(s.fired for s in schedules)
+        )
 
     def start(self) -> None:
         runs: list[tuple[str, Callable[[], None]]] = []

@@ -250,7 +250,7 @@ def test_a_segment_campaign_reaches_exactly_the_segment_in_its_language(local, e
     }
     # The dry run counts the segment and stores nothing.
     dry = _dry_run(local, event_id, body)
-    assert dry == {"recipients": 4, "by_language": {"ur": 4}, "suppressed": 0}
+    assert dry == {"recipients": 4, "by_language": {"ur": 4}, "fallbacks": {}, "suppressed": 0}
     assert _stored_campaigns(local, event_id) == []
     created = _create(local, event_id, body)
     assert created["recipients"] == dry["recipients"]
@@ -285,6 +285,7 @@ def test_a_segment_campaign_reaches_exactly_the_segment_in_its_language(local, e
     refused = _cancel(local, event_id, campaign_id)
     assert refused.status_code == 409, refused.text
     assert refused.headers["Content-Type"].startswith("application/problem+json")
+    assert refused.json()["type"] == "urn:majlis:problem:conflict"
     assert _progress(local, event_id, campaign_id)["status"] == "done"
     _no_new_errors(local, errors_before)
 
@@ -338,7 +339,7 @@ def test_one_click_unsubscribe_from_the_header_suppresses_the_next_campaign(loca
     body = {"name": "Second", "content": _content("UNS2")}
     dry = _dry_run(local, event_id, body)
     # Recipients: everyone the audience matches; by language: those who will read it.
-    assert dry == {"recipients": 4, "by_language": {"ar": 3}, "suppressed": 1}
+    assert dry == {"recipients": 4, "by_language": {"ar": 3}, "fallbacks": {}, "suppressed": 1}
     second = _create(local, event_id, body)
     assert second["recipients"] == 4
     progress = _done(local, event_id, second["campaign_id"])

@@ -16,8 +16,12 @@ from urllib.parse import urlsplit
 import boto3
 import requests
 
-from chalicelib.adapters.dynamo.schema import address_hash as address_key
-from chalicelib.adapters.dynamo.schema import from_attributes, seats_key, to_attributes
+from chalicelib.adapters.dynamo.schema import (
+    address_hash,
+    from_attributes,
+    seats_key,
+    to_attributes,
+)
 from tests.builders import event_body, person, zoom_base_for
 
 
@@ -129,5 +133,5 @@ def test_each_client_address_is_counted_on_its_own(local):
     hits: Counter[str] = Counter()  # by address, over windows (a minute may turn meanwhile)
     for item in counters:
         hits[item["pk"]["S"].rsplit("#", 1)[1]] += int(item["hits"]["N"])
-    assert hits[address_key("127.0.0.2")] == 2
-    assert hits[address_key("127.0.0.3")] == 1
+    assert hits[address_hash("127.0.0.2")] == 2
+    assert hits[address_hash("127.0.0.3")] == 1

@@ -352,7 +352,7 @@ def test_the_counters_equal_a_recount_after_concurrent_registrations_and_cancell
     ]
     assert len(ours) > PEOPLE
     assert _changes_counted(local, EVENT) == len(ours)
-    marks = [{"pk": f"STATSMARK#{change.event_id}", "sk": "MARK"} for change in ours]
+    marks = [{"pk": f"STATSMARK#{change.record_id}", "sk": "MARK"} for change in ours]
     assert len(_consistent_items(local, marks)) == len(ours)
     assert not local.errors
 

@@ -50,7 +50,7 @@ from chalicelib.ports import Services, ZoomCredentials
 from chalicelib.usecases import campaigns
 from chalicelib.usecases.registrations import register
 from infra import resources_of_type
-from infra.local.lambdas import Killed, Lambdas, TableStream
+from infra.local.lambdas import Killed, Lambdas
 from infra.local.runner import PRO_PLAN
 from infra.local.zoom import ZoomStandIn
 from tests.builders import SESSION_TITLES, person
@@ -93,8 +93,10 @@ class Lambda(Lambdas):
     test's clock: what earlier tests wrote to the shared table is not theirs."""
 
     def __init__(self, majlis: Services, clock: Any, *functions: str) -> None:
-        stream = TableStream.of_table(majlis.settings.table_name)
-        super().__init__(app, stream.arn, functions=functions)
+        described = boto3.client("dynamodb", region_name=REGION).describe_table(
+            TableName=majlis.settings.table_name
+        )
+        super().__init__(app, described["Table"]["LatestStreamArn"], functions=functions)
         self.clock = clock
 
     def settle(self, most: int = 40) -> int:  # type: ignore[override]

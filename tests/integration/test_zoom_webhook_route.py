@@ -174,7 +174,11 @@ def test_what_zoom_did_not_sign_is_a_401_problem_and_nothing_is_stored(aws, hook
         "body re-serialised": (json.dumps(json.loads(body)).encode(), good),
     }
     sent, headers = requests[case]
-    assert_problem(post(hooks, sent, headers), 401)
+    refused = post(hooks, sent, headers)
+    assert_problem(refused, 401)
+    # Zoom's signature, not an organizer's token, is what is missing
+    assert json.loads(refused.body)["type"] == "urn:majlis:problem:unsigned"
+    assert "organizer" not in json.loads(refused.body)["title"].lower()
     assert hook_items() == []
 
 

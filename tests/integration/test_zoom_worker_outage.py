@@ -61,7 +61,8 @@ def worker(aws: Any, standin: ZoomStandIn) -> Any:
 def drain(queue_url: str, limit: float) -> dict[str, int]:
     """Deliver the queue to the worker in batches of up to 120 until nothing is left."""
     (source,) = [s for s in app.app.event_sources if getattr(s, "name", "") == "zoom_worker"]
-    queue = QueueSource(app, source, queue_url)
+    crashed: list[BaseException] = []
+    queue = QueueSource(app, source, queue_url, on_error=lambda _, error: crashed.append(error))
     started = time.monotonic()
     while time.monotonic() - started < limit:
         if not queue.poll():
@@ -69,6 +70,7 @@ def drain(queue_url: str, limit: float) -> dict[str, int]:
                 break
             time.sleep(0.2)  # retries waiting out their visibility
         queue.waiting.clear()  # (they come back by themselves)
+    assert crashed == []  # the worker answered every batch, never raised
     return {"invocations": len(queue.batches), "redelivered": queue.failures}
 
 

@@ -22,17 +22,25 @@ ROOT = Path(__file__).resolve().parents[2]
 LIB = ROOT / "chalicelib"
 SCHEMA = LIB / "adapters" / "dynamo" / "schema.py"
 
-# The schema's prefixes: every module-level text constant of it that ends a key part.
-PREFIXES = sorted(
-    {
-        value
-        for name, value in vars(schema).items()
-        if name.isupper()
-        and isinstance(value, str)
-        and (value.endswith("#") or value.isupper())
-        and len(value) > 2
-    }
-)
+
+def _schema_vocabulary() -> list[str]:
+    """Every piece of a key the schema writes: its prefixes (``REG#``), the pieces of its
+    f-strings (``#EMAIL#``, ``#WAIT``) and its sort keys (``SEATS``, ``MARK``) — read
+    from its code, docstrings left out."""
+    tree = ast.parse(SCHEMA.read_text(encoding="utf-8"))
+    skip = _docstrings(tree)
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
+            text = node.value
+            piece = "#" in text and text.strip("#{}") and text.upper() == text
+            word = text.isupper() and text.isalpha() and len(text) >= 3
+            if piece or word:
+                found.add(text)
+    return sorted(found)
+
+
+PREFIXES: list[str] = []  # filled below, once the helpers exist
 
 
 def _modules(folder: Path) -> list[Path]:
@@ -75,12 +83,27 @@ def key_prefixes_in(source: str) -> list[str]:
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip
     ]
-    # "REG#" anywhere in a text; a whole-word key ("SENDRATE") only as the whole text.
+    # "REG#" or "#WAIT" anywhere in a text; a whole-word key ("SEATS") as the whole text.
     return [
         prefix
         for text in texts
         for prefix in PREFIXES
-        if (prefix in text if prefix.endswith("#") else prefix == text)
+        if (prefix in text if "#" in prefix else prefix == text)
+    ]
+
+
+PREFIXES = _schema_vocabulary()
+KEY_ATTRIBUTES = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi3pk", "gsi3sk"})
+
+
+def key_lookups_in(source: str) -> list[str]:
+    """Where a source reads a key attribute of an item (``item["sk"]``)."""
+    return [
+        node.slice.value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Subscript)
+        and isinstance(node.slice, ast.Constant)
+        and node.slice.value in KEY_ATTRIBUTES
     ]
 
 
@@ -90,6 +113,15 @@ def key_prefixes_in(source: str) -> list[str]:
 def _forbidden(module: str, imported: set[str]) -> list[str]:
     layer = module.split(".")[1] if module.count(".") else module
     bad = []
+    if layer == "adapters":
+        # Adapters implement the ports: they know nothing of use cases or entrypoints.
+        bad += [
+            name
+            for name in imported
+            if name.startswith(
+                ("chalicelib.usecases", "chalicelib.entrypoints", "chalicelib.bootstrap")
+            )
+        ]
     for name in imported:
         top = name.split(".")
         if name == "app" or name.startswith("app."):
@@ -107,10 +139,10 @@ def _forbidden(module: str, imported: set[str]) -> list[str]:
 
 @pytest.mark.parametrize(
     "path",
-    _modules(LIB / "usecases") + _modules(LIB / "domain"),
+    _modules(LIB / "usecases") + _modules(LIB / "domain") + _modules(LIB / "adapters"),
     ids=lambda p: str(p.relative_to(ROOT)),
 )
-def test_use_cases_and_rules_depend_only_downward(path):
+def test_use_cases_rules_and_adapters_depend_only_downward(path):
     module = _module_name(path)
     assert _forbidden(module, imports_of(path.read_text(encoding="utf-8"))) == []
 
@@ -121,7 +153,9 @@ def test_use_cases_and_rules_depend_only_downward(path):
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_no_table_key_prefix_outside_the_schema(path):
-    assert key_prefixes_in(path.read_text(encoding="utf-8")) == []
+    source = path.read_text(encoding="utf-8")
+    assert key_prefixes_in(source) == []
+    assert key_lookups_in(source) == []
 
 
 def test_the_policies_leading_keys_are_the_schemas_prefixes():
@@ -184,6 +218,9 @@ def test_the_checks_would_catch_a_key_prefix_and_an_upward_import():
     assert key_prefixes_in('KEY = f"REG#{rid}"\n') == ["REG#"]
     assert key_prefixes_in('x = "CAMP#" + campaign_id\n') == ["CAMP#"]
     assert key_prefixes_in('"""Docs may say REG#{id}."""\n') == []
+    assert key_prefixes_in('key = {"pk": pk, "sk": "SEATS"}\n') == ["SEATS"]
+    assert {"EVENT#", "#WAIT"} <= set(key_prefixes_in('pk = f"EVENT#{event}#WAIT"\n'))
+    assert key_lookups_in('rid = item["sk"]["S"]\n') == ["sk"]
     assert _forbidden(
         "chalicelib.usecases.x", imports_of("from chalicelib.bootstrap import services\n")
     ) == ["chalicelib.bootstrap", "chalicelib.bootstrap.services"]

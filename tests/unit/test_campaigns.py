@@ -97,7 +97,10 @@ def test_a_segment_gets_exactly_that_segment_and_the_dry_run_counts_the_same(maj
     ids = _people(majlis, specs)
     audience = {"languages": ["ur"], "countries": ["pk"], "sessions": ["youth"]}
     status, dry = campaigns.create(majlis, EVENT_ID, _campaign(audience=audience, dry_run=True))
-    assert (status, dry) == (200, {"recipients": 2, "by_language": {"ur": 2}, "suppressed": 0})
+    assert (status, dry) == (
+        200,
+        {"recipients": 2, "by_language": {"ur": 2}, "fallbacks": {}, "suppressed": 0},
+    )
     assert majlis.campaigns.campaigns == {}  # a dry run stores nothing
     _run(majlis, _campaign(audience=audience))
     assert _recipients(majlis) == {"person0@example.org": 1, "person1@example.org": 1}
@@ -111,7 +114,7 @@ def test_unsubscribed_bounced_complained_and_no_updates_are_suppressed(majlis, e
     majlis.registrations.set_email_status(ids[2], EmailStatus.BOUNCED, now)
     majlis.registrations.set_email_status(ids[3], EmailStatus.COMPLAINED, now)
     _, dry = campaigns.create(majlis, EVENT_ID, _campaign(dry_run=True))
-    assert dry == {"recipients": 6, "by_language": {"en": 2}, "suppressed": 4}
+    assert dry == {"recipients": 6, "by_language": {"en": 2}, "fallbacks": {}, "suppressed": 4}
     campaign_id = _run(majlis, _campaign())
     assert _recipients(majlis) == {"person0@example.org": 1, "person4@example.org": 1}
     stored = majlis.campaigns.get(campaign_id)
@@ -126,6 +129,20 @@ def test_someone_who_unsubscribes_after_the_fan_out_gets_nothing(majlis, event):
     assert _send_all(majlis) == [{"suppressed": 1, "sent": 1}]
     key = CampaignEmail(answer["campaign_id"])
     assert majlis.send_log.records[(ids[0], key)]["state"] == "suppressed"
+
+
+def test_languages_without_content_fall_back_to_the_default_and_are_counted(majlis, event):
+    # Given registrants in Turkish and French, and content in ar, ur and en only
+    _people(majlis, [{"language": "tr"}] * 3 + [{"language": "fr"}] * 2 + [{"language": "en"}])
+    # Then the dry run and the creation say who reads the Arabic text instead
+    status, dry = campaigns.create(majlis, EVENT_ID, _campaign(dry_run=True))
+    assert (status, dry["by_language"], dry["fallbacks"]) == (
+        200,
+        {"ar": 5, "en": 1},
+        {"fr": 2, "tr": 3},
+    )
+    status, created = campaigns.create(majlis, EVENT_ID, _campaign())
+    assert (status, created["fallbacks"]) == (202, {"fr": 2, "tr": 3})
 
 
 def test_a_waitlisted_person_is_not_in_the_default_audience(majlis):

@@ -93,7 +93,7 @@ def test_a_resend_becomes_exactly_one_mail_job(majlis: Services, clock: Clock) -
     # When the table's change reaches the outbox
     jobs = [
         json.loads(job.message())
-        for job in jobs_for(Change("100", "MODIFY", before, after, event_id="evt-1"))
+        for job in jobs_for(Change("100", "MODIFY", before, after, record_id="evt-1"))
     ]
     # Then it owes one email, for the new sequence number
     assert jobs == [

@@ -11,7 +11,7 @@ from chalicelib.signed_links import registration_links
 from chalicelib.usecases import access, registrations, zoomsync
 from chalicelib.usecases.registrations import register
 from chalicelib.usecases.sending import send_registration_mail
-from tests.builders import person
+from tests.builders import NOW, person
 from tests.fakes import TEST_KEYS
 from tests.unit.support import EVENT_ID, configure, problem_of
 
@@ -111,3 +111,14 @@ def test_the_zoom_registrant_is_cancelled_and_never_comes_back_from_zoom(majlis:
     assert report.created_here == 0 and report.cancelled_in_zoom == 1
     assert majlis.zoom.registrants_by[("webinar", EDUCATION)] == {}
     assert [r for r in majlis.registrations.registrations.values() if r.email] == []
+
+
+def test_the_stored_audit_record_holds_no_personal_data() -> None:
+    """The table's own audit item (the fake above keeps the same fields)."""
+    from chalicelib.adapters.dynamo.schema import audit_item
+    from chalicelib.ports import Audit
+
+    item = audit_item("conf", "01j0", Audit(action="erased", by="tok123"), NOW)
+    assert item["pk"] == "EVENT#conf#AUDIT" and item["kind"] == "audit"
+    assert (item["registration_id"], item["by"], item["action"]) == ("01j0", "tok123", "erased")
+    assert set(item) == {"pk", "sk", "kind", "action", "registration_id", "by", "at"}

@@ -84,6 +84,14 @@ def test_a_malformed_job_is_refused_with_its_kind_and_field_but_no_value(queue, 
             assert value not in reason, reason
 
 
+def test_a_message_is_ascii_whatever_the_names_in_it() -> None:
+    # SQS refuses U+FFFE and U+FFFF; a Zoom webhook's body may carry any name
+    job = ZoomWebhook(body='{"first_name": "فاطمة \uffff 🌙"}')
+    message = job.message()
+    assert message.isascii()
+    assert parse(QUEUES["majlis-zoom"], message) == job
+
+
 @pytest.mark.parametrize("body", ["{not json", "[]", '"text"', "null", ""])
 def test_what_is_not_a_json_object_is_refused(body):
     with pytest.raises(JobRefused, match="not"):

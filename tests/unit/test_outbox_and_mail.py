@@ -48,7 +48,7 @@ def bodies(jobs: list[Any]) -> list[dict[str, Any]]:
 
 
 def test_a_new_registration_becomes_one_mail_job() -> None:
-    change = Change("1", "INSERT", {}, item("r1"), event_id="stream-1")
+    change = Change("1", "INSERT", {}, item("r1"), record_id="stream-1")
     assert bodies(jobs_for(change)) == [job("r1", 1, "stream-1")]
 
 

@@ -294,8 +294,12 @@ def test_blank_optional_fields_of_a_form_mean_absent(majlis: Services) -> None:
     fields = {**form_pairs_dict(), "last_name": "", "language": "", "timezone": ""}
     # When they are registered as a form
     saved = stored(majlis, register(majlis, EVENT_ID, fields, form=True))
-    # Then blank means "not given": no last name, the event's language and zone
-    assert (saved.last_name, saved.language, saved.timezone) == (None, "ar", "Asia/Jerusalem")
+    # Then blank means "not given": no last name, the event's language, the country's zone
+    assert (saved.last_name, saved.language, saved.timezone) == (
+        None,
+        "ar",
+        "Asia/Kuala_Lumpur",
+    )
 
 
 def test_a_blank_language_in_json_is_refused_not_defaulted(majlis: Services) -> None:
@@ -398,8 +402,21 @@ def test_timezone_defaults_to_the_events_time_zone(majlis: Services) -> None:
     assert stored(majlis, sign_up(majlis, without("timezone"))).timezone == "Asia/Jerusalem"
 
 
-def test_a_blank_timezone_in_a_form_means_the_events(majlis: Services) -> None:
-    saved = stored(majlis, submit_form(majlis, form_pairs(timezone="")))
+def test_a_blank_timezone_in_a_form_means_the_countrys(majlis: Services) -> None:
+    # A page without JavaScript sends no zone: someone from Pakistan is in Karachi's
+    saved = stored(majlis, submit_form(majlis, form_pairs(timezone="", country="pk")))
+    assert saved.timezone == "Asia/Karachi"
+    # And from a country of several zones, in its most populous region's
+    saved = stored(
+        majlis, submit_form(majlis, form_pairs(email="b@example.org", timezone="", country="US"))
+    )
+    assert saved.timezone == "America/New_York"
+
+
+def test_a_blank_timezone_in_a_form_from_a_country_without_one_means_the_events(
+    majlis: Services,
+) -> None:
+    saved = stored(majlis, submit_form(majlis, form_pairs(timezone="", country="XK")))
     assert saved.timezone == "Asia/Jerusalem"
 
 

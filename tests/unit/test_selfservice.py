@@ -744,3 +744,25 @@ def test_a_waitlisted_person_changing_sessions_gets_no_calendar_cancellation(
     assert stored(majlis, waiting.registration_id).calendar_cancel == []
     message = sent_message(majlis, waiting.registration_id)
     assert calendars(message) == {}
+
+
+def test_a_change_to_a_registration_that_changed_meanwhile_is_a_conflict(
+    majlis: Services,
+) -> None:
+    from chalicelib.ports import Stale
+    from tests.unit.support import problem_of
+
+    registration = sign_up(majlis, language="en", sessions=["education"])
+
+    def stale(*_: Any) -> None:
+        raise Stale()
+
+    majlis.registrations.change = stale  # type: ignore[method-assign]
+    problem = problem_of(
+        lambda: selfservice.update(
+            majlis, manage_token(majlis, registration), {"sessions": ["family"]}
+        )
+    )
+    assert problem.status == 409
+    assert problem.document()["type"] == "urn:majlis:problem:conflict"
+    assert "reload" in problem.detail

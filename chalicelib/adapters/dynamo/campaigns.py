@@ -15,7 +15,7 @@ from chalicelib.domain.ids import is_id
 from chalicelib.ports import CampaignStore
 
 if TYPE_CHECKING:
-    from chalicelib.domain.campaigns import Campaign
+    from chalicelib.domain.campaigns import Campaign, CampaignStatus
 
 
 class DynamoCampaignStore(Table, CampaignStore):
@@ -45,10 +45,12 @@ class DynamoCampaignStore(Table, CampaignStore):
     def advance(
         self, campaign_id: str, after: str | None, cursor: str | None, counts: dict[str, int]
     ) -> bool:
+        from chalicelib.domain.campaigns import CampaignStatus  # not on a registration's path
+
         names = {"#status": "status", "#cursor": "cursor"}
         values: dict[str, Any] = {
-            ":sending": "sending",
-            ":scheduled": "scheduled",
+            ":sending": CampaignStatus.SENDING,
+            ":scheduled": CampaignStatus.SCHEDULED,
             ":done": cursor is None,
         }
         sets = ["#status = :sending", "fanned_out = :done"]
@@ -88,7 +90,11 @@ class DynamoCampaignStore(Table, CampaignStore):
             raise
 
     def set_status(
-        self, campaign_id: str, status: str, reason: str | None, only_from: tuple[str, ...]
+        self,
+        campaign_id: str,
+        status: CampaignStatus,
+        reason: str | None,
+        only_from: tuple[CampaignStatus, ...],
     ) -> Campaign | None:
         allowed = {f":from{i}": value for i, value in enumerate(only_from)}
         try:

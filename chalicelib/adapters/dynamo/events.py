@@ -107,5 +107,5 @@ class DynamoEventStore(Table, EventStore):
         for page in self.db.get_paginator("query").paginate(
             TableName=self.name, **schema.event_index_query()
         ):
-            found += [item["sk"]["S"] for item in page["Items"]]
+            found += schema.indexed_ids(page["Items"])
         return found

@@ -28,6 +28,7 @@ from chalicelib.ports import (
     Page,
     RegistrationStore,
     SeatsChanged,
+    Stale,
     StoreBusy,
 )
 
@@ -313,9 +314,9 @@ class DynamoRegistrationStore(Table, RegistrationStore):
                 ExpressionAttributeValues={":wait": {"S": schema.waiting_list(event_id)}},
                 Limit=1,
             ).get("Items", [])
-            if not head:
+            registration_id = schema.waiting_head(head)
+            if registration_id is None:
                 return None
-            registration_id = head[0]["gsi3sk"]["S"]
             seats: dict[str, Any] = {
                 "TableName": self.name,
                 "Key": to_attributes(schema.seats_key(event_id)),
@@ -408,7 +409,7 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
-                raise StoreBusy() from None
+                raise Stale() from None
             raise
         return schema.registration_from(response["Attributes"])
 
@@ -581,7 +582,7 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             last = response.get("LastEvaluatedKey")
             if not last:
                 return Page(items, None)
-            position = from_attributes(last)["gsi1sk"]
+            position = schema.page_position(last)
             if len(items) >= limit:
                 break
         return Page(items, position)

@@ -157,11 +157,6 @@ def _native(value: Any) -> Any:
     return value
 
 
-def key(pk: str, sk: str) -> dict[str, Any]:
-    """A key as DynamoDB attribute values."""
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
-
-
 def epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
@@ -216,6 +211,11 @@ def event_index_query() -> dict[str, Any]:
         "KeyConditionExpression": "pk = :index",
         "ExpressionAttributeValues": {":index": {"S": EVENT_INDEX}},
     }
+
+
+def indexed_ids(items: list[dict[str, Any]]) -> list[str]:
+    """The ids an index partition's items name (``EVENTINDEX``, ``EVENTS``)."""
+    return [item["sk"]["S"] for item in items]
 
 
 # -- registrations -----------------------------------------------------------------------
@@ -273,6 +273,16 @@ def registration_from(item: dict[str, Any]) -> Registration:
     return Registration.model_validate(from_attributes(item))
 
 
+def waiting_head(items: list[dict[str, Any]]) -> str | None:
+    """The registration id at the head of a gsi3 (waiting list) query's answer."""
+    return items[0]["gsi3sk"]["S"] if items else None
+
+
+def page_position(last_evaluated_key: dict[str, Any]) -> str:
+    """Where a gsi1 page stopped: the id of the last registration it looked at."""
+    return str(from_attributes(last_evaluated_key)["gsi1sk"])
+
+
 def page_start(event_id: str, registration_id: str) -> dict[str, Any]:
     """``ExclusiveStartKey`` of a gsi1 query that resumes after this registration."""
     return to_attributes(
@@ -312,6 +322,49 @@ def send_key(registration_id: str, email: EmailRef) -> dict[str, str]:
 def ses_message(message_id: str) -> str:
     """``gsi2pk`` of the send record of an email SES accepted."""
     return f"{SES_MESSAGE}{message_id}"
+
+
+def send_claim_item(
+    registration_id: str,
+    email: EmailRef,
+    kind: str,
+    event_id: str,
+    now: datetime,
+    lease_until: datetime,
+) -> dict[str, Any]:
+    """A send record claimed before the SES call (``state`` sending, with its lease)."""
+    return {
+        **send_key(registration_id, email),
+        "kind": ItemKind.SEND,
+        "event_id": event_id,
+        "mail_kind": kind,
+        "state": "sending",
+        "lease_until": lease_until,
+        "claimed_at": now,
+    }
+
+
+def send_decided_item(
+    registration_id: str, email: EmailRef, event_id: str, state: str, now: datetime
+) -> dict[str, Any]:
+    """A send record of an email owed but not sent (``suppressed``, ``skipped``)."""
+    return {
+        **send_key(registration_id, email),
+        "kind": ItemKind.SEND,
+        "event_id": event_id,
+        "state": state,
+        "decided_at": now,
+    }
+
+
+def registration_of_record(item: dict[str, Any]) -> str:
+    """The registration a send record (as DynamoDB returned it) belongs to."""
+    return registration_of(item["pk"]["S"])
+
+
+def key_of(item: dict[str, Any]) -> dict[str, Any]:
+    """The key of an item as DynamoDB returned it."""
+    return {"pk": item["pk"], "sk": item["sk"]}
 
 
 # -- campaigns, exports, tokens ----------------------------------------------------------

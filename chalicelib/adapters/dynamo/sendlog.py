@@ -12,7 +12,6 @@ from chalicelib.adapters.aws import error_code
 from chalicelib.adapters.dynamo import schema
 from chalicelib.adapters.dynamo.schema import from_attributes, to_attributes
 from chalicelib.adapters.dynamo.table import Table
-from chalicelib.domain.kinds import ItemKind
 from chalicelib.ports import EmailRef, SendClaim, SendLog
 
 
@@ -28,15 +27,9 @@ class DynamoSendLog(Table, SendLog):
             self.db.put_item(
                 TableName=self.name,
                 Item=to_attributes(
-                    {
-                        **schema.send_key(registration_id, email),
-                        "kind": ItemKind.SEND,
-                        "event_id": event_id,
-                        "mail_kind": kind,
-                        "state": "sending",
-                        "lease_until": now + self._lease,
-                        "claimed_at": now,
-                    }
+                    schema.send_claim_item(
+                        registration_id, email, kind, event_id, now, now + self._lease
+                    )
                 ),
                 ConditionExpression=(
                     "attribute_not_exists(pk) OR (#state = :sending AND lease_until < :now)"
@@ -95,7 +88,7 @@ class DynamoSendLog(Table, SendLog):
 
     def registration_for(self, message_id: str) -> str | None:
         record = self._record_of(message_id)
-        return schema.registration_of(record["pk"]["S"]) if record else None
+        return schema.registration_of_record(record) if record else None
 
     def confirm(
         self, registration_id: str, email: EmailRef, message_id: str, now: datetime
@@ -131,13 +124,7 @@ class DynamoSendLog(Table, SendLog):
             self.db.put_item(
                 TableName=self.name,
                 Item=to_attributes(
-                    {
-                        **schema.send_key(registration_id, email),
-                        "kind": ItemKind.SEND,
-                        "event_id": event_id,
-                        "state": state,
-                        "decided_at": now,
-                    }
+                    schema.send_decided_item(registration_id, email, event_id, state, now)
                 ),
                 ConditionExpression="attribute_not_exists(pk)",
             )
@@ -151,12 +138,12 @@ class DynamoSendLog(Table, SendLog):
             return None
         self.db.update_item(
             TableName=self.name,
-            Key={"pk": record["pk"], "sk": record["sk"]},
+            Key=schema.key_of(record),
             UpdateExpression="SET #outcome = :yes, #at = if_not_exists(#at, :now)",
             ExpressionAttributeNames={"#outcome": outcome, "#at": f"{outcome}_at"},
             ExpressionAttributeValues=to_attributes({":yes": True, ":now": now}),
         )
-        return schema.registration_of(record["pk"]["S"])
+        return schema.registration_of_record(record)
 
     def release(self, registration_id: str, email: EmailRef) -> None:
         try:

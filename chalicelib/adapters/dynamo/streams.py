@@ -18,7 +18,7 @@ def changes_in(event: dict[str, Any]) -> list[Change]:
                 event_name=record.get("eventName", ""),
                 old=image(data.get("OldImage", {})),
                 new=image(data.get("NewImage", {})),
-                event_id=record.get("eventID", ""),
+                record_id=record.get("eventID", ""),
             )
         )
     return changes

@@ -83,7 +83,7 @@ class DynamoZoomStore(Table, ZoomStore):
             TableName=self.name,
             **schema.zoom_event_index_query(),
         ):
-            found += [item["sk"]["S"] for item in page["Items"]]
+            found += schema.indexed_ids(page["Items"])
         return found
 
     def registration_for_registrant(self, registrant_id: str) -> str | None:
