@@ -214,3 +214,13 @@ def _show_send_pacing(rows: dict[str, Any]) -> None:
             f" turns alone: {row['turns_only']['fraction']:.2f} of the rate,"
             f" {row['turns_only']['throttled']} throttled"
         )
+
+
+def _show_programme_change(row: dict[str, Any]) -> None:
+    print(
+        f"{'programme change: PUT to last change email':<44}{row['seconds']:>8.1f}s"
+        f"{'':>21}{row['floor_seconds']:>8.1f}s{row['ratio']:>8.2f}"
+        f"   {row['sent']}/{row['people']} told; {row['calls_per_person']:.2f} AWS calls a person;"
+        f" PUT answered in {row['put_seconds'] * 1000:.0f} ms"
+    )
+    print(f"{'':<6}floor: the people at local mode's send rate (SES's pace alone)")

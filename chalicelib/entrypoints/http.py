@@ -108,7 +108,12 @@ class Problem(Exception):
         return doc
 
     def body(self) -> str:
-        return json.dumps(self.document(), ensure_ascii=False)
+        text = json.dumps(self.document(), ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate a client sent, echoed as a field name
+            return json.dumps(self.document())
+        return text
 
 
 def validation_problem(field_errors: list[FieldError]) -> Problem:

@@ -30,10 +30,13 @@ class Saved:
     warnings: list[str] = field(default_factory=list)
     notifying: int = 0  # people who will get an email about the change
     saved: bool = True  # False for a dry run
+    notice_id: str | None = None  # the campaign telling them (its progress: …/campaigns/{id})
 
     def view(self) -> dict[str, Any]:
         view = {**self.event.organizer_view(), "warnings": self.warnings}
         view["notifying"] = self.notifying
+        if self.notice_id:
+            view["notice_id"] = self.notice_id
         if not self.saved:
             view["dry_run"] = True
         return view
@@ -76,7 +79,9 @@ def put_event(
             f"The sender {event.sender.email} is not a verified SES identity (address or "
             "domain): SES will refuse to send this event's emails until it is verified."
         )
-    return Saved(outcome.event, outcome.created, warnings, outcome.notifying)
+    return Saved(
+        outcome.event, outcome.created, warnings, outcome.notifying, notice_id=outcome.notice_id
+    )
 
 
 def _save(services: Services, event: Event, dry_run: bool) -> Saved | None:
@@ -99,7 +104,8 @@ def _save(services: Services, event: Event, dry_run: bool) -> Saved | None:
         return Saved(revised, created=False, notifying=notifying, saved=False)
     if not services.events.save(revised, stored.revision, notice, now):
         return None
-    return Saved(revised, created=False, notifying=notifying)
+    notice_id = notice.campaign_id if notice else None
+    return Saved(revised, created=False, notifying=notifying, notice_id=notice_id)
 
 
 def _zoom_ids_are_free(services: Services, event: Event) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import socket
 import threading
 import urllib.request
 from datetime import UTC, datetime
@@ -23,8 +24,14 @@ from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from moto.server import ThreadedMotoServer
 from moto.ses.models import SESBackend
+from werkzeug.serving import make_server
 
 REGION = "us-east-1"
 _outbox_lock = threading.Lock()
@@ -163,6 +170,46 @@ def _install_ses_behaviour() -> None:
     SESBackend._majlis_local = True  # type: ignore[attr-defined]
 
 
+class _MotoServer(ThreadedMotoServer):
+    """moto's threaded server on a socket this process already listens on.
+
+    moto binds in its server thread, where a busy port makes werkzeug print two lines
+    and exit that thread, and ``start`` then waits for it forever. Bound beforehand, a
+    busy port is an ``OSError`` (``EADDRINUSE``) in the caller, before any thread.
+    """
+
+    def __init__(self, listening: socket.socket) -> None:
+        host, port = listening.getsockname()[:2]
+        super().__init__(ip_address=host, port=port, verbose=False)
+        self._listening = listening
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(
+            self._ip_address,
+            self._port,
+            app,
+            True,
+            request_handler=MotoRequestHandler,
+            fd=self._listening.fileno(),
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on ``host:port`` (0: any free port), as HTTP servers bind."""
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+        listening.listen(128)
+    except OSError:
+        listening.close()
+        raise
+    return listening
+
+
 class EmbeddedAws:
     """moto's server on 127.0.0.1, started in a thread of this process."""
 
@@ -172,12 +219,21 @@ class EmbeddedAws:
         _install_ses_behaviour()
         install_faithful_dynamodb()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per AWS call
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.port = port
+        self._server: _MotoServer | None = None
         self.endpoint = ""
 
     def start(self) -> str:
-        """Serve, starting from nothing (moto's state is per process: forget what was)."""
-        self._server.start()
+        """Serve, starting from nothing (moto's state is per process: forget what was).
+
+        A port already in use raises ``OSError`` (``EADDRINUSE``) before anything starts.
+        """
+        listening = listen("127.0.0.1", self.port)
+        self._server = _MotoServer(listening)
+        try:
+            self._server.start()
+        finally:
+            listening.close()  # the server serves on its own duplicate of the socket
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         self._reset()
@@ -188,8 +244,11 @@ class EmbeddedAws:
         """Stop serving and forget every resource."""
         global _outbox
         _outbox = None
+        if self._server is None:
+            return
         self._reset()
         self._server.stop()
+        self._server = None
 
     def _reset(self) -> None:
         reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310

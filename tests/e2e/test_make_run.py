@@ -5,23 +5,31 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from infra import PROJECT_DIR
 from tests.builders import person
 from tests.conftest import free_port
+from tests.e2e.test_local_restart import one_session_per_slot
 
 
-def _start(root: Path, port: int) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "PORT": str(port), "MAJLIS_LOCAL_DIR": str(root)}
+def _environment(root: Path, **variables: str) -> dict[str, str]:
+    env = {**os.environ, "MAJLIS_LOCAL_DIR": str(root)}
     for name in list(env):
         if name.startswith(("AWS_", "MAJLIS_")) and name != "MAJLIS_LOCAL_DIR":
             del env[name]  # nothing from the test process leaks into local mode
+    return {**env, **variables}
+
+
+def _start(root: Path, port: int) -> tuple[subprocess.Popen, str]:
+    env = _environment(root, PORT=str(port))
     process = subprocess.Popen(
         [sys.executable, "-m", "infra.local"],
         cwd=PROJECT_DIR,
@@ -55,10 +63,18 @@ def test_make_run_serves_the_demo_and_keeps_state_across_a_restart(tmp_path):
         assert url in banner
         assert (tmp_path / "organizer-token").read_text().strip() == token
         assert oct((tmp_path / "organizer-token").stat().st_mode)[-3:] == "600"
+        # The address is written where the organisers' command line looks for it
+        assert (tmp_path / "address").read_text() == url + "\n"
+        zoom_url = re.search(r"Zoom stand-in\s+(\S+)", banner).group(1)
+        assert "seeded now" in banner
         # The demo event is there, and a registration gets its email in the outbox
-        assert len(requests.get(f"{url}/events/demo", timeout=10).json()["sessions"]) == 8
+        event = requests.get(f"{url}/events/demo", timeout=10).json()
+        assert len(event["sessions"]) == 8
+        chosen = one_session_per_slot(event)
         created = requests.post(
-            f"{url}/events/demo/registrations", json=person(1, language="tr"), timeout=10
+            f"{url}/events/demo/registrations",
+            json=person(1, language="tr", sessions=chosen),
+            timeout=10,
         )
         assert created.status_code == 201
         registration_id = created.json()["registration_id"]
@@ -68,11 +84,15 @@ def test_make_run_serves_the_demo_and_keeps_state_across_a_restart(tmp_path):
             time.sleep(0.2)
     finally:
         _stop(process)
-    assert (tmp_path / "state" / "table.jsonl").exists()
+    for kept in ("table.jsonl", "signing-keys.json", "zoom.json"):
+        assert (tmp_path / "state" / kept).exists(), kept
 
     # Started again: the registration is still there, and nothing is sent twice
     process, banner = _start(tmp_path, port)
     try:
+        assert "kept from the last run" in banner
+        assert re.search(r"Zoom stand-in\s+(\S+)", banner).group(1) == zoom_url
+        assert requests.get(f"{url}/events/demo", timeout=10).json() == event
         token = re.search(r"organizer token\s+(mjt_\S+)", banner).group(1)
         found = requests.get(
             f"{url}/events/demo/registrations/{registration_id}",
@@ -82,10 +102,52 @@ def test_make_run_serves_the_demo_and_keeps_state_across_a_restart(tmp_path):
         assert found.status_code == 200
         assert found.json()["language"] == "tr"
         again = requests.post(
-            f"{url}/events/demo/registrations", json=person(1, language="tr"), timeout=10
+            f"{url}/events/demo/registrations",
+            json=person(1, language="tr", sessions=chosen),
+            timeout=10,
         )
         assert again.status_code == 200
         time.sleep(1.5)
         assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
     finally:
         _stop(process)
+
+
+@pytest.mark.parametrize("variable", ["PORT", "MAJLIS_AWS_PORT"])
+def test_a_port_in_use_is_one_line_that_says_how_to_choose_another(tmp_path, variable):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        variables = {"PORT": str(free_port()), variable: str(port)}
+        finished = subprocess.run(
+            [sys.executable, "-m", "infra.local"],
+            cwd=PROJECT_DIR,
+            env=_environment(tmp_path, **variables),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert finished.returncode != 0
+    assert "Traceback" not in finished.stderr + finished.stdout
+    (line,) = finished.stderr.splitlines()
+    assert f"port {port}" in line and "already in use" in line
+    assert f"{variable}={port + 1} make run" in line
+    assert not (tmp_path / "address").exists()
+
+
+def test_a_damaged_state_file_is_one_line_that_says_what_to_do(tmp_path):
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "signing-keys.json").write_text("{not json")
+    finished = subprocess.run(
+        [sys.executable, "-m", "infra.local"],
+        cwd=PROJECT_DIR,
+        env=_environment(tmp_path, PORT=str(free_port())),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode == 1
+    assert "Traceback" not in finished.stderr + finished.stdout
+    (line,) = finished.stderr.splitlines()
+    assert "signing-keys.json cannot be read" in line and "move it away" in line

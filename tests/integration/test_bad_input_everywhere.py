@@ -554,6 +554,7 @@ def manage_body(action: Any, fields: dict[str, Any], kind: str) -> tuple[str, by
     {"action": "update", "fields": {"language": {"a": {"a": "ar"}}}, "kind": "json"},
     {"action": "update", "fields": {"timezone": "Asia/Karachi\n"}, "kind": "form"},
     {"action": "cancel", "fields": {}, "kind": "form"},
+    {"action": "cancel", "fields": {"\ud800": None}, "kind": "json"},  # echoed field name
     {"action": ["cancel"], "fields": {}, "kind": "json"},
 )
 def test_a_genuine_manage_link_with_any_body(

@@ -61,6 +61,10 @@ def test_a_put_says_how_many_will_be_told_and_a_dry_run_saves_nothing(api, aws, 
     saved = _put(api, aws, moved)
     assert saved.status_code == 200 and saved.json_body["notifying"] == 2
     assert "dry_run" not in saved.json_body
+    progress = api.http.get(
+        f"/events/{EVENT_ID}/campaigns/{saved.json_body['notice_id']}", headers=_admin(aws)
+    )
+    assert progress.status_code == 200 and progress.json_body["status"] == "scheduled"
     again = _put(api, aws, moved)
     assert again.json_body["notifying"] == 0
     assert again.json_body["revision"] == saved.json_body["revision"]

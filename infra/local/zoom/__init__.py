@@ -20,6 +20,8 @@ posted to Majlis. It keeps Zoom's rules that shape Majlis's design (see DESIGN.m
 Faults (latency, 5xx before or after the work, extra 429s, dropped webhooks, short
 token lifetimes) are set at run time through ``standin.faults`` and drawn from a
 seeded ``random.Random``. Counters, registrants and webhooks can be read for tests.
+Sessions, registrants and their join links can be exported and imported again, at the
+same address or another (``export_state``, ``import_state``).
 
 Run alone: ``python -m infra.local.zoom --port 9090 --webhook-url URL``.
 
@@ -33,6 +35,8 @@ What lives where:
 - ``participants``: the page a ``join_url`` opens and ``join`` (``participant_joined``);
 - ``webhooks``: events, :func:`sign`, delivery with timeouts and retries, URL validation;
 - ``faults``: :class:`Faults` and the per-second rate limits;
+- ``persistence``: ``export_state`` and ``import_state`` (local mode keeps the account
+  across restarts);
 - ``common``: what the parts share (``Result``, ``ApiError``, kinds and times);
 - ``__main__``: the command line above (``main``).
 """

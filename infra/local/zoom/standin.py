@@ -1,8 +1,8 @@
 """``ZoomStandIn``: the parts mixed into one class, and the state they share.
 
 Each part is a mixin holding the methods of one side of Zoom (``server``, ``oauth``,
-``registrants``, ``participants``, ``webhooks``, ``faults``); this class owns the
-configuration, the one lock (and its condition) every part takes, the seeded
+``registrants``, ``participants``, ``webhooks``, ``faults``, ``persistence``); this class
+owns the configuration, the one lock (and its condition) every part takes, the seeded
 ``random.Random`` faults draw from and the data that ``reset`` forgets. A later part
 (webinar panelists, livestreaming, interpretation settings, room capacities) is one more
 mixin here, with its state created in ``__init__`` or ``_reset_data``.
@@ -23,6 +23,7 @@ from typing import Any
 from .faults import Faults, RateLimitMixin
 from .oauth import OAuthMixin
 from .participants import ParticipantsMixin
+from .persistence import PersistenceMixin
 from .registrants import RegistrantsMixin, _Session
 from .server import ServerMixin, _Server
 from .webhooks import DEFAULT_WEBHOOK_RETRY_DELAYS, WebhooksMixin
@@ -35,6 +36,7 @@ class ZoomStandIn(
     ParticipantsMixin,
     WebhooksMixin,
     RateLimitMixin,
+    PersistenceMixin,
 ):
     """Zoom's registrant API and webhooks for one account, on loopback."""
 
