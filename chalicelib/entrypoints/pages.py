@@ -4,8 +4,9 @@ emails lead (join, manage, unsubscribe); the stylesheet and scripts they load.
 A page answers in the person's language (theirs when we know who they are, else the
 page's ``?lang=``, the browser's, the event's default), right to left for Arabic and
 Urdu; any failure is a kind page, never a traceback. A GET never changes anything but a
-join click's record; a POST must come from our own pages (the same-site check) except
-mail providers' one-click unsubscribes.
+join click's record; a HEAD answers as the GET would, without a body, and changes
+nothing at all (link checkers probe every link of an email); a POST must come from our
+own pages (the same-site check) except mail providers' one-click unsubscribes.
 """
 
 from __future__ import annotations
@@ -17,31 +18,46 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.bootstrap import services
+from chalicelib.domain.errors import FieldError
 from chalicelib.entrypoints import bodies, http
 from chalicelib.logs import correlate, logger
 from chalicelib.usecases import limits, registrations
 
 pages = Blueprint("app")
 
-ASSETS = {"page.css": "text/css", "register.js": "text/javascript", "embed.js": "text/javascript"}
+ASSETS = {
+    "page.css": "text/css",
+    "register.js": "text/javascript",
+    "zones.js": "text/javascript",
+    "embed.js": "text/javascript",
+}
 ANY = ["*/*"]
+GET = ["GET", "HEAD"]  # what shows a page: HEAD answers as GET would, with no body
+
+
+def _head() -> bool:
+    return pages.current_request.method == "HEAD"
 
 
 def page(view: Callable[..., Response]) -> Callable[..., Response]:
-    """A page route: one correlation id, and a kind page (never a traceback) on failure."""
+    """A page route: one correlation id, and a kind page (never a traceback) on failure;
+    a HEAD gets the GET's status and headers without the body."""
 
     @functools.wraps(view)
     def handle(**kwargs: Any) -> Response:
         correlate(pages.current_request.context.get("requestId"))
         try:
-            return view(**kwargs)
+            response = view(**kwargs)
         except http.ANSWERED as refused:  # a dependency busy, a refusal not handled below
-            return _problem_page(http.problem_for(refused), _browser_language())
+            response = _problem_page(http.problem_for(refused), _browser_language())
         except Exception:  # noqa: BLE001 - the last line: a page, never a traceback
             logger.exception("unhandled error", extra={"route": view.__name__})
-            return _problem_page(
+            response = _problem_page(
                 http.Problem(500, "Something went wrong on our side."), _browser_language()
             )
+        if _head():
+            response.body = ""
+        return response
 
     return handle
 
@@ -118,7 +134,8 @@ def _client_address() -> str | None:
 # -- assets ----------------------------------------------------------------------------
 
 
-@pages.route("/assets/{name}", methods=["GET"], content_types=ANY)
+@pages.route("/assets/{name}", methods=GET, content_types=ANY)
+@page
 def asset(name: str) -> Response:
     from chalicelib.pages.render import STATIC
     from chalicelib.pages.views import embed_script
@@ -150,7 +167,7 @@ def _page_event(event_id: str) -> Any:
         return _respond(*views.problem_page(404, _browser_language(), base_url=_base_url()))
 
 
-@pages.route("/events/{event_id}/register", methods=["GET"], content_types=ANY)
+@pages.route("/events/{event_id}/register", methods=GET, content_types=ANY)
 @page
 def registration_page(event_id: str) -> Response:
     from chalicelib.pages import views
@@ -184,6 +201,7 @@ def registration_form_post(event_id: str) -> Response:
             *_request_body(), lists=registrations.FORM_LISTS | {"updates"}
         )
         fields = bodies.form_booleans(fields, registrations.FORM_BOOLS)
+        fields = views.posted_sessions(fields)  # the time slots' radio groups
         outcome = registrations.register(
             services(), event_id, fields, form=True, address=_client_address()
         )
@@ -213,7 +231,72 @@ def registration_form_post(event_id: str) -> Response:
             "page": True,
         },
     )
-    return _respond(*views.thanks_page(event, language, outcome.status, base_url=base_url))
+    return _respond(
+        *views.thanks_page(
+            event, language, outcome.status, base_url=base_url, timezone=outcome.timezone
+        )
+    )
+
+
+@pages.route("/events/{event_id}/links", methods=GET, content_types=ANY)
+@page
+def lost_links_page(event_id: str) -> Response:
+    """ "Lost your links?": a form for the address one registered with."""
+    from chalicelib.pages import views
+
+    event = _page_event(event_id)
+    if isinstance(event, Response):
+        return event
+    language = _page_language(event.languages, event.default_language)
+    return _respond(*views.lost_links_page(event, language, base_url=_base_url(), done=False))
+
+
+@pages.route("/events/{event_id}/links", methods=["POST"], content_types=ANY)
+@page
+def lost_links_post(event_id: str) -> Response:
+    """The address in (a form, or JSON from an organiser's own site); the same answer for
+    every address, registered or not."""
+    from chalicelib.pages import views
+
+    raw, content_type = _request_body()
+    as_json = bodies.media_type(content_type)[0] == bodies.JSON
+    event = _page_event(event_id)
+    if isinstance(event, Response):
+        if as_json:
+            return http.problem_response(http.Problem(404, "There is no event with this id."))
+        return event
+    language = _page_language(event.languages, event.default_language)
+    base_url = _base_url()
+    fields: dict[str, Any] = {}
+    try:
+        if not as_json and not _same_site():
+            raise http.Problem(403, "Use the page's own form.", kind="cross-site")
+        if as_json:
+            fields = bodies.read_json_object(raw, content_type)
+        else:
+            fields = bodies.read_page_form(raw, content_type, lists=frozenset())
+        unknown = sorted(set(fields) - {"email"})
+        if unknown:
+            raise http.validation_problem(
+                [FieldError(name, "unknown_field", "Not part of this form.") for name in unknown]
+            )
+        registrations.lost_links(services(), event.id, fields.get("email"), _client_address())
+    except http.ANSWERED as refused:
+        problem = http.problem_for(refused)
+        if as_json:
+            return http.problem_response(problem)
+        if problem.status == 422:
+            errors = views.field_errors_for(problem, language)
+            return _respond(
+                *views.lost_links_page(
+                    event, language, base_url=base_url, done=False, values=fields, errors=errors
+                )
+            )
+        return _problem_page(problem, language)
+    logger.info("links asked for again", extra={"event_id": event.id})
+    if as_json:
+        return http.json_response({"status": "sent"}, 202)
+    return _respond(*views.lost_links_page(event, language, base_url=base_url, done=True))
 
 
 # -- the links in emails ---------------------------------------------------------------
@@ -230,20 +313,22 @@ def _link_refused(refused: Any) -> Response:
     from chalicelib.pages.refusals import refused_page
 
     try:
-        _count_refusal(refused)
+        if not _head():  # a HEAD counts nothing
+            _count_refusal(refused)
     except TooManyRequests as over:
         return _problem_page(http.problem_for(over), _browser_language())
     accept_language = pages.current_request.headers.get("accept-language")
     return _respond(*refused_page(refused, accept_language, _base_url()))
 
 
-@pages.route("/join/{token}", methods=["GET"], content_types=ANY)
+@pages.route("/join/{token}", methods=GET, content_types=ANY)
 @page
 def follow_join_link(token: str) -> Response:
-    from chalicelib.usecases.access import LinkRefused, join
+    from chalicelib.usecases.access import LinkRefused, join, peek
 
     try:
-        location = join(services(), token)
+        # A HEAD (a link checker) is told where the link leads; only a GET is a click.
+        location = peek(services(), token) if _head() else join(services(), token)
     except LinkRefused as refused:
         return _link_refused(refused)
     return Response(
@@ -251,6 +336,8 @@ def follow_join_link(token: str) -> Response:
         status_code=302,
         headers={
             "Location": location,
+            # Not Chalice's default (application/json): a redirect has no JSON to read.
+            "Content-Type": "text/plain; charset=utf-8",
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff",
@@ -258,7 +345,20 @@ def follow_join_link(token: str) -> Response:
     )
 
 
-@pages.route("/manage/{token}", methods=["GET"], content_types=ANY)
+def _join_links(managed: Any) -> dict[str, str]:
+    """A registered person's join links, as their emails carry them (none while waiting)."""
+    from chalicelib.domain.registrations import Status
+    from chalicelib.signed_links import registration_links
+
+    if managed.registration.status is not Status.REGISTERED:
+        return {}
+    wired = services()
+    return registration_links(
+        wired.keys.keys(), wired.settings.public_base_url, managed.event, managed.registration
+    ).join
+
+
+@pages.route("/manage/{token}", methods=GET, content_types=ANY)
 @page
 def manage_page(token: str) -> Response:
     from chalicelib.pages import views
@@ -270,7 +370,14 @@ def manage_page(token: str) -> Response:
     except LinkRefused as refused:
         return _link_refused(refused)
     return _respond(
-        *views.manage_page(managed.registration, managed.event, base_url=_base_url(), token=token)
+        *views.manage_page(
+            managed.registration,
+            managed.event,
+            base_url=_base_url(),
+            token=token,
+            now=services().clock(),
+            join_links=_join_links(managed),
+        )
     )
 
 
@@ -288,15 +395,19 @@ def manage_post(token: str) -> Response:
     base_url = _base_url()
     try:
         if not _same_site():
-            raise http.Problem(403, "Use the page's own buttons.")
+            raise http.Problem(403, "Use the page's own buttons.", kind="cross-site")
         if as_json:
             fields = bodies.read_json_object(raw, content_type)
         else:
             fields = bodies.read_page_form(raw, content_type, lists=registrations.FORM_LISTS)
             fields.pop("confirm", None)
+            fields = views.posted_sessions(fields)  # the time slots' radio groups
         action, changes = selfservice.manage_action(fields)
+        resent = False
         if action == "cancel":
             managed = selfservice.cancel(services(), token)
+        elif action == "resend":
+            managed, resent = selfservice.resend(services(), token)
         else:
             if not as_json and "sessions" not in changes:
                 changes["sessions"] = []  # a form with every box unticked
@@ -327,6 +438,8 @@ def manage_post(token: str) -> Response:
                     managed.event,
                     base_url=base_url,
                     token=token,
+                    now=services().clock(),
+                    join_links=_join_links(managed),
                     errors=views.field_errors_for(problem, language),
                 )
             )
@@ -336,22 +449,41 @@ def manage_post(token: str) -> Response:
         "self-service", extra={"action": action, "registration_id": registration.registration_id}
     )
     if as_json:
-        return http.json_response(
-            {"registration_id": registration.registration_id, "status": registration.status.value}
-        )
+        answer = {
+            "registration_id": registration.registration_id,
+            "status": registration.status.value,
+        }
+        if action == "resend":
+            answer["resent"] = resent
+        return http.json_response(answer)
     if action == "cancel":
         return _respond(*views.cancelled_page(registration, managed.event, base_url=base_url))
-    saved = i18n.translations(registration.language).gettext(
-        "Your changes are saved. We have sent you an email with your updated sessions."
-    )
+    gettext = i18n.translations(registration.language).gettext
+    if action == "resend" and resent:
+        saved = gettext("We have emailed you your links again.")
+    elif action == "resend":
+        saved = gettext(
+            "We emailed you your links a few minutes ago. If they have not arrived, please "
+            "check your spam folder."
+        )
+    else:
+        saved = gettext(
+            "Your changes are saved. We have sent you an email with your updated sessions."
+        )
     return _respond(
         *views.manage_page(
-            registration, managed.event, base_url=base_url, token=token, message=saved
+            registration,
+            managed.event,
+            base_url=base_url,
+            token=token,
+            now=services().clock(),
+            join_links=_join_links(managed),
+            message=saved,
         )
     )
 
 
-@pages.route("/unsubscribe/{token}", methods=["GET"], content_types=ANY)
+@pages.route("/unsubscribe/{token}", methods=GET, content_types=ANY)
 @page
 def unsubscribe_page(token: str) -> Response:
     from chalicelib.pages import views

@@ -2,23 +2,38 @@
 
 Each function returns ``(html, status)``. Texts are translated with the page language's
 catalog; field errors are shown in the visitor's language from their stable codes.
+
+Time zones are offered by place, as people know them: each region's zone (tzdata's
+``zone.tab``) named by its city and country in the page's language (CLDR, the event's
+own country names first), with its offset now; the person's country's zones first. The
+names cost Babel a moment the first time, so they are kept per language.
+
+Sessions are offered by time slot: a slot of one session is a checkbox, a slot of
+sessions at the same time a radio group ("choose one", or none of them). A page's form
+names each group ``slot-<n>`` (radio buttons of one name are one group);
+:func:`posted_sessions` turns them back into the ``sessions`` the use cases read.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib.resources
 import json
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from babel import Locale
+from babel.core import get_global
+from babel.dates import get_timezone_location
 
 from chalicelib import i18n
 from chalicelib.domain.countries import COUNTRY_CODES
-from chalicelib.domain.events import Event
+from chalicelib.domain.events import Event, Session
 from chalicelib.domain.registrations import Registration, Status
-from chalicelib.domain.zones import known_zones
+from chalicelib.domain.zones import country_zones, is_time_zone, known_zones, regional_zones, zone
 from chalicelib.pages.render import render
 
 if TYPE_CHECKING:
@@ -42,6 +57,13 @@ FIELD_MESSAGES = {
     "invalid_timezone": N_("Please choose your time zone."),
     "unknown_session": N_("Please choose among the sessions listed."),
     "consent_required": N_("Please give your consent to register."),
+    "overlapping_sessions": N_(
+        "Some of these sessions are at the same time: please choose only one of them."
+    ),
+    "cancelled_session": N_("A session you chose is cancelled: please choose another one."),
+    "choose_per_slot": N_(
+        "Some sessions are at the same time: please choose one session for each time slot."
+    ),
 }
 GENERIC_FIELD_MESSAGE = N_("Please check this field.")
 EMBED_MESSAGES = {
@@ -52,6 +74,9 @@ EMBED_MESSAGES = {
     "country": N_("Country"),
     "choose_country": N_("Choose your country"),
     "sessions": N_("Sessions"),
+    "choose_one": N_("At the same time, choose one: %(time)s"),
+    "none_of_these": N_("None of these"),
+    "cancelled": N_("Cancelled"),
     "updates": N_("Send me announcements about this event (you can stop them at any time)."),
     "consent": N_(
         "I agree that the organisers keep my details to run this event and email me about it."
@@ -71,11 +96,26 @@ PAGE_MESSAGES = {
     "busy": N_("Many people are registering right now. Please try again in a moment."),
     "sending": N_("Sending…"),
     "your_time": N_("Your time: %(time)s"),
+    "thanks_zone": N_("Your emails show the session times in this time zone: %(zone)s."),
 }
+# What the zone picker's script says (zones.js).
+ZONE_MESSAGES = {
+    "filter": N_("Search by city or country"),
+    "matches": N_("Time zones found: %(count)s"),
+    "no_match": N_("No time zone matches. Try the name of a city or a country."),
+    "all": N_("All time zones"),
+}
+YOUR_ZONE = N_("The time zone of my country")
+SLOT_FIELD = "slot-"  # a slot's radio group: slot-0, slot-1 …
 
 
 def _gettext(language: str) -> Callable[[str], str]:
     return i18n.translations(language).gettext
+
+
+def _script_json(value: Any) -> str:
+    # Inside <script type="application/json">: no "</" may appear.
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
 
 
 @functools.lru_cache(maxsize=16)
@@ -85,6 +125,16 @@ def countries(language: str) -> list[tuple[str, str]]:
     english = Locale.parse("en").territories
     found = [(code, names.get(code) or english.get(code) or code) for code in COUNTRY_CODES]
     return sorted(found, key=lambda pair: pair[1].casefold())
+
+
+def event_countries(event: Event, language: str) -> list[tuple[str, str]]:
+    """:func:`countries`, with the event's own names for some of them."""
+    if not any(language in names for names in event.country_names.values()):
+        return countries(language)
+    named = [
+        (code, event.country_name(code, language) or name) for code, name in countries(language)
+    ]
+    return sorted(named, key=lambda pair: pair[1].casefold())
 
 
 @functools.lru_cache(maxsize=16)
@@ -104,23 +154,279 @@ def field_errors_for(problem: Problem, language: str) -> dict[str, str]:
     return errors
 
 
-def _sessions(event: Event, language: str) -> list[dict[str, Any]]:
-    shown = []
-    for session in event.sessions:
-        times = [
-            i18n.when(session.starts_at, session.ends_at, zone_name, language)
-            for zone_name in event.time_zones
-        ]
-        shown.append(
-            {
-                "id": session.id,
-                "title": session.title_in(language, event.default_language),
-                "starts_at": session.starts_at.isoformat(),
-                "ends_at": session.ends_at.isoformat(),
-                "times": [f"{t.short_day} {t.hours} ({t.place})" for t in times],
-            }
+def posted_sessions(fields: dict[str, Any]) -> dict[str, Any]:
+    """A page's form as the use cases read it: each slot's radio group (``slot-<n>``: a
+    session id, or "" for none of them) joins the ticked ``sessions``. A form with slots
+    and nothing chosen at all asks for no session (a field error), not for every one."""
+    groups = [name for name in fields if name.startswith(SLOT_FIELD)]
+    if not groups:
+        return fields
+    folded = {name: value for name, value in fields.items() if name not in groups}
+    ticked = folded.get("sessions") or []
+    chosen = [ticked] if isinstance(ticked, str) else list(ticked)
+    for name in groups:
+        value = fields[name]
+        chosen += [v for v in (value if isinstance(value, list) else [value]) if v]
+    folded["sessions"] = chosen
+    return folded
+
+
+# -- time zones ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ZoneOption:
+    value: str  # the IANA name, what the form sends
+    label: str  # "کراچی — پاکستان (UTC+05:00)"
+    country: str  # ISO code, "" when tzdata names none
+    rank: int  # among its country's zones, most populous first
+    search: str  # other words it is found by (its English names)
+
+
+@dataclass(frozen=True)
+class ZonePicker:
+    selected: str  # an IANA name, or "" for "the zone of my country"
+    country: str  # whose zones come first ("" for none)
+    country_label: str  # that country's name
+    first: list[ZoneOption]  # the country's zones
+    rest: list[ZoneOption]  # every other region's zone, by name
+    country_default: bool  # offer "the time zone of my country" (value "")
+
+
+@functools.cache
+def _zone_countries() -> dict[str, tuple[str, int]]:
+    """Each regional zone -> (its country, its rank there)."""
+    found: dict[str, tuple[str, int]] = {}
+    for code in sorted(COUNTRY_CODES):
+        for rank, name in enumerate(country_zones(code)):
+            found.setdefault(name, (code, rank))
+    return found
+
+
+@functools.lru_cache(maxsize=16)
+def _cities(language: str) -> dict[str, str]:
+    """Each regional zone's city in ``language`` (CLDR's exemplar city)."""
+    where = i18n.locale(language)
+    return {
+        name: get_timezone_location(zone(name), locale=where, return_city=True)
+        for name in regional_zones()
+    }
+
+
+def _city(name: str, language: str) -> str:
+    city = _cities(language).get(name)
+    if city is None:  # an older or odd name someone registered with (API, Zoom)
+        try:
+            city = get_timezone_location(zone(name), locale=i18n.locale(language), return_city=True)
+        except (LookupError, ValueError):
+            city = name
+    return city
+
+
+@functools.lru_cache(maxsize=4)
+def _offsets(quarter_hour: datetime) -> dict[str, str]:
+    """Each regional zone's offset from UTC at that moment: "UTC+05:30"."""
+    return {name: _offset(name, quarter_hour) for name in regional_zones()}
+
+
+def _offset(name: str, moment: datetime) -> str:
+    delta = moment.astimezone(zone(name)).utcoffset() or timedelta(0)
+    minutes = int(delta.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    hours, minutes = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{minutes:02d}"
+
+
+def _quarter_hour(now: datetime) -> datetime:
+    now = now.astimezone(UTC)
+    return now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+
+
+def _place(city: str, country: str | None) -> str:
+    """ "کراچی — پاکستان"; "Singapore" once, where the city is the country."""
+    return f"{city} — {country}" if country and country != city else city
+
+
+def zone_label(name: str, event: Event, language: str, now: datetime | None = None) -> str:
+    """ "کراچی — پاکستان", with the offset at ``now`` when given: "… (UTC+05:00)"."""
+    city = _city(name, language)
+    code = _zone_countries().get(_zone_aliases().get(name, name), ("", 0))[0]
+    country = (
+        (event.country_name(code, language) or i18n.locale(language).territories.get(code))
+        if code
+        else None
+    )
+    label = _place(city, country)
+    if now is not None:
+        label = f"{label} ({_offset(name, now)})"
+    return label
+
+
+@functools.lru_cache(maxsize=16)
+def _english_words(language: str) -> dict[str, str]:
+    """Each regional zone's English city and country, to find it by on other pages."""
+    if language == "en":
+        return {}
+    english = Locale.parse("en").territories
+    cities = _cities("en")
+    return {
+        name: _place(cities[name], english.get(code)).replace(" — ", " ")
+        for name, (code, _) in _zone_countries().items()
+        if name in cities
+    }
+
+
+def zone_picker(
+    event: Event,
+    language: str,
+    now: datetime,
+    *,
+    country: str | None,
+    selected: str,
+    country_default: bool = False,
+) -> ZonePicker:
+    """The zones offered to a person of ``country``: its zones first, then every
+    region's; ``selected`` is offered even when it is no region's (an older name)."""
+    country = (country or "").upper()
+    offsets = _offsets(_quarter_hour(now))
+    cities = _cities(language)
+    territories = i18n.locale(language).territories
+    english = _english_words(language)
+    names: dict[str, str] = {}
+    first: list[ZoneOption] = []
+    rest: list[ZoneOption] = []
+    for name, (code, rank) in _zone_countries().items():
+        if code not in names:
+            names[code] = event.country_name(code, language) or territories.get(code) or code
+        place = _place(cities[name], names[code])
+        option = ZoneOption(
+            value=name,
+            label=f"{place} ({offsets[name]})",
+            country=code,
+            rank=rank,
+            search=english.get(name, ""),
         )
-    return shown
+        (first if code == country else rest).append(option)
+    first.sort(key=lambda option: option.rank)
+    rest.sort(key=lambda option: option.label.casefold())
+    if selected and selected not in offsets and is_time_zone(selected):
+        rest.insert(0, ZoneOption(selected, zone_label(selected, event, language, now), "", 0, ""))
+    return ZonePicker(
+        selected=selected,
+        country=country if first else "",
+        country_label=names.get(country, "") if first else "",
+        first=first,
+        rest=rest,
+        country_default=country_default,
+    )
+
+
+@functools.cache
+def _zone_aliases() -> dict[str, str]:
+    """Older names a browser may report (``Asia/Calcutta``, ``Europe/Kiev``) -> the
+    region's zone the picker offers: CLDR's aliases, else tzdata's links (same data)."""
+    regional = set(regional_zones())
+    aliases = {
+        old: new
+        for old, new in get_global("zone_aliases").items()
+        if new in regional and old not in regional
+    }
+    files = importlib.resources.files("tzdata").joinpath("zoneinfo")
+
+    def digest(name: str) -> str:
+        path = files
+        for part in name.split("/"):
+            path = path.joinpath(part)
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    by_data: dict[str, str] = {}
+    for name in sorted(regional):
+        by_data.setdefault(digest(name), name)
+    for name in known_zones():
+        if name not in regional and name not in aliases:
+            same = by_data.get(digest(name))
+            if same:
+                aliases[name] = same
+    return aliases
+
+
+@functools.lru_cache(maxsize=16)
+def _zone_script_data(language: str) -> str:
+    gettext = _gettext(language)
+    return _script_json(
+        {
+            "messages": {key: gettext(text) for key, text in ZONE_MESSAGES.items()},
+            "aliases": _zone_aliases(),
+        }
+    )
+
+
+# -- sessions and their time slots -----------------------------------------------------
+
+
+def _times(starts_at: datetime, ends_at: datetime, zones: list[str], language: str) -> list[str]:
+    shown = [i18n.when(starts_at, ends_at, name, language) for name in zones]
+    return [f"{t.short_day} {t.hours} ({t.place})" for t in shown]
+
+
+def _zones_for(event: Event, reader_zone: str | None) -> list[str]:
+    """The reader's zone first, then the event's (each once)."""
+    zones = [reader_zone] if reader_zone else []
+    return zones + [name for name in event.time_zones if name not in zones]
+
+
+def _session(session: Session, event: Event, language: str, zones: list[str]) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "title": session.title_in(language, event.default_language),
+        "starts_at": session.starts_at.isoformat(),
+        "ends_at": session.ends_at.isoformat(),
+        "times": _times(session.starts_at, session.ends_at, zones, language),
+        "cancelled": session.cancelled,
+    }
+
+
+def programme(event: Event, language: str, reader_zone: str | None = None) -> list[dict[str, Any]]:
+    """What a form offers, in time order: ``single`` (a slot of one session: a
+    checkbox), ``parallel`` (sessions at the same time: a radio group named
+    ``slot-<n>``) and ``cancelled`` (shown, not offered)."""
+    zones = _zones_for(event, reader_zone)
+    gettext = _gettext(language)
+    items: list[tuple[datetime, dict[str, Any]]] = []
+    for index, slot in enumerate(event.slots()):
+        sessions = [_session(s, event, language, zones) for s in slot]
+        if len(slot) == 1:
+            items.append((slot[0].starts_at, {"kind": "single", "session": sessions[0]}))
+            continue
+        starts = min(s.starts_at for s in slot)
+        ends = max(s.ends_at for s in slot)
+        # The slot's time in the reader's zone (else the event's): its sessions say the rest.
+        legend = gettext(EMBED_MESSAGES["choose_one"]) % {
+            "time": _times(starts, ends, zones[:1], language)[0]
+        }
+        items.append(
+            (
+                starts,
+                {
+                    "kind": "parallel",
+                    "name": f"{SLOT_FIELD}{index}",
+                    "legend": legend,
+                    "sessions": sessions,
+                    "starts_at": starts.isoformat(),
+                    "ends_at": ends.isoformat(),
+                },
+            )
+        )
+    for session in event.sessions:
+        if session.cancelled:
+            items.append(
+                (
+                    session.starts_at,
+                    {"kind": "cancelled", "session": _session(session, event, language, zones)},
+                )
+            )
+    items.sort(key=lambda item: item[0])
+    return [item for _, item in items]
 
 
 def client_messages(language: str) -> dict[str, Any]:
@@ -135,8 +441,7 @@ def client_messages(language: str) -> dict[str, Any]:
 
 
 def _client_messages(language: str) -> str:
-    # Inside <script type="application/json">: no "</" may appear.
-    return json.dumps(client_messages(language), ensure_ascii=False).replace("</", "<\\/")
+    return _script_json(client_messages(language))
 
 
 @functools.cache
@@ -152,6 +457,13 @@ def embed_script() -> str:
     return (STATIC / "embed.js").read_text(encoding="utf-8").replace("/*MAJLIS_DATA*/{}", data)
 
 
+def _lost_links_url(event: Event, language: str, base_url: str) -> str:
+    return f"{base_url}/events/{event.id}/links?lang={language}"
+
+
+# -- pages -----------------------------------------------------------------------------
+
+
 def registration_page(
     event: Event,
     language: str,
@@ -163,7 +475,11 @@ def registration_page(
 ) -> tuple[str, int]:
     if not event.registration_open(now):
         return closed_page(event, language, base_url=base_url)
+    posted = values is not None
     values = values or {}
+    country = values.get("country") if isinstance(values.get("country"), str) else None
+    chosen_zone = values.get("timezone") if isinstance(values.get("timezone"), str) else ""
+    chosen = values.get("sessions") or []
     html = render(
         "register.html",
         language,
@@ -173,13 +489,17 @@ def registration_page(
         event_id=event.id,
         action=f"{base_url}/events/{event.id}/register?lang={language}",
         api=f"{base_url}/events/{event.id}/registrations",
-        sessions=_sessions(event, language),
-        countries=countries(language),
-        zones=known_zones(),
+        lost_links=_lost_links_url(event, language, base_url),
+        programme=programme(event, language),
+        countries=event_countries(event, language),
+        zones=zone_picker(
+            event, language, now, country=country, selected=chosen_zone, country_default=True
+        ),
+        zone_data=_zone_script_data(language),
         languages=language_choices(tuple(event.languages)),
-        default_zone=values.get("timezone") or event.timezone,
         values=values,
-        chosen_sessions=set(values.get("sessions") or []),
+        posted=posted,
+        chosen_sessions=set(chosen if isinstance(chosen, list) else [chosen]),
         errors=errors or {},
         summary=_gettext(language)(PAGE_MESSAGES["summary"]) if errors else "",
         client_messages=_client_messages(language),
@@ -187,13 +507,19 @@ def registration_page(
     return html, 422 if errors else 200
 
 
-def thanks_page(event: Event, language: str, status: Status, *, base_url: str) -> tuple[str, int]:
+def thanks_page(
+    event: Event, language: str, status: Status, *, base_url: str, timezone: str = ""
+) -> tuple[str, int]:
+    """Thank you; the zone the emails use (when this registration set it: one already
+    made keeps its own) and how to change it."""
     html = render(
         "thanks.html",
         language,
         base_url,
         event_title=event.title_in(language),
         waitlisted=status is Status.WAITLISTED,
+        zone=zone_label(timezone, event, language) if is_time_zone(timezone) else "",
+        lost_links=_lost_links_url(event, language, base_url),
     )
     return html, 200
 
@@ -242,10 +568,28 @@ def manage_page(
     *,
     base_url: str,
     token: str,
+    now: datetime | None = None,
+    join_links: dict[str, str] | None = None,
     message: str = "",
     errors: dict[str, str] | None = None,
 ) -> tuple[str, int]:
+    """Their own page: the address, the status, their sessions in their zone and the
+    event's with a join button each (registered people only), then what they can do:
+    have the links emailed again, change, cancel."""
     language = registration.language
+    now = now or datetime.now(UTC)
+    zones = _zones_for(event, registration.timezone)
+    registered = registration.status is Status.REGISTERED
+    held = []
+    for session_id in registration.sessions:
+        session = event.session(session_id)
+        if session is None:
+            continue
+        shown = _session(session, event, language, zones)
+        link = (join_links or {}).get(session_id) if registered else None
+        shown["join"] = link if link and not session.cancelled and now < session.ends_at else ""
+        shown["ended"] = now >= session.ends_at
+        held.append(shown)
     html = render(
         "manage.html",
         language,
@@ -254,9 +598,13 @@ def manage_page(
         registration=registration,
         status=registration.status.value,
         action=f"{base_url}/manage/{token}",
-        sessions=_sessions(event, language),
+        held=held,
+        programme=programme(event, language, registration.timezone),
         chosen_sessions=set(registration.sessions),
-        zones=known_zones(),
+        zones=zone_picker(
+            event, language, now, country=registration.country, selected=registration.timezone
+        ),
+        zone_data=_zone_script_data(language),
         languages=language_choices(tuple(event.languages)),
         message=message,
         errors=errors or {},
@@ -289,3 +637,28 @@ def unsubscribe_page(
         done=done,
     )
     return html, 200
+
+
+def lost_links_page(
+    event: Event,
+    language: str,
+    *,
+    base_url: str,
+    done: bool,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> tuple[str, int]:
+    """ "Lost your links?": an address in, and the same answer for every address."""
+    html = render(
+        "lost_links.html",
+        language,
+        base_url,
+        switch_languages=language_choices(tuple(event.languages)),
+        event_title=event.title_in(language),
+        action=_lost_links_url(event, language, base_url),
+        register_url=f"{base_url}/events/{event.id}/register?lang={language}",
+        done=done,
+        values=values or {},
+        errors=errors or {},
+    )
+    return html, 422 if errors else 200

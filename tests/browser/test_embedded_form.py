@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from chalicelib.usecases import registrations
 from tests.browser.support import Page, email_to, outbox, translated
 from tests.builders import event_body, zoom_base_for
 from tests.conftest import free_port
@@ -53,12 +54,16 @@ def organiser_site() -> Iterator[_OrganiserSite]:
     server.shutdown()
 
 
-def _event(local, event_id: str, origin: str) -> None:
+def _event(local, event_id: str, origin: str, parallel: bool = False) -> None:
     body = event_body(
         zoom_base_for(event_id),
         registration={"opens_at": "2020-01-01T00:00:00Z"},
         allowed_origins=[origin],
     )
+    if parallel:  # family at the time of education, media cancelled
+        body["sessions"][1]["starts_at"] = body["sessions"][0]["starts_at"]
+        body["sessions"][1]["ends_at"] = body["sessions"][0]["ends_at"]
+        body["sessions"][5]["status"] = "cancelled"
     response = requests.put(
         f"{local.url}/events/{event_id}",
         json=body,
@@ -107,3 +112,54 @@ def test_another_origin_cannot_use_the_form(local, page: Page, organiser_site):
     time.sleep(1.5)  # time enough for the (refused) request
     page.shot("no-form")
     assert page.find_all("[data-majlis-event] form") == []
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_the_embedded_form_offers_one_session_per_time_slot(
+    local, page: Page, organiser_site, language: str
+):
+    event_id = f"embedded-slots-{language}"
+    origin = f"http://127.0.0.1:{organiser_site.server_address[1]}"
+    _event(local, event_id, origin, parallel=True)
+    organiser_site.page = ORGANISER_PAGE.format(event=event_id, lang=language, api=local.url)
+    page.open(origin + "/")
+    prefix = f"#majlis-{event_id}-"
+    page.visible(prefix + "email", timeout=15)
+    host = "[data-majlis-event]"
+    assert page.find(host).get_attribute("dir") == ("rtl" if language == "ar" else "ltr")
+    # The slot: a fieldset with its legend, its two sessions and "none of these", none chosen
+    group = page.find(f"{host} fieldset.majlis-slot")
+    legend = group.find_element("css selector", "legend").text
+    assert legend.startswith(translated(language, "At the same time, choose one: %(time)s")[:8])
+    radios = group.find_elements("css selector", "input[type=radio]")
+    assert [r.get_attribute("value") for r in radios] == ["education", "family", ""]
+    assert not [r for r in radios if r.is_selected()]
+    # One-session slots stay ticked boxes; the cancelled session is shown, not offered
+    boxes = page.find_all(f"{host} input[type=checkbox][name=sessions]")
+    assert [b.get_attribute("value") for b in boxes] == [
+        "youth",
+        "science",
+        "economy",
+        "health",
+        "environment",
+    ]
+    assert not page.find_all(f"{host} input[value=media]")
+    assert translated(language, "Cancelled") in page.find(f"{host} .majlis-cancelled").text
+    page.shot("form")
+
+    address = f"embedded.slots.{language}@example.org"
+    page.type(prefix + "email", address)
+    page.type(prefix + "first_name", "Rania")
+    page.choose(prefix + "country", "LB")
+    page.tick(prefix + "s-family")
+    for session in ("science", "economy", "health", "environment"):
+        page.tick(f"{prefix}s-{session}", on=False)
+    page.tick(prefix + "consent")
+    before = outbox(local)
+    page.find(f"{host} button[type=submit]").click()
+    page.visible(f"{host} [role=status]", timeout=15)
+    page.shot("thanks")
+    email_to(local, address, before)
+    listed = registrations.registrations(local.majlis, event_id, {}).items
+    (stored,) = [r for r in listed if r.email == address]
+    assert stored.sessions == ["family", "youth"]

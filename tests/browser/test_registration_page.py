@@ -131,15 +131,20 @@ def test_register_in_urdu_without_javascript(local, page_without_js: Page):
     page.open(f"{local.url}/events/demo/register?lang=ur")
     _assert_right_to_left(page, "ur", "#registration")
     assert not page.find(".local-time").is_displayed()  # no script ran
-    assert page.selected("#timezone") == (
-        "Asia/Jerusalem"  # the event's zone: nothing guessed the visitor's
+    assert page.selected("#timezone") == ""  # "The time zone of my country": nothing guessed
+    assert page.find("#timezone option[value='']").text == translated(
+        "ur", "The time zone of my country"
+    )
+    # The zones named in Urdu, by city and country
+    assert page.find("#timezone option[value='Asia/Karachi']").text.startswith(
+        "کراچی — پاکستان (UTC+05:00)"
     )
     page.shot("form")
 
     page.type("#email", "bilal.urdu@example.pk")
     page.type("#first_name", "بلال")
     page.choose("#country", "PK")
-    page.choose("#timezone", "Asia/Karachi")
+    # the zone left as it is: the country's
     for session in ("youth", "science", "economy", "media", "health", "environment"):
         page.tick(f"#session-{session}", on=False)
     page.tick("#updates", on=False)
@@ -152,6 +157,9 @@ def test_register_in_urdu_without_javascript(local, page_without_js: Page):
     assert page.find("h1").text == _event_title(local, "ur")
     assert page.find("[role=status] h2").text == translated("ur", "Thank you, you are registered!")
     assert not page.find_all("form")
+    # Which zone the emails use, and where to get the links if the email does not come
+    assert "کراچی — پاکستان" in page.find("main").text
+    assert page.find("main a").get_attribute("href").endswith("/events/demo/links?lang=ur")
     page.shot("thanks")
 
     message = email_to(local, "bilal.urdu@example.pk", before)

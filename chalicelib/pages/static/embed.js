@@ -2,7 +2,10 @@
      <div data-majlis-event="EVENT_ID" data-lang="en"></div>
      <script src="https://API/assets/embed.js" async></script>
    The form reads GET /events/{id} and posts JSON to /events/{id}/registrations; the API
-   allows exactly the event's allowed_origins. No dependencies, no cookies. */
+   allows exactly the event's allowed_origins. No dependencies, no cookies.
+   Sessions come by time slot (the event's "slots"): a slot of one session is a checkbox,
+   sessions at the same time a radio group with "none of these"; cancelled sessions are
+   shown, not offered. */
 (function () {
   "use strict";
   var DATA = /*MAJLIS_DATA*/{};
@@ -46,12 +49,42 @@
     sessions.appendChild(el("legend", null, t.sessions));
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     var when = new Intl.DateTimeFormat(lang, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone });
-    event.sessions.forEach(function (s) {
+    var hours = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: zone });
+    var byId = {};
+    event.sessions.forEach(function (s) { byId[s.id] = s; });
+    function title(s) { return s.title[lang] || s.title[event.default_language]; }
+    var slots = event.slots || event.sessions.filter(function (s) { return s.status !== "cancelled"; }).map(function (s) { return [s.id]; });
+    var items = slots.map(function (ids, n) { return { at: byId[ids[0]].starts_at, ids: ids, n: n }; });
+    event.sessions.forEach(function (s) { if (s.status === "cancelled") { items.push({ at: s.starts_at, cancelled: s }); } });
+    items.sort(function (a, b) { return new Date(a.at) - new Date(b.at); });
+    function choice(parent, type, id, name, value, text, checked) {
       var row = el("div", { "class": "majlis-choice" });
-      var box = el("input", { type: "checkbox", id: uid + "s-" + s.id, name: "sessions", value: s.id, checked: "" });
-      row.appendChild(box);
-      row.appendChild(el("label", { "for": uid + "s-" + s.id }, (s.title[lang] || s.title[event.default_language]) + " — " + when.format(new Date(s.starts_at))));
-      sessions.appendChild(row);
+      var input = el("input", { type: type, id: id, name: name, value: value });
+      input.checked = checked;
+      row.appendChild(input);
+      row.appendChild(el("label", { "for": id }, text));
+      parent.appendChild(row);
+    }
+    items.forEach(function (item) {
+      if (item.cancelled) {
+        sessions.appendChild(el("p", { "class": "majlis-choice majlis-cancelled" }, title(item.cancelled) + " — " + when.format(new Date(item.cancelled.starts_at)) + " (" + t.cancelled + ")"));
+        return;
+      }
+      if (item.ids.length === 1) {
+        var s = byId[item.ids[0]];
+        choice(sessions, "checkbox", uid + "s-" + s.id, "sessions", s.id, title(s) + " — " + when.format(new Date(s.starts_at)), true);
+        return;
+      }
+      var name = uid + "slot-" + item.n;
+      var ends = item.ids.map(function (id) { return new Date(byId[id].ends_at); }).reduce(function (a, b) { return a > b ? a : b; });
+      var group = el("fieldset", { id: name, "class": "majlis-slot" });
+      group.appendChild(el("legend", null, t.choose_one.replace("%(time)s", when.format(new Date(item.at)) + "–" + hours.format(ends))));
+      item.ids.forEach(function (id) {
+        var s = byId[id];
+        choice(group, "radio", uid + "s-" + s.id, name, s.id, title(s) + " — " + when.format(new Date(s.starts_at)) + "–" + hours.format(new Date(s.ends_at)), false);
+      });
+      choice(group, "radio", name + "-none", name, "", t.none_of_these, false);
+      sessions.appendChild(group);
     });
     form.appendChild(sessions);
     form.appendChild(el("p", { id: uid + "sessions-error", "class": "majlis-error", hidden: "" }));
@@ -74,7 +107,7 @@
       Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid]"), function (n) { n.removeAttribute("aria-invalid"); });
       var body = { email: form.email.value, first_name: form.first_name.value, country: form.country.value,
         language: lang, timezone: zone, consent: form.consent.checked, updates: form.updates.checked,
-        sessions: Array.prototype.filter.call(form.querySelectorAll("[name=sessions]"), function (b) { return b.checked; }).map(function (b) { return b.value; }) };
+        sessions: Array.prototype.filter.call(form.querySelectorAll("[name=sessions], input[type=radio]"), function (b) { return b.checked && b.value; }).map(function (b) { return b.value; }) };
       if (form.last_name.value) { body.last_name = form.last_name.value; }
       if (trap.value) { body.website = trap.value; }
       fetch(api + "/events/" + encodeURIComponent(event.id) + "/registrations", {

@@ -1,5 +1,6 @@
 /* Majlis registration page: progressive enhancement of a form that works without it.
-   - shows each session's time in the visitor's own time zone and preselects that zone;
+   - shows each session's time in the visitor's own time zone and preselects that zone
+     (zones.js adds the search box to the zone list);
    - posts JSON to the API and shows the problem document's field errors inline. */
 (function () {
   "use strict";
@@ -12,13 +13,32 @@
   var zone = null;
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { zone = null; }
   var zoneSelect = document.getElementById("timezone");
-  if (zone && zoneSelect && !form.dataset.keepZone) {
-    for (var i = 0; i < zoneSelect.options.length; i++) {
-      if (zoneSelect.options[i].value === zone) { zoneSelect.value = zone; break; }
-    }
+  var countrySelect = document.getElementById("country");
+  var zoneData = document.getElementById("majlis-zones");
+  var aliases = zoneData ? JSON.parse(zoneData.textContent).aliases : {};
+  // Every zone offered (the search box may take some out of the list for a while).
+  var labels = {};
+  var countryFirst = {};
+  var listed = zoneSelect ? zoneSelect.getElementsByTagName("option") : [];
+  for (var i = 0; i < listed.length; i++) {
+    labels[listed[i].value] = listed[i].textContent;
+    if (listed[i].getAttribute("data-rank") === "0") { countryFirst[listed[i].getAttribute("data-country")] = listed[i].value; }
+  }
+  function offered(name) { return Object.prototype.hasOwnProperty.call(labels, name) && name !== ""; }
+  if (zone && !offered(zone) && aliases[zone]) { zone = aliases[zone]; }
+  // UTC is what privacy settings report rather than where someone is: keep "my country's".
+  if (zone && zoneSelect && !form.dataset.keepZone && !/^(Etc\/|UTC$|GMT$)/.test(zone) && offered(zone)) {
+    zoneSelect.value = zone;
+  }
+  function countryZone() {
+    // What the server gives a form sent with "the time zone of my country".
+    return (countrySelect && countryFirst[countrySelect.value]) || "";
+  }
+  function chosenZone() {
+    return (zoneSelect && zoneSelect.value) || countryZone();
   }
   function showLocalTimes() {
-    var chosen = zoneSelect ? zoneSelect.value : zone;
+    var chosen = chosenZone() || zone;
     var spans = document.querySelectorAll(".local-time");
     for (var j = 0; j < spans.length; j++) {
       var start = new Date(spans[j].dataset.start), end = new Date(spans[j].dataset.end);
@@ -32,6 +52,7 @@
   }
   showLocalTimes();
   if (zoneSelect) { zoneSelect.addEventListener("change", showLocalTimes); }
+  if (countrySelect) { countrySelect.addEventListener("change", showLocalTimes); }
 
   function clearErrors() {
     summary.textContent = "";
@@ -56,11 +77,14 @@
       var el = elements[n];
       if (!el.name || el.type === "submit") { continue; }
       if (el.name === "sessions") { if (el.checked) { data.sessions.push(el.value); } continue; }
+      // A time slot's radio group: its session, or "" for none of them.
+      if (el.type === "radio") { if (el.checked && el.value) { data.sessions.push(el.value); } continue; }
       if (el.type === "checkbox") { data[el.name] = el.checked; continue; }
       if (el.type === "hidden") { continue; }
       if (el.value !== "" || el.name === "website") { data[el.name] = el.value; }
     }
     if (!data.website) { delete data.website; }
+    if (!data.timezone && countryZone()) { data.timezone = countryZone(); }
     return data;
   }
   form.addEventListener("submit", function (event) {
@@ -68,12 +92,13 @@
     clearErrors();
     var button = form.querySelector("button[type=submit]");
     var label = button.textContent;
+    var posted = body();
     button.disabled = true;
     button.textContent = messages.sending;
     fetch(form.dataset.api, {
       method: "POST",
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify(body())
+      body: JSON.stringify(posted)
     }).then(function (response) {
       return response.json().then(function (doc) { return { status: response.status, doc: doc }; });
     }).then(function (result) {
@@ -82,6 +107,13 @@
       if (result.status === 200 || result.status === 201) {
         form.hidden = true;
         var thanks = document.getElementById("thanks");
+        var zoneNote = document.getElementById("thanks-zone");
+        if (result.status === 201 && posted.timezone && offered(posted.timezone) && zoneNote) {
+          // The option's label without its offset: "Karachi — Pakistan".
+          var place = labels[posted.timezone].replace(/\s*\([^()]*\)\s*$/, "");
+          zoneNote.textContent = messages.thanks_zone.replace("%(zone)s", place);
+          zoneNote.hidden = false;
+        }
         document.getElementById(result.doc.status === "waitlisted" ? "thanks-waitlisted" : "thanks-registered").hidden = false;
         thanks.hidden = false;
         thanks.focus();
@@ -93,6 +125,8 @@
           var error = result.doc.errors[e];
           var field = error.field.split(".")[0];
           var control = showError(field, messages.fields[error.code] || messages.generic);
+          // A group of choices (the sessions) takes focus on its first choice.
+          if (control && control.tagName === "FIELDSET") { control = control.querySelector("input") || control; }
           if (!first && control) { first = control; }
         }
         summary.textContent = messages.summary;
