@@ -179,7 +179,7 @@ def mail_batch(
     # sends side by side.
     pace = Pace(wired, ahead=IN_FLIGHT)
 
-    def send(job: Any, _: Delivery) -> Any:
+    def send(job: Any, delivery: Delivery) -> Any:
         try:
             if isinstance(job, CampaignMail):
                 outcome: Any = send_campaign_mail(wired, job, seconds_left, pace)
@@ -187,6 +187,8 @@ def mail_batch(
                 outcome = send_registration_mail(wired, job)
         except RetryLater as later:
             logger.info("mail job retried later", extra={**_ids(job), "reason": str(later)})
+            if later.seconds is not None:  # sooner than the queue's visibility timeout
+                wired.mail_queue.retry_later(delivery.receipt_handle, later.seconds)
             raise
         logger.info("mail job", extra={**_ids(job), "outcome": outcome})
         return outcome

@@ -42,7 +42,16 @@ IN_FLIGHT = 8  # announcements waiting for their turn or at SES, per worker
 
 
 class RetryLater(Exception):
-    """The job cannot be done now; the queue should deliver it again later."""
+    """The job cannot be done now; the queue should deliver it again later: after
+    ``seconds`` when given, else when the queue's visibility timeout ends."""
+
+    def __init__(self, reason: str, seconds: int | None = None) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+
+
+SOON = 1  # seconds: a job waiting on a write about to be seen, or out of its time
+CLAIM_WAIT = 10  # seconds: another worker's email to the same person is at SES
 
 
 def send_registration_mail(services: Services, job: RegistrationMail) -> str:
@@ -53,7 +62,7 @@ def send_registration_mail(services: Services, job: RegistrationMail) -> str:
     if job.seq < registration.mail_seq:
         return "superseded"  # a newer job will send the current state
     if job.seq > registration.mail_seq:
-        raise RetryLater("registration not yet visible at this sequence")
+        raise RetryLater("registration not yet visible at this sequence", SOON)
     if registration.status is Status.CANCELLED and registration.mail_reason != "cancelled":
         return "cancelled"  # only the cancellation note goes to a cancelled registration
     now = services.clock()
@@ -71,7 +80,7 @@ def send_registration_mail(services: Services, job: RegistrationMail) -> str:
     )
     if not claim.proceed:
         if claim.in_progress:
-            raise RetryLater("another worker is sending this email")
+            raise RetryLater("another worker is sending this email", CLAIM_WAIT)
         return "duplicate"
     links = registration_links(
         services.keys.keys(), services.settings.public_base_url, event, registration
@@ -197,7 +206,7 @@ def send_campaign_mail(
     people = services.registrations.get_many(job.registration_ids)
     pace = pace or Pace(services, ahead=IN_FLIGHT)
     outcomes: Counter[str] = Counter()
-    later: list[str] = []  # why the job must come back
+    later: list[tuple[str, int | None]] = []  # why the job must come back, and when
     in_flight = threading.BoundedSemaphore(IN_FLIGHT)
     sending: list[Future[str]] = []
 
@@ -236,7 +245,7 @@ def send_campaign_mail(
     with ThreadPoolExecutor(max_workers=IN_FLIGHT, thread_name_prefix="ses") as pool:
         for position, registration_id in enumerate(job.registration_ids):
             if seconds_left() < LAST_SECONDS:
-                later.append("out of time: the rest of the job comes back")
+                later.append(("out of time: the rest of the job comes back", SOON))
                 break
             registration = people.get(registration_id)
             now = services.clock()
@@ -252,7 +261,7 @@ def send_campaign_mail(
             claim = services.send_log.claim(registration_id, key, "campaign", now, event.id)
             if not claim.proceed:
                 if claim.in_progress:
-                    later.append("another worker is sending to this recipient")
+                    later.append(("another worker is sending to this recipient", CLAIM_WAIT))
                     break
                 outcomes["duplicate"] += 1
                 continue
@@ -264,14 +273,19 @@ def send_campaign_mail(
                 in_flight.release()
                 services.send_log.release(registration_id, key)
                 services.campaigns.note(campaign.campaign_id, paused.reason)
-                later.append(paused.reason)
+                later.append((paused.reason, None))
                 break
             sending.append(pool.submit(deliver, registration_id, turn, raw, recipient))
     outcomes.update(future.result() for future in sending)
     if outcomes["sent"] and campaign.reason:  # sending again after a pause
         services.campaigns.note(campaign.campaign_id, None)
-    if later or outcomes["throttled"] or outcomes["paused"]:
-        raise RetryLater(later[0] if later else "throttled or paused")
+    if outcomes["throttled"] or outcomes["paused"]:
+        later.append(("throttled or paused", None))
+    if later:
+        # The soonest that suits every reason: a pause or a throttle waits out the
+        # queue's visibility timeout; the rest of a job out of time comes back at once.
+        waits = [seconds for _, seconds in later if seconds is not None]
+        raise RetryLater(later[0][0], max(waits) if len(waits) == len(later) else None)
     return dict(outcomes)
 
 

@@ -107,3 +107,47 @@ def test_a_permanent_rejection_is_recorded_and_not_retried(aws):
         "batchItemFailures": []
     }
     assert _sent_count() == 0
+
+
+def test_a_campaign_job_out_of_time_comes_back_at_once_not_after_the_visibility_timeout(aws):
+    """The mail worker's invocation ends before its job does: the rest of the job is
+    visible again on the real queue within seconds (its visibility timeout is 180 s),
+    and the next delivery sends it, once each."""
+    import time
+
+    import boto3
+
+    from chalicelib.entrypoints.workers import mail_batch
+    from chalicelib.usecases import campaigns
+    from infra.local.lambdas import sqs_record
+    from tests.unit.test_campaigns import CONTENT
+
+    for n in range(3):
+        register(aws, "conf", person(10 + n, language="en"), form=False)
+    _, answer = campaigns.create(aws, "conf", {"name": "Day 2", "content": CONTENT})
+    campaigns.fan_out(aws, answer["campaign_id"], lambda: 900)
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = aws.settings.mail_queue_url
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+
+    def receive(wait: int) -> list[dict]:
+        return sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait, AttributeNames=["All"]
+        ).get("Messages", [])
+
+    first = receive(0)
+    assert [json.loads(m["Body"])["type"] for m in first] == ["campaign_mail"]
+    out_of_time = mail_batch(aws, [sqs_record(m, arn) for m in first], lambda: 0.0)
+    assert out_of_time == {"batchItemFailures": [{"itemIdentifier": first[0]["MessageId"]}]}
+    assert _sent_count() == 0
+    asked = time.monotonic()
+    again = receive(5)
+    assert time.monotonic() - asked < 5
+    assert [m["MessageId"] for m in again] == [first[0]["MessageId"]]
+    assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"
+    assert mail_batch(aws, [sqs_record(m, arn) for m in again], lambda: 900.0) == {
+        "batchItemFailures": []
+    }
+    assert _sent_count() == 3

@@ -23,7 +23,7 @@ from chalicelib.ports import CampaignEmail, Services
 from chalicelib.usecases import campaigns
 from chalicelib.usecases.delivery import SesEvent, apply_ses_event
 from chalicelib.usecases.registrations import register
-from chalicelib.usecases.sending import RetryLater, send_campaign_mail
+from chalicelib.usecases.sending import CLAIM_WAIT, SOON, RetryLater, send_campaign_mail
 from tests.builders import person
 from tests.unit.support import EVENT_ID, configure, field_codes, problem_of
 
@@ -322,8 +322,9 @@ def test_a_worker_killed_before_the_ses_call_is_taken_over_after_its_lease(
     monkeypatch.setattr(majlis.mailer, "send", killed_on_the_second)
     with pytest.raises(SystemExit):
         send_campaign_mail(majlis, job)
-    with pytest.raises(RetryLater):  # its claim is still held
+    with pytest.raises(RetryLater) as held:  # its claim is still held
         send_campaign_mail(majlis, job)
+    assert held.value.seconds == CLAIM_WAIT  # asked again soon, not after 180 s
     clock.advance(seconds=majlis.settings.send_lease_seconds + 1)
     # Those sent before the crash (sends run side by side) are recognised; the one
     # whose worker died is sent by the next.
@@ -384,8 +385,9 @@ def test_a_throttled_send_gives_its_claim_back_and_the_job_comes_again(majlis, e
         return real_send(*args, **kwargs)
 
     monkeypatch.setattr(majlis.mailer, "send", throttled_once)
-    with pytest.raises(RetryLater):
+    with pytest.raises(RetryLater) as throttled:
         send_campaign_mail(majlis, job)
+    assert throttled.value.seconds is None  # the queue's visibility timeout
     again = send_campaign_mail(majlis, job)
     assert again["sent"] == 1 and again["duplicate"] == 2  # the throttled one, now
     assert _recipients(majlis) == {f"person{n}@example.org": 1 for n in range(3)}
@@ -492,3 +494,17 @@ def test_turns_kept_too_long_are_given_up_for_fresh_ones(majlis):
     assert pace.next_turn(5) == 100.0  # reserves 100.0, 100.1 (a quarter second's worth)
     moment[0] = 100.5  # the kept turn (100.1) has passed by more than LATE_OK (0.1 s)
     assert pace.next_turn(5) == 100.4  # a fresh one, due no more than LATE_OK ago
+
+
+def test_a_job_out_of_time_comes_back_at_once_and_finishes(majlis, event):
+    _people(majlis, [{"language": "en"}] * 3)
+    _, answer = campaigns.create(majlis, EVENT_ID, _campaign())
+    campaigns.fan_out(majlis, answer["campaign_id"], lambda: 900)
+    job = CampaignMail.model_validate(majlis.mail_queue.jobs[0])
+    left = iter([900.0, 0.0])  # time for the first recipient only
+    with pytest.raises(RetryLater) as out_of_time:
+        send_campaign_mail(majlis, job, lambda: next(left, 0.0))
+    assert out_of_time.value.seconds == SOON
+    assert len(majlis.mailer.sent) == 1
+    assert send_campaign_mail(majlis, job) == {"duplicate": 1, "sent": 2}
+    assert _recipients(majlis) == {f"person{n}@example.org": 1 for n in range(3)}
