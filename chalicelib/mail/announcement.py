@@ -21,6 +21,7 @@ from chalicelib.mail.render import (
     PDI,
     TEMPLATES,
     Rendered,
+    addressed_parts,
     email_style,
     interpretation_note,
     sessions_shown,
@@ -145,10 +146,5 @@ def reminder_mail(
         "reply_to": event.reply_to,
         "sender_name": event.sender.name,
     }
-    name = registration.full_name
-    env = i18n.environment(TEMPLATES, language)
-    text = env.get_template("reminder.txt").render(context, name=f"{FSI}{name}{PDI}")
-    html = env.get_template("reminder.html").render(
-        context, name=Markup('<span dir="auto">%s</span>') % name
-    )
+    text, html = addressed_parts("reminder", language, context, registration.full_name)
     return Rendered(subject=subject, text=text, html=html, language=language)

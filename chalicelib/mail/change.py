@@ -7,21 +7,17 @@ and their calendar brought up to date — the same entries, a higher SEQUENCE, a
 
 from __future__ import annotations
 
-from markupsafe import Markup
-
 from chalicelib import i18n
-from chalicelib.domain.addresses import parse_address
 from chalicelib.domain.campaigns import Campaign
 from chalicelib.domain.events import Event
 from chalicelib.domain.programme import ChangeKind, SessionChange, SessionState
 from chalicelib.domain.registrations import Registration, Status
-from chalicelib.mail.calendar import invitation, sequence
+from chalicelib.mail.calendar import invitation
 from chalicelib.mail.render import (
-    FSI,
-    PDI,
-    TEMPLATES,
     Rendered,
+    addressed_parts,
     calendar_entry,
+    calendar_people,
     email_style,
     interpretation_note,
     other_zones,
@@ -110,26 +106,12 @@ def change_mail(
         "reply_to": event.reply_to,
         "sender_name": event.sender.name,
     }
-    name = registration.full_name
-    env = i18n.environment(TEMPLATES, language)
-    text = env.get_template("change.txt").render(context, name=f"{FSI}{name}{PDI}")
-    html = env.get_template("change.html").render(
-        context, name=Markup('<span dir="auto">%s</span>') % name
-    )
+    text, html = addressed_parts("change", language, context, registration.full_name)
     calendar = cancellation = None
     if registered:
-        people = {
-            "registration_id": registration.registration_id,
-            "organizer_name": event.sender.name,
-            "organizer_address": event.sender.email,
-            "attendee_name": name,
-            "attendee_address": parse_address(registration.email).ascii,
-            "now": campaign.created_at,
-            # The event may be read from a cache a change older: the notice's revision.
-            "sequence": sequence(
-                registration.mail_seq, max(event.revision, campaign.change.revision)
-            ),
-        }
+        # The event may be read from a cache a change older: the notice's revision.
+        revision = max(event.revision, campaign.change.revision)
+        people = calendar_people(event, registration, campaign.created_at, revision)
         held = [c for c in told if c.session_id in registration.sessions]
         updated = [
             calendar_entry(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from markupsafe import Markup
 
@@ -46,6 +47,37 @@ _FONTS = {
     "'Noto Naskh Arabic', Tahoma, Arial, sans-serif",
 }
 _LEADING = {"ar": "1.8", "ur": "2.3"}  # Urdu's Nastaliq needs room between lines
+
+
+def addressed_parts(
+    template: str, language: str, context: dict[str, Any], name: str
+) -> tuple[str, str]:
+    """The text and HTML parts of ``template`` (``.txt`` and ``.html``) in ``language``,
+    addressed to ``name``: isolated from the text around it (FSI…PDI in the text, an
+    element with ``dir="auto"`` in the HTML), so a Latin name in an Arabic sentence, or
+    the other way round, keeps its own direction."""
+    env = i18n.environment(TEMPLATES, language)
+    text = env.get_template(f"{template}.txt").render(context, name=f"{FSI}{name}{PDI}")
+    html = env.get_template(f"{template}.html").render(
+        context, name=Markup('<span dir="auto">%s</span>') % name
+    )
+    return text, html
+
+
+def calendar_people(
+    event: Event, registration: Registration, now: datetime, revision: int
+) -> dict[str, Any]:
+    """Who a calendar file is from and for, when it was made, and its SEQUENCE (from the
+    registration's mail sequence and the event's ``revision``)."""
+    return {
+        "registration_id": registration.registration_id,
+        "organizer_name": event.sender.name,
+        "organizer_address": event.sender.email,
+        "attendee_name": registration.full_name,
+        "attendee_address": parse_address(registration.email).ascii,
+        "now": now,
+        "sequence": sequence(registration.mail_seq, revision),
+    }
 
 
 @functools.lru_cache(maxsize=16)
@@ -237,21 +269,8 @@ def registration_mail(
         "reply_to": event.reply_to,
         "sender_name": event.sender.name,
     }
-    name = registration.full_name
-    env = i18n.environment(TEMPLATES, language)
-    text = env.get_template("registration.txt").render(context, name=f"{FSI}{name}{PDI}")
-    html = env.get_template("registration.html").render(
-        context, name=Markup('<span dir="auto">%s</span>') % name
-    )
-    people = {
-        "registration_id": registration.registration_id,
-        "organizer_name": event.sender.name,
-        "organizer_address": event.sender.email,
-        "attendee_name": name,
-        "attendee_address": parse_address(registration.email).ascii,
-        "now": now,
-        "sequence": sequence(registration.mail_seq, event.revision),
-    }
+    text, html = addressed_parts("registration", language, context, registration.full_name)
+    people = calendar_people(event, registration, now, event.revision)
     calendar = None
     if sessions:
         calendar = invitation(
