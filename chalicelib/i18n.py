@@ -67,7 +67,8 @@ def country_name(
     code: str, language: str, overrides: dict[str, dict[str, str]] | None = None
 ) -> str:
     """A country's name in ``language``: the event's own (``overrides``, its
-    ``country_names``) where it set one, else CLDR's, else English, else the code."""
+    ``country_names``) where it set one, else CLDR's, else English, else the code. The
+    one way a country is named: pages, zone labels, stats and exports."""
     own = ((overrides or {}).get(code) or {}).get(language)
     if own:
         return own

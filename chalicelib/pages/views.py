@@ -3,10 +3,12 @@
 Each function returns ``(html, status)``. Texts are translated with the page language's
 catalog; field errors are shown in the visitor's language from their stable codes.
 
-Time zones are offered by place, as people know them: each region's zone (tzdata's
-``zone.tab``) named by its city and country in the page's language (CLDR, the event's
-own country names first), with its offset now; the person's country's zones first. The
-names cost Babel a moment the first time, so they are kept per language.
+Time zones are offered by place, as people know them: each region's zone (the domain's,
+``domain/zones.py``: tzdata's ``zone.tab``, a country's main zone first) named by its
+city and country in the page's language (CLDR, the event's own country names first),
+with its offset now; the person's country's zones first. The names cost Babel a moment
+the first time, so they are kept per language. Countries are named by
+:func:`chalicelib.i18n.country_name`, with the event's names, on every page.
 
 Sessions are offered by time slot: a slot of one session is a checkbox, a slot of
 sessions at the same time a radio group ("choose one", or none of them). A page's form
@@ -17,23 +19,28 @@ names each group ``slot-<n>`` (radio buttons of one name are one group);
 from __future__ import annotations
 
 import functools
-import hashlib
-import importlib.resources
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from babel import Locale
-from babel.core import get_global
 from babel.dates import get_timezone_location
 
 from chalicelib import i18n
 from chalicelib.domain.countries import COUNTRY_CODES
 from chalicelib.domain.events import Event, Session
 from chalicelib.domain.registrations import Registration, Status
-from chalicelib.domain.zones import country_zones, is_time_zone, known_zones, regional_zones, zone
+from chalicelib.domain.zones import (
+    is_time_zone,
+    regional_offsets,
+    regional_zones,
+    utc_offset,
+    zone,
+    zone_aliases,
+    zone_countries,
+    zone_country,
+)
 from chalicelib.pages.render import render
 
 if TYPE_CHECKING:
@@ -118,21 +125,11 @@ def _script_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
 
 
-@functools.lru_cache(maxsize=16)
-def countries(language: str) -> list[tuple[str, str]]:
-    """(code, name in ``language``), in that language's alphabetical order."""
-    names = Locale.parse(language).territories
-    english = Locale.parse("en").territories
-    found = [(code, names.get(code) or english.get(code) or code) for code in COUNTRY_CODES]
-    return sorted(found, key=lambda pair: pair[1].casefold())
-
-
 def event_countries(event: Event, language: str) -> list[tuple[str, str]]:
-    """:func:`countries`, with the event's own names for some of them."""
-    if not any(language in names for names in event.country_names.values()):
-        return countries(language)
+    """(code, name in ``language`` as the event says it), in alphabetical order."""
     named = [
-        (code, event.country_name(code, language) or name) for code, name in countries(language)
+        (code, i18n.country_name(code, language, event.country_names))
+        for code in sorted(COUNTRY_CODES)
     ]
     return sorted(named, key=lambda pair: pair[1].casefold())
 
@@ -179,7 +176,7 @@ class ZoneOption:
     value: str  # the IANA name, what the form sends
     label: str  # "کراچی — پاکستان (UTC+05:00)"
     country: str  # ISO code, "" when tzdata names none
-    rank: int  # among its country's zones, most populous first
+    rank: int  # among its country's zones, 0 for its main zone (domain/zones.py)
     search: str  # other words it is found by (its English names)
 
 
@@ -191,16 +188,6 @@ class ZonePicker:
     first: list[ZoneOption]  # the country's zones
     rest: list[ZoneOption]  # every other region's zone, by name
     country_default: bool  # offer "the time zone of my country" (value "")
-
-
-@functools.cache
-def _zone_countries() -> dict[str, tuple[str, int]]:
-    """Each regional zone -> (its country, its rank there)."""
-    found: dict[str, tuple[str, int]] = {}
-    for code in sorted(COUNTRY_CODES):
-        for rank, name in enumerate(country_zones(code)):
-            found.setdefault(name, (code, rank))
-    return found
 
 
 @functools.lru_cache(maxsize=16)
@@ -223,25 +210,6 @@ def _city(name: str, language: str) -> str:
     return city
 
 
-@functools.lru_cache(maxsize=4)
-def _offsets(quarter_hour: datetime) -> dict[str, str]:
-    """Each regional zone's offset from UTC at that moment: "UTC+05:30"."""
-    return {name: _offset(name, quarter_hour) for name in regional_zones()}
-
-
-def _offset(name: str, moment: datetime) -> str:
-    delta = moment.astimezone(zone(name)).utcoffset() or timedelta(0)
-    minutes = int(delta.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    hours, minutes = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours:02d}:{minutes:02d}"
-
-
-def _quarter_hour(now: datetime) -> datetime:
-    now = now.astimezone(UTC)
-    return now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
-
-
 def _place(city: str, country: str | None) -> str:
     """ "کراچی — پاکستان"; "Singapore" once, where the city is the country."""
     return f"{city} — {country}" if country and country != city else city
@@ -250,15 +218,10 @@ def _place(city: str, country: str | None) -> str:
 def zone_label(name: str, event: Event, language: str, now: datetime | None = None) -> str:
     """ "کراچی — پاکستان", with the offset at ``now`` when given: "… (UTC+05:00)"."""
     city = _city(name, language)
-    code = _zone_countries().get(_zone_aliases().get(name, name), ("", 0))[0]
-    country = (
-        (event.country_name(code, language) or i18n.locale(language).territories.get(code))
-        if code
-        else None
-    )
-    label = _place(city, country)
+    code = zone_country(name)
+    label = _place(city, i18n.country_name(code, language, event.country_names) if code else None)
     if now is not None:
-        label = f"{label} ({_offset(name, now)})"
+        label = f"{label} ({utc_offset(name, now)})"
     return label
 
 
@@ -267,11 +230,10 @@ def _english_words(language: str) -> dict[str, str]:
     """Each regional zone's English city and country, to find it by on other pages."""
     if language == "en":
         return {}
-    english = Locale.parse("en").territories
     cities = _cities("en")
     return {
-        name: _place(cities[name], english.get(code)).replace(" — ", " ")
-        for name, (code, _) in _zone_countries().items()
+        name: _place(cities[name], i18n.country_name(code, "en")).replace(" — ", " ")
+        for name, (code, _) in zone_countries().items()
         if name in cities
     }
 
@@ -288,16 +250,15 @@ def zone_picker(
     """The zones offered to a person of ``country``: its zones first, then every
     region's; ``selected`` is offered even when it is no region's (an older name)."""
     country = (country or "").upper()
-    offsets = _offsets(_quarter_hour(now))
+    offsets = regional_offsets(now)
     cities = _cities(language)
-    territories = i18n.locale(language).territories
     english = _english_words(language)
     names: dict[str, str] = {}
     first: list[ZoneOption] = []
     rest: list[ZoneOption] = []
-    for name, (code, rank) in _zone_countries().items():
+    for name, (code, rank) in zone_countries().items():
         if code not in names:
-            names[code] = event.country_name(code, language) or territories.get(code) or code
+            names[code] = i18n.country_name(code, language, event.country_names)
         place = _place(cities[name], names[code])
         option = ZoneOption(
             value=name,
@@ -321,42 +282,13 @@ def zone_picker(
     )
 
 
-@functools.cache
-def _zone_aliases() -> dict[str, str]:
-    """Older names a browser may report (``Asia/Calcutta``, ``Europe/Kiev``) -> the
-    region's zone the picker offers: CLDR's aliases, else tzdata's links (same data)."""
-    regional = set(regional_zones())
-    aliases = {
-        old: new
-        for old, new in get_global("zone_aliases").items()
-        if new in regional and old not in regional
-    }
-    files = importlib.resources.files("tzdata").joinpath("zoneinfo")
-
-    def digest(name: str) -> str:
-        path = files
-        for part in name.split("/"):
-            path = path.joinpath(part)
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-
-    by_data: dict[str, str] = {}
-    for name in sorted(regional):
-        by_data.setdefault(digest(name), name)
-    for name in known_zones():
-        if name not in regional and name not in aliases:
-            same = by_data.get(digest(name))
-            if same:
-                aliases[name] = same
-    return aliases
-
-
 @functools.lru_cache(maxsize=16)
 def _zone_script_data(language: str) -> str:
     gettext = _gettext(language)
     return _script_json(
         {
             "messages": {key: gettext(text) for key, text in ZONE_MESSAGES.items()},
-            "aliases": _zone_aliases(),
+            "aliases": zone_aliases(),
         }
     )
 

@@ -120,6 +120,15 @@ def test_a_form_from_pakistan_left_at_its_zone_is_stored_with_karachi(api, paral
     assert stored.sessions == ["family", "youth"]  # the slot's choice and the ticked box
 
 
+def test_a_form_from_ukraine_left_at_its_zone_is_stored_with_kyiv(api, parallel):
+    # zone.tab lists Crimea (Europe/Simferopol) first: the main zone is Kyiv's
+    fields = _form(email="kyiv@example.org", country="UA", language="en")
+    response = post_form(api, f"/events/{PARALLEL}/register?lang=en", fields)
+    assert response.status_code == 200, response.body
+    assert "Kyiv — Ukraine" in page(response)  # the zone its emails use
+    assert _stored(parallel, "kyiv@example.org").timezone == "Europe/Kyiv"
+
+
 def test_a_form_with_none_of_a_slot_and_no_box_ticked_asks_for_a_session(api, parallel):
     response = post_form(
         api, f"/events/{PARALLEL}/register?lang=en", _form(sessions=[("slot-0", "")])

@@ -16,6 +16,7 @@ import pytest
 from chalicelib import i18n
 from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import Registration, RegistrationForm, Status
+from chalicelib.domain.zones import zone_aliases
 from chalicelib.pages import views
 from tests.builders import NOW, event_body, person
 
@@ -108,12 +109,12 @@ def test_zones_are_named_by_city_and_country_in_the_page_language_with_their_off
     assert karachi.search == "Karachi Pakistan"
 
 
-def test_the_country_zones_come_first_most_populous_first_then_every_other_region():
+def test_the_country_zones_come_first_its_main_zone_first_then_every_other_region():
     picker = views.zone_picker(plain_event(), "en", WINTER, country="us", selected="")
     assert picker.country == "US"
     assert picker.country_label == "United States"
     first = [option.value for option in picker.first]
-    assert first[0] == "America/New_York"  # zone.tab: the most populous region first
+    assert first[0] == "America/New_York"  # the main zone: most people's
     assert {"America/Chicago", "America/Los_Angeles", "Pacific/Honolulu"} <= set(first)
     rest = [option.value for option in picker.rest]
     assert not set(first) & set(rest)
@@ -152,6 +153,22 @@ def test_the_event_names_countries_its_own_way_in_the_zone_list():
     assert french.country_label == i18n.locale("fr").territories["PS"]
 
 
+def test_ukraine_s_zones_start_with_kyiv_not_with_zone_tab_s_first_crimea():
+    picker = views.zone_picker(plain_event(), "en", WINTER, country="UA", selected="")
+    assert [(o.value, o.rank) for o in picker.first] == [
+        ("Europe/Kyiv", 0),
+        ("Europe/Simferopol", 1),
+    ]
+    # What the scripts read: the country's zone of rank 0 is what "my country's" gives
+    html, _ = views.registration_page(
+        plain_event(), "en", NOW, base_url="https://m.example", values={"country": "UA"}
+    )
+    ranked = {a["value"]: a.get("data-rank") for t, a in tags(html) if t == "option"}
+    assert ranked["Europe/Kyiv"] == "0"
+    assert ranked["Europe/Simferopol"] == "1"
+    assert options(html)[1][0] == "Europe/Kyiv"
+
+
 def test_a_zone_that_is_no_region_of_its_own_is_still_offered_when_it_is_the_current_one():
     # Registered through the API or Zoom with an older name: the manage page keeps it.
     picker = views.zone_picker(plain_event(), "en", WINTER, country="IN", selected="Asia/Calcutta")
@@ -161,7 +178,7 @@ def test_a_zone_that_is_no_region_of_its_own_is_still_offered_when_it_is_the_cur
 
 
 def test_the_browser_s_older_zone_names_lead_to_the_region_offered():
-    aliases = views._zone_aliases()
+    aliases = zone_aliases()
     assert aliases["Asia/Calcutta"] == "Asia/Kolkata"
     assert aliases["Europe/Kiev"] == "Europe/Kyiv"
     assert aliases["US/Eastern"] == "America/New_York"

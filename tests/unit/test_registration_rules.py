@@ -406,11 +406,18 @@ def test_a_blank_timezone_in_a_form_means_the_countrys(majlis: Services) -> None
     # A page without JavaScript sends no zone: someone from Pakistan is in Karachi's
     saved = stored(majlis, submit_form(majlis, form_pairs(timezone="", country="pk")))
     assert saved.timezone == "Asia/Karachi"
-    # And from a country of several zones, in its most populous region's
+    # And from a country of several zones, in its main zone (most of its people's)
     saved = stored(
         majlis, submit_form(majlis, form_pairs(email="b@example.org", timezone="", country="US"))
     )
     assert saved.timezone == "America/New_York"
+
+
+def test_a_blank_timezone_in_a_form_from_ukraine_means_kyiv_not_zone_tab_s_first(
+    majlis: Services,
+) -> None:
+    saved = stored(majlis, submit_form(majlis, form_pairs(timezone="", country="UA")))
+    assert saved.timezone == "Europe/Kyiv"
 
 
 def test_a_blank_timezone_in_a_form_from_a_country_without_one_means_the_events(
