@@ -11,7 +11,7 @@ them. Use cases depend on this module and ``domain/``, never on an adapter, on
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -223,6 +223,19 @@ class RegistrationStore(abc.ABC):
         self, event_id: str, where: RegistrationFilter, limit: int, cursor: str | None
     ) -> Page:
         """Registrations of an event, oldest first. Raises ValueError on a bad cursor."""
+
+    def every(
+        self, event_id: str, where: RegistrationFilter, page_size: int = 500
+    ) -> Iterator[Registration]:
+        """Every registration of an event that ``where`` matches, oldest first, a page
+        at a time (for a count or a sync that needs no checkpoint)."""
+        cursor: str | None = None
+        while True:
+            page = self.page(event_id, where, page_size, cursor)
+            yield from page.items
+            if page.cursor is None:
+                return
+            cursor = page.cursor
 
 
 @dataclass(frozen=True)
@@ -551,14 +564,29 @@ class ZoomStore(abc.ABC):
 
     @abc.abstractmethod
     def synced(
-        self, registration_id: str, session_id: str, registrant: ZoomRegistrant, now: datetime
+        self,
+        registration_id: str,
+        session_id: str,
+        registrant: ZoomRegistrant,
+        now: datetime,
+        *,
+        meeting: str,
     ) -> None:
-        """Keep the registrant id and personal join URL (and the registrant -> us mapping)."""
+        """Keep the registrant id and personal join URL of ``meeting`` (``ZoomLink.key``),
+        and the registrant -> us mapping."""
 
     @abc.abstractmethod
     def mark(
-        self, registration_id: str, session_id: str, state: str, now: datetime, reason: str = ""
-    ) -> None: ...
+        self,
+        registration_id: str,
+        session_id: str,
+        state: str,
+        now: datetime,
+        reason: str = "",
+        *,
+        meeting: str,
+    ) -> None:
+        """Where adding the registration to ``meeting`` stands (full, deferred …)."""
 
     @abc.abstractmethod
     def forget(self, registration_id: str, session_id: str, now: datetime) -> None:

@@ -843,7 +843,13 @@ class FakeZoomStore(ZoomStore):
             )
 
     def synced(
-        self, registration_id: str, session_id: str, registrant: ZoomRegistrant, now: datetime
+        self,
+        registration_id: str,
+        session_id: str,
+        registrant: ZoomRegistrant,
+        now: datetime,
+        *,
+        meeting: str,
     ) -> None:
         current = self._registrations.registrations[registration_id]
         self._update(
@@ -853,17 +859,25 @@ class FakeZoomStore(ZoomStore):
                 session_id: {
                     "registrant_id": registrant.registrant_id,
                     "join_url": registrant.join_url,
+                    "meeting": meeting,
                 },
             },
-            zoom_sync={**current.zoom_sync, session_id: {"state": "synced"}},
+            zoom_sync={**current.zoom_sync, session_id: {"state": "synced", "meeting": meeting}},
         )
         self.registrants[registrant.registrant_id] = registration_id
 
     def mark(
-        self, registration_id: str, session_id: str, state: str, now: datetime, reason: str = ""
+        self,
+        registration_id: str,
+        session_id: str,
+        state: str,
+        now: datetime,
+        reason: str = "",
+        *,
+        meeting: str,
     ) -> None:
         current = self._registrations.registrations[registration_id]
-        record = {"state": state, **({"reason": reason} if reason else {})}
+        record = {"state": state, "meeting": meeting, **({"reason": reason} if reason else {})}
         self._update(registration_id, zoom_sync={**current.zoom_sync, session_id: record})
 
     def forget(self, registration_id: str, session_id: str, now: datetime) -> None:

@@ -102,9 +102,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
+def meeting_key(kind: str, zoom_id: str) -> str:
+    return f"{kind}:{zoom_id}"
+
+
 class ZoomLink(_Strict):
     type: Literal["meeting", "webinar"]
     id: str
+
+    @property
+    def key(self) -> str:
+        """The meeting or webinar, as a registrant's records name it."""
+        return meeting_key(self.type, self.id)
 
     @field_validator("id", mode="before")
     @classmethod

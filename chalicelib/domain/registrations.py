@@ -208,7 +208,7 @@ class Registration(BaseModel):
     updates: bool = True
     email_status: EmailStatus = EmailStatus.OK
     soft_bounces: int = 0
-    zoom: dict[str, dict[str, str]] = {}  # session id -> registrant_id, join_url
+    zoom: dict[str, dict[str, str]] = {}  # session id -> registrant_id, join_url, meeting
     # session id -> {"state": sending|synced|full|deferred|failed|cancelled, "reason", "at"}
     zoom_sync: dict[str, dict[str, str]] = {}
     zoom_tries: dict[str, int] = {}  # "<session>@<UTC day>" -> add requests sent to Zoom

@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from chalicelib.domain.registrations import Registration, Status
+from chalicelib.domain.zoom import registrant_of
 from chalicelib.ports import ClickRefused, Services
 from chalicelib.signed_links import ExpiredLink, InvalidLink, Link, Purpose, verify
 
@@ -79,6 +80,7 @@ def peek(services: Services, token: str) -> str:
         and registration.status is Status.REGISTERED
         and registration.link_version == link.version
         and link.session_id in registration.sessions
+        and link.session_id in registration.clicks  # as record_click's condition
     )
     if not holds:
         refused = ClickRefused(registration)
@@ -97,14 +99,14 @@ def _join_link(services: Services, token: str, now: datetime) -> Link:
 
 
 def _location(services: Services, registration: Registration, session_id: str) -> str:
-    """The person's own Zoom URL for the session, else the session's."""
+    """The person's own Zoom URL for the session's meeting, else the session's."""
     event = services.events.get(registration.event_id)
     session = event.session(session_id) if event else None
     if session is not None and session.cancelled:
         raise LinkRefused(Refusal.SESSION_CANCELLED, registration.language)
-    zoom = registration.zoom.get(session_id, {})
-    if zoom.get("join_url"):
-        return zoom["join_url"]
+    own = registrant_of(registration, session).get("join_url")
+    if own:
+        return own
     if session is None or not session.join_url:
         raise LinkRefused(Refusal.UNAVAILABLE, registration.language)
     return session.join_url

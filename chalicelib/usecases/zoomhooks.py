@@ -24,6 +24,7 @@ from chalicelib.domain.events import Event
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.registrations import Registration, Status
 from chalicelib.domain.text import TextError, clean_text
+from chalicelib.domain.zoom import registrant_of
 from chalicelib.ports import AlreadyRegistered, Services, ZoomRegistrant, ZoomSession
 
 TIMESTAMP_WINDOW = 300
@@ -214,9 +215,17 @@ def joined_zoom(
         sessions = [s for s in event.session_ids if s in {*registration.sessions, session_id}]
         services.registrations.replace_sessions(registration.registration_id, sessions, now)
         outcome = "session added"
-    known = registration.zoom.get(session_id, {})
-    if registrant.registrant_id and known.get("registrant_id") != registrant.registrant_id:
-        services.zoom_store.synced(registration.registration_id, session_id, registrant, now)
+    session = event.session(session_id)
+    known = registrant_of(registration, session)
+    if (
+        session is not None
+        and session.zoom is not None
+        and registrant.registrant_id
+        and known.get("registrant_id") != registrant.registrant_id
+    ):
+        services.zoom_store.synced(
+            registration.registration_id, session_id, registrant, now, meeting=session.zoom.key
+        )
     return outcome
 
 
@@ -228,7 +237,7 @@ def left_zoom(services: Services, event: Event, session_id: str, registrant: Zoo
         return "nothing to drop"
     if session_id not in registration.sessions:
         return "already dropped"
-    held = registration.zoom.get(session_id, {}).get("registrant_id")
+    held = registrant_of(registration, event.session(session_id)).get("registrant_id")
     if held and registrant.registrant_id and held != registrant.registrant_id:
         return "an earlier registrant: nothing to drop"  # they registered again since
     # Forget the Zoom registrant first, so the change that follows pushes nothing back.
@@ -254,11 +263,18 @@ def apply(services: Services, body: str) -> str:
     if session is None:
         return "not one of our sessions"
     event = services.events.get(session.event_id)
-    if event is None or event.session(session.session_id) is None:
+    ours = event.session(session.session_id) if event else None
+    if event is None or ours is None:
         return "not one of our sessions"
     action = kind.split(".", 1)[-1]
     if action == "participant_joined":
         return _attendance(services, event, session.session_id, subject.get("participant") or {})
+    if ours.zoom is None or ours.zoom.id != zoom_id:
+        # The organisers gave the session another meeting: whoever registers for the
+        # earlier one or leaves it changes nothing here.
+        return "an earlier meeting of the session"
+    if ours.cancelled:
+        return "the session is cancelled"
     person = subject.get("registrant") or {}
     registrant = _registrant(person)
     who = registrant.registrant_id or registrant.email.lower()

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from chalicelib.domain.addresses import parse_address
-from chalicelib.domain.events import Event
+from chalicelib.domain.events import Event, meeting_key
 from chalicelib.domain.kinds import ItemKind
 from chalicelib.domain.registrations import Registration, RegistrationFilter, Status
-from chalicelib.domain.zoom import wanted
+from chalicelib.domain.zoom import registrant_of, sync_state_of, wanted
 from chalicelib.jobs import Job, ZoomSync, ZoomWebhook
 from chalicelib.ports import Change, Services, ZoomFailure, ZoomRegistrant
 from chalicelib.usecases import zoomhooks
@@ -76,22 +76,22 @@ def sync(services: Services, registration_ids: list[str]) -> Outcome:
             continue
         want = wanted(registration, event)
         for session_id in sorted(want):
-            zoom = event.session(session_id).zoom  # type: ignore[union-attr]
-            if registration.zoom.get(session_id, {}).get("registrant_id"):
+            session = event.session(session_id)
+            zoom = session.zoom  # type: ignore[union-attr]
+            if registrant_of(registration, session).get("registrant_id"):
                 continue
-            state = registration.zoom_sync.get(session_id, {}).get("state")
-            if state in NOT_AGAIN:
+            if sync_state_of(registration, session) in NOT_AGAIN:
                 outcome.skipped += 1
                 continue
             adds[(zoom.type, zoom.id)].append((registration, session_id))
-        for session_id, known in registration.zoom.items():
+        for session_id in registration.zoom:
             session = event.session(session_id)
-            if (
-                session_id in want
-                or not known.get("registrant_id")
-                or not (session and session.zoom)
-                or session.cancelled
-            ):
+            if session_id in want or session is None or session.zoom is None or session.cancelled:
+                continue
+            # Only a registrant of the session's meeting as it is now is cancelled: an
+            # earlier meeting's is the organisers' to close with that meeting.
+            known = registrant_of(registration, session)
+            if not known.get("registrant_id"):
                 continue
             # An erased registration keeps only the registrant id: Zoom cancels by id.
             address = parse_address(registration.email).ascii if registration.email else ""
@@ -116,7 +116,11 @@ def _each(action: Callable[[T], Any], items: Iterable[T]) -> list[Any]:
 
 
 def _claim(
-    services: Services, people: list[tuple[Registration, str]], day: str, outcome: Outcome
+    services: Services,
+    meeting: str,
+    people: list[tuple[Registration, str]],
+    day: str,
+    outcome: Outcome,
 ) -> list[tuple[Registration, str]]:
     """Count an add for each before it is sent; those over today's budget wait."""
     now = services.clock()
@@ -132,6 +136,7 @@ def _claim(
             "deferred",
             now,
             f"{limit} adds sent to Zoom today: reconciliation tries again tomorrow",
+            meeting=meeting,
         )
         return False
 
@@ -164,7 +169,13 @@ def _send(
         registrant = by_email.get(parse_address(registration.email).ascii.lower())
         if registrant is None:
             return False
-        services.zoom_store.synced(registration.registration_id, session_id, registrant, now)
+        services.zoom_store.synced(
+            registration.registration_id,
+            session_id,
+            registrant,
+            now,
+            meeting=meeting_key(kind, zoom_id),
+        )
         return True
 
     for (registration, _), stored in zip(group, _each(store, group), strict=True):
@@ -183,7 +194,7 @@ def _add(
     day: str,
     outcome: Outcome,
 ) -> None:
-    claimed = _claim(services, people, day, outcome)
+    claimed = _claim(services, meeting_key(kind, zoom_id), people, day, outcome)
     for start in range(0, len(claimed), BATCH):
         group = claimed[start : start + BATCH]
         failure = _send(services, kind, zoom_id, group, outcome)
@@ -196,7 +207,7 @@ def _add(
         # it fits: one by one then, each within its budget, until Zoom says full for one
         # (and so for the rest).
         for index, one in enumerate(group):
-            if not _claim(services, [one], day, outcome):
+            if not _claim(services, meeting_key(kind, zoom_id), [one], day, outcome):
                 continue
             failure = _send(services, kind, zoom_id, [one], outcome)
             if failure is not None and failure.kind == "full":
@@ -225,18 +236,27 @@ def _failed(
         session = services.zoom_store.session_for(zoom_id)
         if session is not None:
             services.zoom_store.session_full(session.event_id, session.session_id, now)
+    meeting = meeting_key(kind, zoom_id)
     for registration, session_id in group:
         rid = registration.registration_id
         if failure.kind == "full":
-            services.zoom_store.mark(rid, session_id, "full", now, "Zoom's capacity is reached")
+            services.zoom_store.mark(
+                rid, session_id, "full", now, "Zoom's capacity is reached", meeting=meeting
+            )
         elif failure.kind == "daily_limit":
-            services.zoom_store.mark(rid, session_id, "deferred", now, failure.reason)
+            services.zoom_store.mark(
+                rid, session_id, "deferred", now, failure.reason, meeting=meeting
+            )
         elif failure.kind == "auth":
             # Our credentials, not this person: reconciliation adds them once they work.
-            services.zoom_store.mark(rid, session_id, "auth_failed", now, failure.reason)
+            services.zoom_store.mark(
+                rid, session_id, "auth_failed", now, failure.reason, meeting=meeting
+            )
             outcome.dead[rid] = f"zoom {kind} {zoom_id}: {failure}"
         elif failure.permanent:
-            services.zoom_store.mark(rid, session_id, "failed", now, failure.reason)
+            services.zoom_store.mark(
+                rid, session_id, "failed", now, failure.reason, meeting=meeting
+            )
             outcome.dead[rid] = f"zoom {kind} {zoom_id}: {failure}"
         else:
             outcome.again(rid, failure.retry_after)
@@ -294,13 +314,7 @@ class Report:
 
 
 def _all_registrations(services: Services, event_id: str) -> list[Registration]:
-    found, cursor = [], None
-    while True:
-        page = services.registrations.page(event_id, RegistrationFilter(), 500, cursor)
-        found += page.items
-        if page.cursor is None:
-            return found
-        cursor = page.cursor
+    return list(services.registrations.every(event_id, RegistrationFilter()))
 
 
 def _zoom_registrants(services: Services, kind: str, zoom_id: str) -> list[ZoomRegistrant]:
@@ -331,7 +345,8 @@ def _reconcile_session(
     services: Services, event: Event, session_id: str, ours: list[Registration], report: Report
 ) -> None:
     now = services.clock()
-    zoom = event.session(session_id).zoom  # type: ignore[union-attr]
+    session = event.session(session_id)
+    zoom = session.zoom  # type: ignore[union-attr]
     registrants = _zoom_registrants(services, zoom.type, zoom.id)
     report.sessions += 1
     report.in_zoom += len(registrants)
@@ -350,7 +365,7 @@ def _reconcile_session(
         if registration.erased_at is not None:
             # Erased here: cancel its registrant in Zoom (known by id only), and never
             # take it for a stranger to register from Zoom.
-            known = registration.zoom.get(session_id, {}).get("registrant_id")
+            known = registrant_of(registration, session).get("registrant_id")
             there = by_id.get(known) if known else None
             if there is not None:
                 matched.add(there.email.lower())
@@ -361,21 +376,22 @@ def _reconcile_session(
         if there is not None:
             matched.add(email)
         holds = session_id in wanted(registration, event)
-        known = registration.zoom.get(session_id, {}).get("registrant_id")
+        known = registrant_of(registration, session).get("registrant_id")
+        state = sync_state_of(registration, session)
         if holds and there is not None and known != there.registrant_id:
-            services.zoom_store.synced(registration.registration_id, session_id, there, now)
+            services.zoom_store.synced(
+                registration.registration_id, session_id, there, now, meeting=zoom.key
+            )
             report.ids_recorded += 1
         elif holds and there is None and known:
             # Cancelled in Zoom and the webhook never came: drop it here too.
             zoomhooks.left_zoom(services, event, session_id, ZoomRegistrant(email, known, ""))
             report.dropped_here += 1
         elif holds and there is None:
-            state = registration.zoom_sync.get(session_id, {}).get("state")
             if state not in NOT_AGAIN:
                 to_sync.append(registration.registration_id)
                 report.adds_queued += 1
         elif not holds and there is not None and email not in held:
-            state = registration.zoom_sync.get(session_id, {}).get("state")
             if registration.status is Status.CANCELLED or known or state == "cancelled":
                 to_cancel.append(there)  # we gave it up; Zoom never heard
             elif registration.status is Status.REGISTERED:

@@ -172,7 +172,10 @@ def test_a_session_full_in_zoom_shows_in_the_stats(aws, api):
     someone = register(aws, EVENT, person(1, sessions=["education"]), form=False)
     now = aws.clock()
     # What the zoom worker records when Zoom answers 3043 (capacity reached).
-    aws.zoom_store.mark(someone.registration_id, "education", "full", now, "capacity reached")
+    meeting = aws.events.get(EVENT).session("education").zoom.key
+    aws.zoom_store.mark(
+        someone.registration_id, "education", "full", now, "capacity reached", meeting=meeting
+    )
     aws.zoom_store.session_full(EVENT, "education", now)
     _count_new(aws, set())
     assert _stats(api, aws)["zoom"] == {

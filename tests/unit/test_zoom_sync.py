@@ -108,7 +108,11 @@ def test_one_registrant_is_added_with_one_add_call(zmajlis):
     there = in_zoom(zmajlis, EDUCATION)["person1@example.org"]
     after = current(zmajlis, mine)
     assert after.zoom == {
-        "education": {"registrant_id": there.registrant_id, "join_url": there.join_url}
+        "education": {
+            "registrant_id": there.registrant_id,
+            "join_url": there.join_url,
+            "meeting": f"webinar:{EDUCATION}",
+        }
     }
     assert after.zoom_sync["education"]["state"] == "synced"
     assert zmajlis.zoom_store.registration_for_registrant(there.registrant_id) == (
@@ -179,6 +183,7 @@ def test_several_for_one_webinar_go_30_to_a_batch(zmajlis, people, calls):
         assert after.zoom["education"] == {
             "registrant_id": there.registrant_id,
             "join_url": there.join_url,
+            "meeting": f"webinar:{EDUCATION}",
         }
 
 
@@ -772,3 +777,74 @@ def test_reconcile_skips_events_without_zoom(zmajlis):
 def fresh_without_mapping(majlis: Services) -> Services:
     majlis.zoom_store.events.clear()
     return majlis
+
+
+# -- a session given another Zoom meeting -----------------------------------------------
+
+ANOTHER = "81234567899"
+
+
+def _education_moved_to_another_webinar(majlis: Services) -> None:
+    from chalicelib.usecases.events import put_event
+    from tests.builders import event_body
+
+    body = event_body()
+    for session in body["sessions"]:
+        if session["id"] == "education":
+            session["zoom"] = {"type": "webinar", "id": ANOTHER}
+            session["join_url"] = f"https://zoom.example/w/{ANOTHER}"
+    put_event(majlis, EVENT_ID, body)
+    majlis.zoom_store.map_event(majlis.events.get(EVENT_ID))
+
+
+def test_a_session_given_another_meeting_keeps_its_people_and_registers_them_there(zmajlis):
+    people = synced_people(zmajlis)
+    holders = [r for r in people if "education" in r.sessions]
+    old = {r.registration_id: r.zoom["education"]["join_url"] for r in holders}
+    _education_moved_to_another_webinar(zmajlis)
+
+    # Until they are registered in the new webinar, their links lead to its own URL,
+    # never to the old webinar's personal URLs
+    event = zmajlis.events.get(EVENT_ID)
+    for registration in holders:
+        links = registration_links(TEST_KEYS, "https://r.example.org", event, registration)
+        token = links.join["education"].rsplit("/", 1)[1]
+        assert access.join(zmajlis, token) == f"https://zoom.example/w/{ANOTHER}"
+
+    # Reconciling finds nobody in the new webinar: that is not a cancellation in Zoom
+    report = zoomsync.reconcile(zmajlis)
+    assert report.dropped_here == 0 and report.cancelled_in_zoom == 0
+    assert [current(zmajlis, r).sessions for r in people] == [r.sessions for r in people]
+    assert sorted(j["registration_id"] for j in zmajlis.zoom_queue.jobs) == sorted(old)
+
+    # The sync registers them in the new webinar, and their links lead there
+    outcome = zoomsync.sync(zmajlis, sorted(old))
+    assert outcome.synced == len(old)
+    there = in_zoom(zmajlis, ANOTHER)
+    for registration in holders:
+        after = current(zmajlis, registration)
+        new = there[registration.email]
+        assert after.zoom["education"] == {
+            "registrant_id": new.registrant_id,
+            "join_url": new.join_url,
+            "meeting": f"webinar:{ANOTHER}",
+        }
+        assert new.join_url != old[registration.registration_id]
+        links = registration_links(TEST_KEYS, "https://r.example.org", event, after)
+        assert access.join(zmajlis, links.join["education"].rsplit("/", 1)[1]) == new.join_url
+    # And a second reconcile has nothing to repair
+    zmajlis.zoom_queue.jobs.clear()
+    assert zoomsync.reconcile(zmajlis).repairs == 0
+
+
+def test_webhooks_of_a_sessions_earlier_meeting_change_nothing(zmajlis):
+    people = synced_people(zmajlis)
+    first = people[0]
+    registrant = ZoomRegistrant(
+        first.email, first.zoom["education"]["registrant_id"], first.zoom["education"]["join_url"]
+    )
+    _education_moved_to_another_webinar(zmajlis)
+    cancelled = json.loads(echo(registrant, EDUCATION, ts=1800000000000))
+    cancelled["event"] = "webinar.registration_cancelled"
+    assert zoomhooks.apply(zmajlis, json.dumps(cancelled)) == "an earlier meeting of the session"
+    assert current(zmajlis, first).sessions == first.sessions

@@ -411,6 +411,7 @@ def test_a_zoom_registrant_unknown_to_us_becomes_a_registration_for_that_session
         "education": {
             "registrant_id": "zr-1",
             "join_url": f"https://zoom.example/w/{education}?tk=tk-zr-1",
+            "meeting": f"{kind}:{education}",
         }
     }
     assert zmajlis.zoom_store.registration_for_registrant("zr-1") == found.registration_id
@@ -429,6 +430,7 @@ def test_a_zoom_registrant_we_know_by_email_gets_the_session_added(zmajlis, kind
     assert after.zoom["family"] == {
         "registrant_id": "zr-7",
         "join_url": f"https://zoom.example/w/{family}?tk=tk-zr-7",
+        "meeting": f"{kind}:{family}",
     }
     assert after.source == "form" and after.language == "ms" and after.country == "MY"
     assert len(all_for(zmajlis, event_id, "person1@example.org")) == 1
@@ -629,12 +631,14 @@ def test_every_event_delivered_twice_changes_nothing_the_second_time(zmajlis, ki
     event_id, education, family = KINDS[kind]
     p1 = form_registration(zmajlis, event_id, 1, ["education", "family"])
     p2 = form_registration(zmajlis, event_id, 2, ["education"])
-    zmajlis.zoom_store.synced(
-        p1.registration_id, "education", ZoomRegistrant("person1@example.org", "zr-p1e", "u1"), NOW
-    )
-    zmajlis.zoom_store.synced(
-        p2.registration_id, "education", ZoomRegistrant("person2@example.org", "zr-p2e", "u2"), NOW
-    )
+    for who, registrant_id in ((p1, "zr-p1e"), (p2, "zr-p2e")):
+        zmajlis.zoom_store.synced(
+            who.registration_id,
+            "education",
+            ZoomRegistrant(who.email, registrant_id, "u"),
+            NOW,
+            meeting=f"{kind}:{education}",
+        )
     event = make(kind, education, family)
     apply(zmajlis, event)
     once = (state(zmajlis), seats(zmajlis), set(zmajlis.zoom_store.attendance))
@@ -700,12 +704,18 @@ def _prepared(majlis: Services, kind: str) -> Services:
     form_registration(majlis, event_id, 3, ["education"])
     p4 = form_registration(majlis, event_id, 4, ["education", "family"])
     form_registration(majlis, event_id, 5, ["education"])
-    majlis.zoom_store.synced(
-        p4.registration_id, "education", ZoomRegistrant("person4@example.org", "zr-4e", "u"), NOW
-    )
-    majlis.zoom_store.synced(
-        p4.registration_id, "family", ZoomRegistrant("person4@example.org", "zr-4f", "u"), NOW
-    )
+    _, education, family = KINDS[kind]
+    for session_id, zoom_id, registrant_id in (
+        ("education", education, "zr-4e"),
+        ("family", family, "zr-4f"),
+    ):
+        majlis.zoom_store.synced(
+            p4.registration_id,
+            session_id,
+            ZoomRegistrant("person4@example.org", registrant_id, "u"),
+            NOW,
+            meeting=f"{kind}:{zoom_id}",
+        )
     return majlis
 
 

@@ -142,7 +142,13 @@ class DynamoZoomStore(Table, ZoomStore):
         )
 
     def synced(
-        self, registration_id: str, session_id: str, registrant: ZoomRegistrant, now: datetime
+        self,
+        registration_id: str,
+        session_id: str,
+        registrant: ZoomRegistrant,
+        now: datetime,
+        *,
+        meeting: str,
     ) -> None:
         self._update(
             registration_key(registration_id),
@@ -152,8 +158,9 @@ class DynamoZoomStore(Table, ZoomStore):
                 ":zoom": {
                     "registrant_id": registrant.registrant_id,
                     "join_url": registrant.join_url,
+                    "meeting": meeting,
                 },
-                ":state": {"state": "synced", "at": utc_text(now)},
+                ":state": {"state": "synced", "at": utc_text(now), "meeting": meeting},
             },
             condition="attribute_exists(pk)",
         )
@@ -162,9 +169,16 @@ class DynamoZoomStore(Table, ZoomStore):
         )
 
     def mark(
-        self, registration_id: str, session_id: str, state: str, now: datetime, reason: str = ""
+        self,
+        registration_id: str,
+        session_id: str,
+        state: str,
+        now: datetime,
+        reason: str = "",
+        *,
+        meeting: str,
     ) -> None:
-        record = {"state": state, "at": utc_text(now)}
+        record = {"state": state, "at": utc_text(now), "meeting": meeting}
         if reason:
             record["reason"] = reason[:300]
         self._update(
