@@ -211,6 +211,14 @@ class Campaign(BaseModel):
     queued: int = 0
     suppressed: int = 0  # skipped at fan-out: unsubscribed, bounced, complained
 
+    def reaches(self, registration: Registration) -> bool:
+        """Whether the campaign is for ``registration`` now: its audience matches, and
+        a programme change is told only to those who registered before it (a later
+        registration was confirmed with the new programme)."""
+        if self.purpose == "change" and registration.created_at > self.created_at:
+            return False
+        return self.audience.where().matches(registration)
+
     def content_for(self, language: str, default_language: str) -> tuple[str, Content]:
         if language in self.content:
             return language, self.content[language]

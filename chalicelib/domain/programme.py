@@ -115,6 +115,8 @@ def diff(before: Event, after: Event) -> list[SessionChange]:
     changes = []
     for session in after.sessions:
         old = before.session(session.id)
+        if old is None and session.cancelled:
+            continue  # added as cancelled: nobody can choose it
         if old is None:
             changes.append(
                 SessionChange(

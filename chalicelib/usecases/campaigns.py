@@ -59,22 +59,15 @@ def _audience(
     languages: Counter[str] = Counter()
     fallbacks: Counter[str] = Counter()
     suppressed = 0
-    cursor: str | None = None
-    where = parsed.audience.where()
-    while True:
-        page = services.registrations.page(event.id, where, PAGE, cursor)
-        for registration in page.items:
-            if not wants_announcements(registration):
-                suppressed += 1
-                continue
-            if registration.language in parsed.content:
-                languages[registration.language] += 1
-            else:
-                languages[event.default_language] += 1
-                fallbacks[registration.language] += 1
-        cursor = page.cursor
-        if cursor is None:
-            return languages, fallbacks, suppressed
+    for registration in services.registrations.every(event.id, parsed.audience.where(), PAGE):
+        if not wants_announcements(registration):
+            suppressed += 1
+        elif registration.language in parsed.content:
+            languages[registration.language] += 1
+        else:
+            languages[event.default_language] += 1
+            fallbacks[registration.language] += 1
+    return languages, fallbacks, suppressed
 
 
 def create(services: Services, event_id: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:

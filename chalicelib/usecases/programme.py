@@ -22,7 +22,7 @@ from chalicelib.ports import Services
 PAGE = 500
 
 
-def notice(services: Services, before: Event, after: Event, now: datetime) -> Campaign | None:
+def notice(before: Event, after: Event, now: datetime) -> Campaign | None:
     """The campaign that tells registrants what changed from ``before`` to ``after``
     (None when nothing material did)."""
     changes = diff(before, after)
@@ -49,11 +49,5 @@ def notice(services: Services, before: Event, after: Event, now: datetime) -> Ca
 def recipients(services: Services, campaign: Campaign) -> int:
     """How many people a notice will reach now (those whose address bounced or
     complained are left out, as the sending leaves them out)."""
-    where = campaign.audience.where()
-    count, cursor = 0, None
-    while True:
-        page = services.registrations.page(campaign.event_id, where, PAGE, cursor)
-        count += sum(1 for r in page.items if may_receive(campaign, r))
-        cursor = page.cursor
-        if cursor is None:
-            return count
+    everyone = services.registrations.every(campaign.event_id, campaign.audience.where(), PAGE)
+    return sum(1 for r in everyone if campaign.reaches(r) and may_receive(campaign, r))

@@ -51,7 +51,6 @@ class RetryLater(Exception):
 
 
 SOON = 1  # seconds: a job waiting on a write about to be seen, or out of its time
-CLAIM_WAIT = 10  # seconds: another worker's email to the same person is at SES
 
 
 def send_registration_mail(services: Services, job: RegistrationMail) -> str:
@@ -80,7 +79,9 @@ def send_registration_mail(services: Services, job: RegistrationMail) -> str:
     )
     if not claim.proceed:
         if claim.in_progress:
-            raise RetryLater("another worker is sending this email", CLAIM_WAIT)
+            # The visibility timeout, not sooner: if that worker died, its claim's lease
+            # (15 minutes) must end before the queue gives up on this job (20 receives).
+            raise RetryLater("another worker is sending this email")
         return "duplicate"
     links = registration_links(
         services.keys.keys(), services.settings.public_base_url, event, registration
@@ -202,7 +203,6 @@ def send_campaign_mail(
     if event is None:
         return {"gone": len(job.registration_ids)}
     key = CampaignEmail(campaign.campaign_id)
-    where = campaign.audience.where()
     people = services.registrations.get_many(job.registration_ids)
     pace = pace or Pace(services, ahead=IN_FLIGHT)
     outcomes: Counter[str] = Counter()
@@ -249,8 +249,9 @@ def send_campaign_mail(
                 break
             registration = people.get(registration_id)
             now = services.clock()
-            if registration is None or not where.matches(registration):
-                # Cancelled, erased or moved out of the audience since the fan-out.
+            if registration is None or not campaign.reaches(registration):
+                # Cancelled, erased or moved out of the audience since the fan-out, or
+                # registered after the programme change the notice tells.
                 services.send_log.not_sent(registration_id, key, event.id, "skipped", now)
                 outcomes["skipped"] += 1
                 continue
@@ -261,7 +262,7 @@ def send_campaign_mail(
             claim = services.send_log.claim(registration_id, key, "campaign", now, event.id)
             if not claim.proceed:
                 if claim.in_progress:
-                    later.append(("another worker is sending to this recipient", CLAIM_WAIT))
+                    later.append(("another worker is sending to this recipient", None))
                     break
                 outcomes["duplicate"] += 1
                 continue

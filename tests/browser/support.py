@@ -26,7 +26,7 @@ from chalicelib import i18n
 HERE = Path(__file__).parent
 ARTIFACTS = HERE.parents[1] / "test-artifacts" / "browser"
 AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
-BLOCKING_IMPACTS = ("serious", "critical")
+BLOCKING_IMPACTS = ("minor", "moderate", "serious", "critical")  # all of them
 
 _RUN_AXE = """
 const done = arguments[arguments.length - 1];
@@ -155,7 +155,7 @@ class Page:
     # -- accessibility -------------------------------------------------------------------
 
     def axe_violations(self) -> list[dict[str, Any]]:
-        """axe-core's violations of serious or critical impact on the page as it is now.
+        """axe-core's violations, whatever their impact, on the page as it is now.
 
         Injected through the DevTools protocol (execute_script), which the page's
         Content-Security-Policy does not apply to.

@@ -363,3 +363,43 @@ def test_reminders_follow_a_session_moved_after_the_first_reminder(
     # And an hour before the new start, its PT1H reminder is
     clock.now = start + timedelta(hours=1)
     assert f"{EVENT_ID}/education/PT1H" in reminders.run(majlis).created
+
+
+def test_a_session_added_already_cancelled_tells_nobody(
+    majlis: Services, body: dict[str, Any], people: dict[str, str]
+) -> None:
+    new = copy.deepcopy(body)
+    new["sessions"].append(
+        {
+            "id": "closing",
+            "title": {"ar": "الختام", "en": "Closing"},
+            "starts_at": "2027-03-07T20:00:00Z",
+            "ends_at": "2027-03-07T21:00:00Z",
+            "status": "cancelled",
+        }
+    )
+    saved = put_event(majlis, EVENT_ID, new)
+    assert saved.notifying == 0
+    assert majlis.campaigns.campaigns == {}
+    assert majlis.events.get(EVENT_ID).session("closing").cancelled
+
+
+def test_someone_registered_after_the_change_is_not_told_of_it(
+    majlis: Services, body: dict[str, Any], people: dict[str, str], clock: Any
+) -> None:
+    # Given a move saved, its notice not yet fanned out
+    moved = _changed(
+        body, "education", starts_at="2027-03-06T13:00:00Z", ends_at="2027-03-06T15:00:00Z"
+    )
+    saved = put_event(majlis, EVENT_ID, moved)
+    # When someone registers for the moved session a minute later
+    clock.now = clock.now + timedelta(minutes=1)
+    late = register(
+        majlis, EVENT_ID, person(40, language="en", sessions=["education"]), form=False
+    )
+    _deliver(majlis, saved.event.revision)
+    # Then those registered before hear of it, and the newcomer (confirmed with the new
+    # time) does not
+    mail = _mail(majlis)
+    assert late.registration_id not in mail
+    assert set(mail) == {people[language] for language in ("ar", "en", "tr", "es", "ur")}
