@@ -358,38 +358,40 @@ class Event(_Strict):
         return [s.id for s in self.sessions if not s.cancelled]
 
     def slots(self) -> list[list[Session]]:
-        """The sessions one may choose, in time slots: sessions that overlap in time
-        (directly or through another) are alternatives, one slot; in order of start."""
-        slots: list[list[Session]] = []
-        slot_end: datetime | None = None
+        """The sessions one may choose, in time slots, in order of start: sessions that
+        all overlap one another are alternatives, one slot (choose one). Sessions that
+        overlap only through another (10-12, 11-13, 12:30-14) are slots of one each: the
+        first and the last may be held together, and :meth:`clashes` says which not."""
+        groups: list[list[Session]] = []
+        group_end: datetime | None = None
         for session in sorted(
             (s for s in self.sessions if not s.cancelled), key=lambda s: s.starts_at
         ):
-            if slots and slot_end is not None and session.starts_at < slot_end:
-                slots[-1].append(session)
-                slot_end = max(slot_end, session.ends_at)
+            if groups and group_end is not None and session.starts_at < group_end:
+                groups[-1].append(session)
+                group_end = max(group_end, session.ends_at)
             else:
-                slots.append([session])
-                slot_end = session.ends_at
+                groups.append([session])
+                group_end = session.ends_at
+        slots: list[list[Session]] = []
+        for group in groups:
+            if all(a.overlaps(b) for i, a in enumerate(group) for b in group[i + 1 :]):
+                slots.append(group)
+            else:
+                slots += [[session] for session in group]
         return slots
 
     @property
     def has_parallel_sessions(self) -> bool:
-        return any(len(slot) > 1 for slot in self.slots())
+        """Whether some sessions one may choose overlap (all of them cannot be held)."""
+        return bool(self.clashes(self.open_session_ids))
 
     def clashes(self, session_ids: list[str]) -> list[tuple[str, str]]:
-        """Pairs of the given sessions that are in the same time slot."""
-        chosen = set(session_ids)
-        found = []
-        for slot in self.slots():
-            held = [s.id for s in slot if s.id in chosen]
-            found += [(held[0], other) for other in held[1:]]
-        return found
-
-    def country_name(self, code: str, language: str) -> str | None:
-        """The event's own name for a country in ``language``, when it set one."""
-        names = self.country_names.get(code) or {}
-        return names.get(language) or None
+        """Pairs of the given sessions that overlap in time, in the event's order."""
+        chosen = [s for s in self.sessions if s.id in set(session_ids)]
+        return [
+            (a.id, b.id) for i, a in enumerate(chosen) for b in chosen[i + 1 :] if a.overlaps(b)
+        ]
 
     def title_in(self, language: str) -> str:
         return self.title.get(language) or self.title[self.default_language]

@@ -254,8 +254,9 @@ def lost_links_page(event_id: str) -> Response:
 @pages.route("/events/{event_id}/links", methods=["POST"], content_types=ANY)
 @page
 def lost_links_post(event_id: str) -> Response:
-    """The address in (a form, or JSON from an organiser's own site); the same answer for
-    every address, registered or not."""
+    """The address in (the page's form, or JSON from a script: this route sends no CORS
+    headers, so no other site's page can post it); the same answer for every address,
+    registered or not."""
     from chalicelib.pages import views
 
     raw, content_type = _request_body()
@@ -313,8 +314,8 @@ def _link_refused(refused: Any) -> Response:
     from chalicelib.pages.refusals import refused_page
 
     try:
-        if not _head():  # a HEAD counts nothing
-            _count_refusal(refused)
+        # A HEAD counts as a GET: a forged signature is a guess whatever the method
+        _count_refusal(refused)
     except TooManyRequests as over:
         return _problem_page(http.problem_for(over), _browser_language())
     accept_language = pages.current_request.headers.get("accept-language")

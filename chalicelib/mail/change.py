@@ -109,9 +109,10 @@ def change_mail(
     text, html = addressed_parts("change", language, context, registration.full_name)
     calendar = cancellation = None
     if registered:
-        # The event may be read from a cache a change older: the notice's revision.
-        revision = max(event.revision, campaign.change.revision)
-        people = calendar_people(event, registration, campaign.created_at, revision)
+        # The entries are the notice's (its sessions after the change), so is their
+        # SEQUENCE: a notice delivered after a later one carries a lower SEQUENCE, and
+        # calendars keep the later times.
+        people = calendar_people(event, registration, campaign.created_at, campaign.change.revision)
         held = [c for c in told if c.session_id in registration.sessions]
         updated = [
             calendar_entry(

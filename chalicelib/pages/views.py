@@ -321,14 +321,23 @@ def _session(session: Session, event: Event, language: str, zones: list[str]) ->
 def programme(event: Event, language: str, reader_zone: str | None = None) -> list[dict[str, Any]]:
     """What a form offers, in time order: ``single`` (a slot of one session: a
     checkbox), ``parallel`` (sessions at the same time: a radio group named
-    ``slot-<n>``) and ``cancelled`` (shown, not offered)."""
+    ``slot-<n>``; checkboxes on a page of someone who holds more than one of them) and
+    ``cancelled`` (shown, not offered)."""
     zones = _zones_for(event, reader_zone)
     gettext = _gettext(language)
+    clashing = {session_id for pair in event.clashes(event.open_session_ids) for session_id in pair}
     items: list[tuple[datetime, dict[str, Any]]] = []
     for index, slot in enumerate(event.slots()):
         sessions = [_session(s, event, language, zones) for s in slot]
         if len(slot) == 1:
-            items.append((slot[0].starts_at, {"kind": "single", "session": sessions[0]}))
+            # A form ticks a session at first unless it overlaps another (a slot of one
+            # that overlaps only some sessions of its neighbours, not all of them).
+            single = {
+                "kind": "single",
+                "session": sessions[0],
+                "ticked": slot[0].id not in clashing,
+            }
+            items.append((slot[0].starts_at, single))
             continue
         starts = min(s.starts_at for s in slot)
         ends = max(s.ends_at for s in slot)

@@ -96,7 +96,11 @@ def resend(services: Services, token: str) -> tuple[Managed, bool]:
     not_since = now - timedelta(seconds=services.settings.resend_interval_seconds)
     due = registration.mail_requested_at <= not_since
     if due:
-        services.registrations.request_mail(registration.registration_id, "resend", now, not_since)
+        # None: cancelled (or erased) since it was read, so no email is owed
+        owed = services.registrations.request_mail(
+            registration.registration_id, "resend", now, not_since
+        )
+        due = owed is not None
     return managed, due
 
 
@@ -113,4 +117,6 @@ def manage_action(fields: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         return str(action), {}
     if action == "update":
         return "update", rest
-    raise Invalid([FieldError("action", "invalid_choice", "The action is 'cancel' or 'update'.")])
+    raise Invalid(
+        [FieldError("action", "invalid_choice", "The action is 'cancel', 'resend' or 'update'.")]
+    )

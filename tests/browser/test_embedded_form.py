@@ -54,7 +54,7 @@ def organiser_site() -> Iterator[_OrganiserSite]:
     server.shutdown()
 
 
-def _event(local, event_id: str, origin: str, parallel: bool = False) -> None:
+def _event(local, event_id: str, origin: str, parallel: bool = False, chain: bool = False) -> None:
     body = event_body(
         zoom_base_for(event_id),
         registration={"opens_at": "2020-01-01T00:00:00Z"},
@@ -64,6 +64,9 @@ def _event(local, event_id: str, origin: str, parallel: bool = False) -> None:
         body["sessions"][1]["starts_at"] = body["sessions"][0]["starts_at"]
         body["sessions"][1]["ends_at"] = body["sessions"][0]["ends_at"]
         body["sessions"][5]["status"] = "cancelled"
+    if chain:  # education 12-14, family 13-15, youth 14:30-16:30: family overlaps both
+        body["sessions"][1].update(starts_at="2027-03-06T13:00:00Z", ends_at="2027-03-06T15:00:00Z")
+        body["sessions"][2].update(starts_at="2027-03-06T14:30:00Z", ends_at="2027-03-06T16:30:00Z")
     response = requests.put(
         f"{local.url}/events/{event_id}",
         json=body,
@@ -163,3 +166,51 @@ def test_the_embedded_form_offers_one_session_per_time_slot(
     listed = registrations.registrations(local.majlis, event_id, {}).items
     (stored,) = [r for r in listed if r.email == address]
     assert stored.sessions == ["family", "youth"]
+
+
+def test_the_embedded_form_leaves_sessions_that_overlap_another_unticked(
+    local, page: Page, organiser_site
+):
+    event_id = "embedded-chain"
+    origin = f"http://127.0.0.1:{organiser_site.server_address[1]}"
+    _event(local, event_id, origin, chain=True)
+    organiser_site.page = ORGANISER_PAGE.format(event=event_id, lang="ur", api=local.url)
+    page.open(origin + "/")
+    prefix = f"#majlis-{event_id}-"
+    page.visible(prefix + "email", timeout=15)
+    host = "[data-majlis-event]"
+    # No slot of sessions that all overlap: every session a box, those that overlap
+    # another unticked (ticking all of them would be refused)
+    assert not page.find_all(f"{host} input[type=radio]")
+    boxes = {
+        b.get_attribute("value"): b.is_selected()
+        for b in page.find_all(f"{host} input[type=checkbox][name=sessions]")
+    }
+    assert boxes == {
+        **dict.fromkeys(["education", "family", "youth"], False),
+        **dict.fromkeys(["science", "economy", "media", "health", "environment"], True),
+    }
+    page.shot("form")
+    # The first and the last of the three may be held together
+    address = "embedded.chain@example.org"
+    page.type(prefix + "email", address)
+    page.type(prefix + "first_name", "Ayesha")
+    page.choose(prefix + "country", "PK")
+    page.tick(prefix + "s-education")
+    page.tick(prefix + "s-youth")
+    page.tick(prefix + "consent")
+    before = outbox(local)
+    page.find(f"{host} button[type=submit]").click()
+    page.visible(f"{host} [role=status]", timeout=15)
+    email_to(local, address, before)
+    listed = registrations.registrations(local.majlis, event_id, {}).items
+    (stored,) = [r for r in listed if r.email == address]
+    assert stored.sessions == [
+        "education",
+        "youth",
+        "science",
+        "economy",
+        "media",
+        "health",
+        "environment",
+    ]

@@ -124,6 +124,7 @@ def test_register_sync_echo_join_and_cancel(local):
         assert registration.zoom[session_id] == {
             "registrant_id": there[session_id]["id"],
             "join_url": there[session_id]["join_url"],
+            "meeting": f"webinar:{ZOOM_IDS[session_id]}",
         }
         assert registration.zoom_sync[session_id]["state"] == "synced"
     mine = [r for r in all_registrations(local) if r.email_key == email]

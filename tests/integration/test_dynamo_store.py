@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import timedelta
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamo.schema import seats_key, to_attributes
+from chalicelib.adapters.dynamo.schema import event_key, seats_key, to_attributes
 from chalicelib.domain.events import Event
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.registrations import (
@@ -19,7 +21,7 @@ from chalicelib.domain.registrations import (
     Status,
     seat_free,
 )
-from chalicelib.ports import AlreadyRegistered, SeatsChanged
+from chalicelib.ports import AlreadyRegistered, SeatsChanged, StoreBusy
 from tests.builders import event_body, person
 
 
@@ -180,3 +182,73 @@ def test_event_put_reports_creation_and_keeps_the_seat_counter(aws):
         TableName=aws.settings.table_name, Key=to_attributes(seats_key("other"))
     )["Item"]
     assert item["registered"]["N"] == "1"
+
+
+def _title(event: Event, text: str) -> Event:
+    return event.model_copy(update={"title": {**event.title, "en": text}})
+
+
+def test_an_event_saved_twice_from_one_revision_keeps_the_first_save(aws):
+    stored = aws.events.get("conf", fresh=True)
+    first = _title(stored, "First").model_copy(update={"revision": stored.revision + 1})
+    second = _title(stored, "Second").model_copy(update={"revision": stored.revision + 1})
+    # Two organisers saving what they both read: the condition lets one through
+    assert aws.events.save(first, stored.revision, None, aws.clock()) is True
+    assert aws.events.save(second, stored.revision, None, aws.clock()) is False
+    now = aws.events.get("conf", fresh=True)
+    assert (now.title["en"], now.revision) == ("First", stored.revision + 1)
+    # A new event is created once: a second creation of the same id is refused
+    new = Event.model_validate({**event_body(), "id": "fresh"})
+    assert aws.events.save(new, None, None, aws.clock()) is True
+    assert aws.events.save(_title(new, "Again"), None, None, aws.clock()) is False
+    assert aws.events.get("fresh", fresh=True).title["en"] == new.title["en"]
+
+
+def test_an_event_stored_before_revisions_were_kept_is_at_revision_zero(aws):
+    # Given an event item as stored before "revision" existed (not in the item, nor in
+    # its settings)
+    settings = Event.model_validate({**event_body(), "id": "legacy"}).model_dump(mode="json")
+    settings.pop("revision")
+    boto3.client("dynamodb").put_item(
+        TableName=aws.settings.table_name,
+        Item=to_attributes(
+            {
+                **event_key("legacy"),
+                "kind": "event",
+                "settings": json.dumps(settings),
+                "updated_at": "2026-01-01T00:00:00Z",
+            }
+        ),
+    )
+    stored = aws.events.get("legacy", fresh=True)
+    assert stored.revision == 0
+    # Then it saves from revision 0, and only once
+    revised = _title(stored, "Renamed").model_copy(update={"revision": 1})
+    assert aws.events.save(revised, 0, None, aws.clock()) is True
+    assert aws.events.save(_title(stored, "Late"), 0, None, aws.clock()) is False
+    assert aws.events.get("legacy", fresh=True).revision == 1
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        {"Error": {"Code": "ThrottlingException", "Message": "slow down"}},
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}},
+        {
+            "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+            "CancellationReasons": [{"Code": "ThrottlingError"}],
+        },
+    ],
+    ids=["throttled", "over-throughput", "throttled-in-transaction"],
+)
+def test_a_throttled_event_save_is_store_busy_and_writes_nothing(aws, monkeypatch, refusal):
+    stored = aws.events.get("conf", fresh=True)
+
+    def throttled(**_: object) -> None:
+        raise ClientError(refusal, "TransactWriteItems")
+
+    monkeypatch.setattr(aws.events._inner.db, "transact_write_items", throttled)
+    revised = _title(stored, "Busy").model_copy(update={"revision": stored.revision + 1})
+    with pytest.raises(StoreBusy):
+        aws.events.save(revised, stored.revision, None, aws.clock())
+    assert aws.events.get("conf", fresh=True) == stored

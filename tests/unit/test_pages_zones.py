@@ -454,3 +454,62 @@ def test_the_manage_page_lists_the_registrant_s_country_zones_first_with_theirs_
     assert listed[0][2] is True
     assert listed[0][1].startswith("İstanbul — Türkiye (UTC+03:00)")
     assert "" not in [value for value, _, _ in listed]  # no "my country's zone" here
+
+
+def chain_event() -> Event:
+    """education 12-14, family 13-15 and youth 14:30-16:30: family overlaps both others,
+    which do not overlap each other."""
+    body = event_body()
+    body["sessions"][1].update(starts_at="2027-03-06T13:00:00Z", ends_at="2027-03-06T15:00:00Z")
+    body["sessions"][2].update(starts_at="2027-03-06T14:30:00Z", ends_at="2027-03-06T16:30:00Z")
+    return Event.model_validate({**body, "id": "conf"})
+
+
+def test_sessions_overlapping_only_through_another_are_boxes_none_ticked_at_first():
+    event = chain_event()
+    assert [[s.id for s in slot] for slot in event.slots()][:3] == [
+        ["education"],
+        ["family"],
+        ["youth"],
+    ]
+    assert event.clashes(["education", "youth"]) == []
+    assert event.clashes(["education", "family", "youth"]) == [
+        ("education", "family"),
+        ("family", "youth"),
+    ]
+    assert event.has_parallel_sessions
+    html, _ = views.registration_page(event, "en", NOW, base_url="https://m.example")
+    assert not inputs(html, type="radio")
+    boxes = {
+        str(b["value"]): "checked" in b for b in inputs(html, type="checkbox", name="sessions")
+    }
+    assert boxes == {
+        **dict.fromkeys(["education", "family", "youth"], False),
+        **dict.fromkeys(["science", "economy", "media", "health", "environment"], True),
+    }
+    # The first and the last may be held together; not either with the middle one
+    held = registration_of(event, sessions=["education", "youth"])
+    assert held.sessions == ["education", "youth"]
+    with pytest.raises(ValueError, match="overlapping_sessions"):
+        registration_of(event, sessions=["education", "family"])
+
+
+def test_the_manage_page_of_someone_holding_two_sessions_now_at_one_time_keeps_both():
+    # Given someone who chose education and family before family was moved onto education
+    before = plain_event()
+    registration = registration_of(before, sessions=["education", "family", "youth"])
+    event = parallel_event()
+    html = _manage(registration, event)
+    # Then the slot offers boxes with both held ticked (a radio group would drop one),
+    # and says to keep one
+    assert not [r for r in inputs(html, type="radio") if r["name"] == "slot-0"]
+    ticked = {
+        str(b["value"]) for b in inputs(html, type="checkbox", name="sessions") if "checked" in b
+    }
+    assert ticked == {"education", "family", "youth"}
+    assert 'id="slot-0-note"' in html
+    assert "Some of these sessions are at the same time" in html
+    # And in Arabic, translated
+    arabic = _manage(registration.model_copy(update={"language": "ar"}), event)
+    assert "Some of these sessions are at the same time" not in arabic
+    assert 'id="slot-0-note"' in arabic

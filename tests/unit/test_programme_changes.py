@@ -394,12 +394,44 @@ def test_someone_registered_after_the_change_is_not_told_of_it(
     saved = put_event(majlis, EVENT_ID, moved)
     # When someone registers for the moved session a minute later
     clock.now = clock.now + timedelta(minutes=1)
-    late = register(
-        majlis, EVENT_ID, person(40, language="en", sessions=["education"]), form=False
-    )
+    late = register(majlis, EVENT_ID, person(40, language="en", sessions=["education"]), form=False)
     _deliver(majlis, saved.event.revision)
     # Then those registered before hear of it, and the newcomer (confirmed with the new
     # time) does not
     mail = _mail(majlis)
     assert late.registration_id not in mail
     assert set(mail) == {people[language] for language in ("ar", "en", "tr", "es", "ur")}
+
+
+def test_a_notice_delivered_after_a_later_one_carries_a_lower_sequence(
+    majlis: Services, body: dict[str, Any], people: dict[str, str]
+) -> None:
+    # Given education moved twice, the second notice delivered first
+    first = put_event(
+        majlis,
+        EVENT_ID,
+        _changed(
+            body, "education", starts_at="2027-03-06T13:00:00Z", ends_at="2027-03-06T15:00:00Z"
+        ),
+    )
+    second = put_event(
+        majlis,
+        EVENT_ID,
+        _changed(
+            body, "education", starts_at="2027-03-06T14:00:00Z", ends_at="2027-03-06T16:00:00Z"
+        ),
+    )
+    _deliver(majlis, second.event.revision)
+    (later,) = _mail(majlis)[people["en"]]
+    majlis.mailer.sent.clear()
+    _deliver(majlis, first.event.revision)
+    (earlier,) = _mail(majlis)[people["en"]]
+
+    def entry(message: EmailMessage) -> Any:
+        (found,) = Calendar.from_ical(_calendars(message)["invite.ics"]).walk("VEVENT")
+        return found
+
+    # Then calendars keep the later time: the older notice's entry has a lower SEQUENCE
+    assert entry(later)["uid"] == entry(earlier)["uid"]
+    assert entry(earlier)["sequence"] < entry(later)["sequence"]
+    assert entry(later).decoded("dtstart").hour == 14

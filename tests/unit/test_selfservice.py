@@ -766,3 +766,30 @@ def test_a_change_to_a_registration_that_changed_meanwhile_is_a_conflict(
     assert problem.status == 409
     assert problem.document()["type"] == "urn:majlis:problem:conflict"
     assert "reload" in problem.detail
+
+
+def test_resend_says_an_email_is_on_its_way_only_when_one_is(
+    majlis: Services, clock: Clock
+) -> None:
+    someone = sign_up(majlis)
+    manage = manage_token(majlis, someone)
+    clock.advance(minutes=11)  # past the confirmation's resend interval
+    # Given the registration cancelled between the page's read and the request
+    request_mail = majlis.registrations.request_mail
+
+    def cancelled_meanwhile(*args: Any) -> Any:
+        majlis.registrations.cancel(majlis.registrations.get(someone.registration_id), clock())
+        return request_mail(*args)
+
+    majlis.registrations.request_mail = cancelled_meanwhile  # type: ignore[method-assign]
+    _, resent = selfservice.resend(majlis, manage)
+    # Then no email is owed, and the page does not say one is coming
+    assert resent is False
+    assert majlis.registrations.get(someone.registration_id).mail_reason != "resend"
+
+
+def test_an_unknown_manage_action_names_the_three_there_are() -> None:
+    problem = problem_of(lambda: selfservice.manage_action({"action": "delete"}))
+    (error,) = problem.errors
+    assert (error.field, error.code) == ("action", "invalid_choice")
+    assert error.message == "The action is 'cancel', 'resend' or 'update'."

@@ -10,9 +10,9 @@ from botocore.exceptions import ClientError
 from chalicelib.adapters.aws import error_code
 from chalicelib.adapters.dynamo import schema
 from chalicelib.adapters.dynamo.schema import to_attributes
-from chalicelib.adapters.dynamo.table import Table, reasons
+from chalicelib.adapters.dynamo.table import THROTTLED, Table, reasons
 from chalicelib.domain.events import Event
-from chalicelib.ports import EventStore
+from chalicelib.ports import EventStore, StoreBusy
 
 if TYPE_CHECKING:
     from chalicelib.domain.campaigns import Campaign
@@ -92,13 +92,18 @@ class DynamoEventStore(Table, EventStore):
         try:
             self.db.transact_write_items(TransactItems=items)
         except ClientError as error:
-            if error_code(error) != "TransactionCanceledException":
+            code = error_code(error)
+            if code in THROTTLED:
+                raise StoreBusy() from error
+            if code != "TransactionCanceledException":
                 raise
             codes = [r.get("Code") for r in reasons(error)]
             if codes and codes[0] == "ConditionalCheckFailed":
                 return False
             if "TransactionConflict" in codes:
                 return False  # another save at the same moment: read it again
+            if "ThrottlingError" in codes:
+                raise StoreBusy() from error
             raise
         return True
 

@@ -16,7 +16,7 @@ from chalicelib.adapters.aws import error_code
 from chalicelib.adapters.dynamo import schema
 from chalicelib.adapters.dynamo.limits import counter_update
 from chalicelib.adapters.dynamo.schema import from_attributes, to_attributes
-from chalicelib.adapters.dynamo.table import CONFLICT_RETRIES, Table, backoff, reasons
+from chalicelib.adapters.dynamo.table import CONFLICT_RETRIES, THROTTLED, Table, backoff, reasons
 from chalicelib.domain.ids import is_id
 from chalicelib.domain.registrations import EmailStatus, Registration, RegistrationFilter, Status
 from chalicelib.ports import (
@@ -90,7 +90,7 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             except ClientError as error:
                 code = error_code(error)
                 if code != "TransactionCanceledException":
-                    if code in ("ProvisionedThroughputExceededException", "ThrottlingException"):
+                    if code in THROTTLED:
                         raise StoreBusy() from error
                     raise
                 why = reasons(error)

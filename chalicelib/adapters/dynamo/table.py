@@ -14,6 +14,8 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws import client
 
+# The error codes of a throttled call (a cancelled transaction says "ThrottlingError")
+THROTTLED = ("ProvisionedThroughputExceededException", "ThrottlingException")
 CONFLICT_RETRIES = 4  # a contended transaction is tried this often before StoreBusy
 
 

@@ -3,7 +3,8 @@
      <script src="https://API/assets/embed.js" async></script>
    The form reads GET /events/{id} and posts JSON to /events/{id}/registrations; the API
    allows exactly the event's allowed_origins. No dependencies, no cookies.
-   Sessions come by time slot (the event's "slots"): a slot of one session is a checkbox,
+   Sessions come by time slot (the event's "slots"): a slot of one session is a checkbox
+   (ticked unless it overlaps another session),
    sessions at the same time a radio group with "none of these"; cancelled sessions are
    shown, not offered. */
 (function () {
@@ -53,6 +54,12 @@
     var byId = {};
     event.sessions.forEach(function (s) { byId[s.id] = s; });
     function title(s) { return s.title[lang] || s.title[event.default_language]; }
+    // A session is ticked at first unless it overlaps another one may choose.
+    function clashes(s) {
+      return event.sessions.some(function (o) {
+        return o.id !== s.id && o.status !== "cancelled" && new Date(s.starts_at) < new Date(o.ends_at) && new Date(o.starts_at) < new Date(s.ends_at);
+      });
+    }
     var slots = event.slots || event.sessions.filter(function (s) { return s.status !== "cancelled"; }).map(function (s) { return [s.id]; });
     var items = slots.map(function (ids, n) { return { at: byId[ids[0]].starts_at, ids: ids, n: n }; });
     event.sessions.forEach(function (s) { if (s.status === "cancelled") { items.push({ at: s.starts_at, cancelled: s }); } });
@@ -72,7 +79,7 @@
       }
       if (item.ids.length === 1) {
         var s = byId[item.ids[0]];
-        choice(sessions, "checkbox", uid + "s-" + s.id, "sessions", s.id, title(s) + " — " + when.format(new Date(s.starts_at)), true);
+        choice(sessions, "checkbox", uid + "s-" + s.id, "sessions", s.id, title(s) + " — " + when.format(new Date(s.starts_at)), !clashes(s));
         return;
       }
       var name = uid + "slot-" + item.n;
