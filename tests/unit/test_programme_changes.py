@@ -80,6 +80,17 @@ def _changed(body: dict[str, Any], session_id: str, **changes: Any) -> dict[str,
     return new
 
 
+def _closing(**fields: Any) -> dict[str, Any]:
+    """A session added on the second evening."""
+    return {
+        "id": "closing",
+        "title": {"ar": "الختام", "en": "Closing"},
+        "starts_at": "2027-03-07T20:00:00Z",
+        "ends_at": "2027-03-07T21:00:00Z",
+        **fields,
+    }
+
+
 def _deliver(majlis: Services, revision: int) -> None:
     """The stream's fan-out of the notice, then the mail worker."""
     outcome = campaigns.fan_out(majlis, notice_id(EVENT_ID, revision), lambda: 900)
@@ -269,14 +280,7 @@ def test_adding_a_session_tells_everyone_active(
     majlis: Services, body: dict[str, Any], people: dict[str, str]
 ) -> None:
     new = copy.deepcopy(body)
-    new["sessions"].append(
-        {
-            "id": "closing",
-            "title": {"ar": "الختام", "en": "Closing"},
-            "starts_at": "2027-03-07T20:00:00Z",
-            "ends_at": "2027-03-07T21:00:00Z",
-        }
-    )
+    new["sessions"].append(_closing())
     saved = put_event(majlis, EVENT_ID, new)
     assert saved.notifying == len(PEOPLE)
     _deliver(majlis, saved.event.revision)
@@ -369,15 +373,7 @@ def test_a_session_added_already_cancelled_tells_nobody(
     majlis: Services, body: dict[str, Any], people: dict[str, str]
 ) -> None:
     new = copy.deepcopy(body)
-    new["sessions"].append(
-        {
-            "id": "closing",
-            "title": {"ar": "الختام", "en": "Closing"},
-            "starts_at": "2027-03-07T20:00:00Z",
-            "ends_at": "2027-03-07T21:00:00Z",
-            "status": "cancelled",
-        }
-    )
+    new["sessions"].append(_closing(status="cancelled"))
     saved = put_event(majlis, EVENT_ID, new)
     assert saved.notifying == 0
     assert majlis.campaigns.campaigns == {}
