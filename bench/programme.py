@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ def _state(root: Path, event_id: str, body: dict[str, Any], people: int) -> None
         "America/New_York",
         "Asia/Kuala_Lumpur",
     ]
+    # Registered a day ago on local mode's clock (the real one): before the change
+    registered_at = datetime.now(UTC) - timedelta(days=1)
     event = Event.model_validate({**body, "id": event_id})
     items = [
         schema.event_item(event, NOW),
@@ -56,9 +59,9 @@ def _state(root: Path, event_id: str, body: dict[str, Any], people: int) -> None
             sessions=["education", "family"],
             clicks={"education": {}, "family": {}},
             status=Status.REGISTERED,
-            created_at=NOW,
-            updated_at=NOW,
-            mail_requested_at=NOW,
+            created_at=registered_at,
+            updated_at=registered_at,
+            mail_requested_at=registered_at,
         )
         items.append(schema.registration_item(registration))
         items.append(schema.email_item(registration))
@@ -111,6 +114,7 @@ def programme_change(people: int = 1000, timeout: float = 900.0) -> dict[str, An
         answered = time.perf_counter() - started
         assert answer.status_code == 200, answer.text
         notifying = answer.json()["notifying"]
+        assert notifying == people, f"{notifying} of {people} to be told"
         last = started
         sent = 0
         while time.perf_counter() - started < timeout:

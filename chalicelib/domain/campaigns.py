@@ -213,9 +213,10 @@ class Campaign(BaseModel):
 
     def reaches(self, registration: Registration) -> bool:
         """Whether the campaign is for ``registration`` now: its audience matches, and
-        a programme change is told only to those who registered before it (a later
-        registration was confirmed with the new programme)."""
-        if self.purpose == "change" and registration.created_at > self.created_at:
+        a programme change is told to those who registered before its ``told_until``
+        (a later registration was confirmed with the new programme)."""
+        until = self.change.told_until if self.change else None
+        if until is not None and registration.created_at > until:
             return False
         return self.audience.where().matches(registration)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from chalicelib.domain.events import Event, Session
 from chalicelib.domain.ids import derived_id
@@ -71,6 +71,9 @@ class ProgrammeChange(BaseModel):
 
     revision: int  # the event's revision that this change produced
     sessions: list[SessionChange]
+    # Who registers after this moment was confirmed with the changed programme: the
+    # change was saved before it by more than any container keeps the event cached.
+    told_until: AwareDatetime | None = None
 
     @property
     def affected(self) -> list[str]:

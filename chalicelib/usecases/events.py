@@ -98,7 +98,7 @@ def _save(services: Services, event: Event, dry_run: bool) -> Saved | None:
     if event.model_copy(update={"revision": stored.revision}) == stored:
         return Saved(stored, created=False, saved=not dry_run)  # nothing to save
     revised = event.model_copy(update={"revision": stored.revision + 1})
-    notice = programme.notice(stored, revised, now)
+    notice = programme.notice(stored, revised, now, programme.settled(services.settings))
     notifying = programme.recipients(services, notice) if notice else 0
     if dry_run:
         return Saved(revised, created=False, notifying=notifying, saved=False)

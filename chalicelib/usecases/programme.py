@@ -11,8 +11,9 @@ removed). Reminders follow a moved session by themselves (their ids hold its sta
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from chalicelib.config import Settings
 from chalicelib.domain.campaigns import Audience, Campaign, may_receive
 from chalicelib.domain.events import Event
 from chalicelib.domain.programme import ProgrammeChange, diff, notice_id
@@ -20,15 +21,26 @@ from chalicelib.domain.registrations import Status
 from chalicelib.ports import Services
 
 PAGE = 500
+CLOCK_SKEW = timedelta(seconds=5)  # between the containers' clocks, at most
 
 
-def notice(before: Event, after: Event, now: datetime) -> Campaign | None:
+def settled(settings: Settings) -> timedelta:
+    """How long after a change is saved a confirmation may still show the programme
+    before it: a container's cached event is at most ``event_cache_seconds`` old."""
+    return timedelta(seconds=settings.event_cache_seconds) + CLOCK_SKEW
+
+
+def notice(
+    before: Event, after: Event, now: datetime, settled: timedelta = timedelta(0)
+) -> Campaign | None:
     """The campaign that tells registrants what changed from ``before`` to ``after``
-    (None when nothing material did)."""
+    (None when nothing material did). ``settled``: how long after ``now`` a
+    confirmation may still be written from ``before`` (the containers' event cache):
+    whoever registers until then is told too."""
     changes = diff(before, after)
     if not changes:
         return None
-    change = ProgrammeChange(revision=after.revision, sessions=changes)
+    change = ProgrammeChange(revision=after.revision, sessions=changes, told_until=now + settled)
     return Campaign(
         campaign_id=notice_id(after.id, after.revision),
         event_id=after.id,
