@@ -11,6 +11,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as EndpointUnreachable
 
 _CONFIG = Config(
     connect_timeout=2,
@@ -36,3 +38,42 @@ def client(service: str) -> Any:
 def error_code(error: Exception) -> str:
     response = getattr(error, "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))
+
+
+# Error codes of an AWS service saying "not now": throttled or briefly unable to answer.
+PASSING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "SlowDown",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ServiceUnavailable",
+        "InternalServerError",
+        "InternalFailure",
+        "InternalError",
+    }
+)
+
+
+def unavailable(error: BaseException) -> str | None:
+    """What failed, when ``error`` is an AWS service failing for a while — throttled,
+    a 5xx, a timeout, a connection refused, dropped or out of the pool — so that the
+    caller is told to retry; None for anything else (a bug, a refusal, bad credentials).
+    The cause names the operation and the error's class or code, never its message
+    (which may quote a key or an address)."""
+    if isinstance(error, (HTTPClientError, EndpointUnreachable)):
+        return type(error).__name__
+    if isinstance(error, ClientError):
+        code = error_code(error)
+        status = int((error.response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
+        reasons = {r.get("Code") for r in error.response.get("CancellationReasons") or []}
+        if code in PASSING_CODES or status >= 500 or status == 429 or "ThrottlingError" in reasons:
+            return f"{error.operation_name} {code or status}"
+    return None

@@ -24,7 +24,19 @@ class SecretRing:
             from chalicelib.adapters.aws import client
 
             self._provider = SecretsProvider(boto3_client=client("secretsmanager"))
-        return self._provider.get(self.secret_id, transform="json", max_age=self.max_age)
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+        from chalicelib.adapters.aws import unavailable
+
+        try:
+            return self._provider.get(self.secret_id, transform="json", max_age=self.max_age)
+        except GetParameterError as error:
+            # Powertools wraps every failure: Secrets Manager failing for a while is
+            # told as itself (the callers answer it with a 503), anything else as is.
+            cause = error.__context__
+            if cause is not None and unavailable(cause):
+                raise cause from None
+            raise
 
 
 class SigningKeyRing(SigningKeys):

@@ -28,7 +28,13 @@ json_route = http.json_routes(lambda: api.current_request.context.get("requestId
 @api.authorizer(ttl_seconds=60)
 def organizer_token(auth_request: Any) -> AuthResponse:
     wired = services()
-    principal = auth.authenticate(wired.tokens, auth_request.token, wired.clock())
+    try:
+        principal = auth.authenticate(wired.tokens, auth_request.token, wired.clock())
+    except Exception as error:
+        # The tokens' store failing: the authorizer fails, and API Gateway answers its
+        # AUTHORIZER_FAILURE response, a 503 with Retry-After (infra/resources.yaml).
+        http.dependency_failure(error, "organizer_token")
+        raise
     if principal is None:
         # Denied: the gateway answers 401 (see the gateway responses in infra/).
         return AuthResponse(routes=[], principal_id="anonymous")
@@ -75,8 +81,15 @@ def with_cors(view: Any) -> Any:
 
     @functools.wraps(view)
     def handle(**kwargs: Any) -> Response:
+        from chalicelib.adapters.aws import unavailable
+
         response = view(**kwargs)
-        origin = _allowed_origin(kwargs["event_id"])
+        try:
+            origin = _allowed_origin(kwargs["event_id"])
+        except Exception as error:
+            if unavailable(error) is None:
+                raise
+            origin = None  # the store failing: the answer (a 503, logged) says so already
         response.headers["Vary"] = "Origin"
         if origin:
             response.headers["Access-Control-Allow-Origin"] = origin
@@ -125,6 +138,7 @@ def public_event(event_id: str) -> Response:
 
 
 @api.route("/events/{event_id}", methods=["OPTIONS"], content_types=ANY)
+@json_route
 def public_event_preflight(event_id: str) -> Response:
     return _preflight(event_id)
 
@@ -148,6 +162,7 @@ def put_event(event_id: str) -> Response:
 
 
 @api.route("/events/{event_id}/registrations", methods=["OPTIONS"], content_types=ANY)
+@json_route
 def registrations_preflight(event_id: str) -> Response:
     return _preflight(event_id)
 

@@ -128,6 +128,19 @@ def busy() -> Problem:
     )
 
 
+def dependency_failure(error: BaseException, route: str) -> Problem | None:
+    """The 503 for an AWS service failing for a while (throttled, a 5xx, a timeout, a
+    connection error: ``adapters.aws.unavailable``), logged once with its cause; None
+    for any other error."""
+    from chalicelib.adapters.aws import unavailable
+
+    cause = unavailable(error)
+    if cause is None:
+        return None
+    logger.warning("dependency unavailable", extra={"route": route, "cause": cause})
+    return busy()
+
+
 def problem_for(error: Exception) -> Problem:
     """The problem document for a refusal, a busy store, or a problem already made.
 
@@ -180,7 +193,10 @@ def json_routes(request_id: Callable[[], str | None]) -> Callable[..., Any]:
                 return view(**kwargs)
             except ANSWERED as refused:
                 return problem_response(refused)
-            except Exception:  # noqa: BLE001 - the last line: a problem, never a traceback
+            except Exception as error:  # noqa: BLE001 - the last line: never a traceback
+                failed = dependency_failure(error, view.__name__)
+                if failed is not None:
+                    return problem_response(failed)
                 logger.exception("unhandled error", extra={"route": view.__name__})
                 return problem_response(Problem(500, "Something went wrong on our side."))
 

@@ -49,17 +49,26 @@ def page(view: Callable[..., Response]) -> Callable[..., Response]:
         try:
             response = view(**kwargs)
         except http.ANSWERED as refused:  # a dependency busy, a refusal not handled below
-            response = _problem_page(http.problem_for(refused), _browser_language())
-        except Exception:  # noqa: BLE001 - the last line: a page, never a traceback
-            logger.exception("unhandled error", extra={"route": view.__name__})
-            response = _problem_page(
-                http.Problem(500, "Something went wrong on our side."), _browser_language()
-            )
+            response = _failure(http.problem_for(refused))
+        except Exception as error:  # noqa: BLE001 - the last line: a page, never a traceback
+            failed = http.dependency_failure(error, view.__name__)
+            if failed is None:
+                logger.exception("unhandled error", extra={"route": view.__name__})
+                failed = http.Problem(500, "Something went wrong on our side.")
+            response = _failure(failed)
         if _head():
             response.body = ""
         return response
 
     return handle
+
+
+def _failure(problem: http.Problem) -> Response:
+    """A kind page, or a problem document for a script that posted JSON."""
+    content_type = pages.current_request.headers.get("content-type") or ""
+    if bodies.media_type(content_type)[0] == bodies.JSON:
+        return http.problem_response(problem)
+    return _problem_page(problem, _browser_language())
 
 
 def _respond(html: str, status: int, headers: dict[str, str] | None = None) -> Response:

@@ -1,7 +1,8 @@
 """The API gateway of local mode: ``chalice local`` answering errors as API Gateway does.
 
 In AWS, API Gateway itself answers some requests (no token, a token the authorizer
-denies, an unknown path) with the gateway responses of ``infra/resources.yaml``:
+denies, an authorizer that failed, an unknown path) with the gateway responses of
+``infra/resources.yaml``:
 problem documents. Chalice's local gateway answers those with its own bodies; this
 one answers with the same documents as AWS, read from the same definition. The test
 client and the local server both use it.
@@ -33,6 +34,28 @@ from infra import PROJECT_DIR, gateway_responses
 from infra.local.mailbox import PREFIX, respond
 
 
+class AuthorizerFailure(LocalGatewayException):
+    """The authorizer function raised: API Gateway answers AUTHORIZER_FAILURE."""
+
+    CODE = 500
+
+
+class _FailingAuthorizer:
+    """Chalice's local authorizer, except that an authorizer function that raises is
+    answered as API Gateway answers it (its AUTHORIZER_FAILURE response), not a 500."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def authorize(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self._inner.authorize(*args, **kwargs)
+        except LocalGatewayException:
+            raise
+        except Exception:  # noqa: BLE001 - what Lambda reports to API Gateway as a failure
+            raise AuthorizerFailure({}, b'{"message": null}') from None
+
+
 class GatewayResponse(LocalGatewayException):
     def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
         super().__init__(headers, body)
@@ -40,6 +63,8 @@ class GatewayResponse(LocalGatewayException):
 
 
 def _kind(error: LocalGatewayException) -> str:
+    if isinstance(error, AuthorizerFailure):
+        return "AUTHORIZER_FAILURE"
     if isinstance(error, NotAuthorizedError):
         return "UNAUTHORIZED"
     if isinstance(error, ForbiddenError):
@@ -73,6 +98,7 @@ def as_gateway_response(error: LocalGatewayException) -> GatewayResponse:
 class ProblemGateway(LocalGateway):
     def __init__(self, app: Chalice, config: Config, source_ip: str | None = None) -> None:
         super().__init__(app, config)
+        self._authorizer = _FailingAuthorizer(self._authorizer)
         if source_ip:  # as API Gateway does: the caller's address, not always 127.0.0.1
             self.event_converter.LOCAL_SOURCE_IP = source_ip
 
