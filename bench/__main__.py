@@ -2,8 +2,9 @@
 
 This machine is shared and noisy, so every figure is a median with its min–max over
 repeated runs, and is read as a ratio to its floor rather than in absolute time.
-Results go to the terminal and to bench/results.json. ``python -m bench NAME …`` runs
-the sections named (see ``SECTIONS`` in bench/sections.py) and keeps the others' last
+Results go to the terminal, to bench/results.json and to bench/report.html (a page to
+open in a browser, see bench/html_report.py). ``python -m bench NAME …`` runs the
+sections named (see ``SECTIONS`` in bench/sections.py) and keeps the others' last
 results.
 """
 
@@ -14,7 +15,8 @@ import os
 import sys
 from datetime import UTC, datetime
 
-from bench.common import QUIET, RESULTS, ROOT
+from bench.common import QUIET, REPORT, RESULTS, ROOT
+from bench.html_report import write
 from bench.sections import SECTIONS
 
 
@@ -39,7 +41,8 @@ def main(names: list[str]) -> int:
     print(f"{'figure':<44}{'median':>10}{'range':>22}{'floor':>10}{'ratio':>8}")
     for name in chosen:
         SECTIONS[name][1](results[name])
-    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+    write(results, REPORT)  # every section kept, not only those run
+    print(f"\nwritten to {RESULTS.relative_to(ROOT)} and {REPORT.relative_to(ROOT)}")
     return 0
 
 

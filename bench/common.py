@@ -19,6 +19,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
+REPORT = ROOT / "bench" / "report.html"  # the results as a page (bench/html_report.py)
 
 
 # In this process, the functions' logs and metrics would bury the table: warnings only,

@@ -59,6 +59,8 @@ class Load:
     connection_errors: Counter[str] = field(default_factory=Counter)
 
     def summary(self) -> dict[str, Any]:
+        """Counts, requests a second, the latency's p50, p99, min and max, and its whole
+        distribution: the latency at every percentile, p0 (min) to p100 (max)."""
         cuts = statistics.quantiles(self.latencies, n=100, method="inclusive")
         failed = sum(n for status, n in self.statuses.items() if not 200 <= status < 400)
         return {
@@ -72,6 +74,7 @@ class Load:
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "error_statuses": failed,
             "connection_errors": dict(self.connection_errors),
+            "percentiles": [min(self.latencies), *cuts, max(self.latencies)],
         }
 
 
