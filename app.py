@@ -26,6 +26,7 @@ from chalicelib import metrics
 from chalicelib.entrypoints.api import api, organizer_token
 from chalicelib.entrypoints.pages import pages
 from chalicelib.entrypoints.workers import (
+    announcement_worker,
     campaign_fanout,
     export_registrations,
     mail_worker,
@@ -65,6 +66,7 @@ app.register_blueprint(workers)
 
 # Lambda runs each of these as ``app.<name>`` (see the packaged template).
 __all__ = [
+    "announcement_worker",
     "app",
     "campaign_fanout",
     "export_registrations",

@@ -60,6 +60,7 @@ def campaign_fanout(in_moto: int = 10_000, in_memory: int = 100_000) -> dict[str
         os.environ.update(
             MAJLIS_TABLE_NAME=outputs["TableName"],
             MAJLIS_MAIL_QUEUE_URL=outputs["MailQueueUrl"],
+            MAJLIS_ANNOUNCEMENT_QUEUE_URL=outputs["AnnouncementQueueUrl"],
             MAJLIS_CAMPAIGN_QUEUE_URL=outputs["CampaignQueueUrl"],
         )
         config.settings.cache_clear()
@@ -105,7 +106,7 @@ def campaign_fanout(in_moto: int = 10_000, in_memory: int = 100_000) -> dict[str
     # (500 items fit in 1 MB), an UpdateItem (the checkpoint); per 10 messages of 50
     # recipients a SendMessageBatch.
     pages = len(majlis.campaigns.advances)
-    batches = -(-len(majlis.mail_queue.jobs) // 10)
+    batches = -(-len(majlis.announcement_queue.jobs) // 10)
     row.update(
         recipients=in_memory,
         where="in-memory stores",
@@ -145,6 +146,7 @@ def campaign_sending(recipients: int = 400) -> dict[str, Any]:
         os.environ.update(
             MAJLIS_TABLE_NAME=outputs["TableName"],
             MAJLIS_MAIL_QUEUE_URL=outputs["MailQueueUrl"],
+            MAJLIS_ANNOUNCEMENT_QUEUE_URL=outputs["AnnouncementQueueUrl"],
             MAJLIS_SES_MAX_SEND_RATE="200",
             MAJLIS_SES_MAX_24_HOUR_SEND="1000000",
         )
@@ -161,13 +163,16 @@ def campaign_sending(recipients: int = 400) -> dict[str, Any]:
         jobs = []
         sqs = client("sqs")
         while True:
-            got = sqs.receive_message(QueueUrl=outputs["MailQueueUrl"], MaxNumberOfMessages=10)
+            got = sqs.receive_message(
+                QueueUrl=outputs["AnnouncementQueueUrl"], MaxNumberOfMessages=10
+            )
             if not got.get("Messages"):
                 break
             for message in got["Messages"]:
                 jobs.append(CampaignMail.model_validate(json.loads(message["Body"])))
                 sqs.delete_message(
-                    QueueUrl=outputs["MailQueueUrl"], ReceiptHandle=message["ReceiptHandle"]
+                    QueueUrl=outputs["AnnouncementQueueUrl"],
+                    ReceiptHandle=message["ReceiptHandle"],
                 )
         calls: Counter[str] = Counter()
         for service in ("dynamodb", "sesv2", "ses", "sqs"):

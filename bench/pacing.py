@@ -52,7 +52,7 @@ def send_pacing(rates: tuple[int, ...] = (14, 200), seconds: float = 10.0) -> di
             campaign = _campaign("paced")
             majlis.campaigns.create(campaign)
             campaigns.fan_out(majlis, campaign.campaign_id, lambda: 900)
-            jobs = [CampaignMail.model_validate(job) for job in majlis.mail_queue.jobs]
+            jobs = [CampaignMail.model_validate(job) for job in majlis.announcement_queue.jobs]
             workers = max(2, min(len(jobs), rate // 10))
             start = time.perf_counter()
             with ThreadPoolExecutor(max_workers=workers) as pool:

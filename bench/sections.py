@@ -15,6 +15,7 @@ from bench.email_cpu import email_cpu
 from bench.http_load import http_load
 from bench.join_click import join_click
 from bench.pacing import send_pacing
+from bench.priority import mail_priority
 from bench.programme import programme_change
 from bench.report import (
     _show_campaign_fanout,
@@ -23,6 +24,7 @@ from bench.report import (
     _show_email_cpu,
     _show_http_load,
     _show_join_click,
+    _show_mail_priority,
     _show_programme_change,
     _show_registration,
     _show_send_pacing,
@@ -43,6 +45,7 @@ SECTIONS: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {
     "campaign_fanout": (campaign_fanout, _show_campaign_fanout),
     "campaign_sending": (campaign_sending, _show_campaign_sending),
     "send_pacing": (send_pacing, _show_send_pacing),
+    "mail_priority": (mail_priority, _show_mail_priority),
     "http_load": (http_load, _show_http_load),
     "programme_change": (programme_change, _show_programme_change),
 }

@@ -61,6 +61,7 @@ def on_aws(config: Settings) -> Services:
         export_files=S3Exports(config.export_bucket),
         tokens=DynamoTokenStore(config.table_name),
         mail_queue=SqsJobQueue(config.mail_queue_url),
+        announcement_queue=SqsJobQueue(config.announcement_queue_url),
         campaign_queue=SqsJobQueue(config.campaign_queue_url),
         export_queue=SqsJobQueue(config.export_queue_url),
         mailer=SesMailer(

@@ -24,7 +24,8 @@ class Settings(BaseModel):
     stage: str = "dev"
     table_name: str = "majlis"
     limits_table_name: str = "majlis-limits"
-    mail_queue_url: str = ""
+    mail_queue_url: str = ""  # transactional mail: confirmations, notices, reminders
+    announcement_queue_url: str = ""  # announcements, behind the transactional mail
     campaign_queue_url: str = ""
     export_queue_url: str = ""
     export_bucket: str = ""

@@ -106,6 +106,7 @@ Job = RegistrationMail | CampaignMail | CampaignFanOut | Export | ZoomSync | Zoo
 # What each queue carries (the queue's name, as infra/resources.yaml gives it).
 QUEUES: dict[str, Any] = {
     "majlis-mail": MailJob,
+    "majlis-announcements": CampaignMail,
     "majlis-campaigns": CampaignFanOut,
     "majlis-exports": Export,
     "majlis-zoom": ZoomJob,

@@ -11,6 +11,7 @@ them. Use cases depend on this module and ``domain/``, never on an adapter, on
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,6 +76,12 @@ class ClickRefused(Exception):
 
 class Throttled(Exception):
     """A downstream service asked us to slow down; retry the work later."""
+
+
+class Unsure(Exception):
+    """A downstream call whose outcome is unknown (a 5xx, an answer lost on the way):
+    the work may have been done. It is not simply retried: what the service reports
+    afterwards (SES's events) tells whether it was."""
 
 
 class Rejected(Exception):
@@ -460,13 +467,29 @@ class Mailer(abc.ABC):
 LATE_OK = 0.1
 
 
+# Seconds ahead an announcement may take a turn (transactional mail: two minutes).
+BULK_LOOK_AHEAD = 1.0
+
+
+def slots_until(horizon: float, second: int, rate: int) -> int:
+    """How many of ``second``'s slots (slot p is due at ``second + p / rate``) are due
+    by ``horizon``."""
+    if horizon - second >= 1:
+        return rate
+    return max(0, min(rate, math.floor(round((horizon - second) * rate, 6)) + 1))
+
+
 class SendPacer(abc.ABC):
-    """One send rate shared by every worker (see ``adapters/pacer.py``)."""
+    """One send rate shared by every worker (see ``adapters/dynamo/pacer.py``)."""
 
     @abc.abstractmethod
-    def reserve(self, wanted: int, rate: int, now: float) -> list[float]:
+    def reserve(self, wanted: int, rate: int, now: float, bulk: bool = False) -> list[float]:
         """Reserve up to ``wanted`` of the next sends allowed at ``rate`` per second for
-        all workers together; returns the epoch time at which each may be sent."""
+        all workers together; returns the epoch time at which each may be sent.
+
+        ``bulk`` (announcements): only turns due at most :data:`BULK_LOOK_AHEAD`
+        seconds from now, so that transactional mail always finds turns that soon and
+        takes every turn beyond; an empty list when there are none that close."""
 
 
 # -- Zoom --------------------------------------------------------------------------------
@@ -693,7 +716,8 @@ class Services:
     export_files: ExportFiles
     stats: StatsStore
     tokens: TokenStore
-    mail_queue: JobQueue
+    mail_queue: JobQueue  # transactional mail (sent first)
+    announcement_queue: JobQueue  # announcements' emails
     campaign_queue: JobQueue
     export_queue: JobQueue
     mailer: Mailer

@@ -152,6 +152,7 @@ def aws(
     outputs = moto_session.start()
     monkeypatch.setenv("MAJLIS_TABLE_NAME", outputs["TableName"])
     monkeypatch.setenv("MAJLIS_MAIL_QUEUE_URL", outputs["MailQueueUrl"])
+    monkeypatch.setenv("MAJLIS_ANNOUNCEMENT_QUEUE_URL", outputs["AnnouncementQueueUrl"])
     monkeypatch.setenv("MAJLIS_CAMPAIGN_QUEUE_URL", outputs["CampaignQueueUrl"])
     monkeypatch.setenv("MAJLIS_EXPORT_QUEUE_URL", outputs["ExportQueueUrl"])
     monkeypatch.setenv("MAJLIS_EXPORT_BUCKET", outputs["ExportBucketName"])

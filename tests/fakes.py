@@ -29,6 +29,7 @@ from chalicelib.domain.registrations import (
 )
 from chalicelib.jobs import Job
 from chalicelib.ports import (
+    BULK_LOOK_AHEAD,
     LATE_OK,
     AlreadyRegistered,
     Audit,
@@ -64,6 +65,7 @@ from chalicelib.ports import (
     ZoomRegistrant,
     ZoomSession,
     ZoomStore,
+    slots_until,
 )
 from chalicelib.signed_links import Keys, StaticKeys
 
@@ -574,22 +576,25 @@ class FakeSendPacer(SendPacer):
         self.reservations = 0
         self._lock = threading.Lock()
 
-    def reserve(self, wanted: int, rate: int, now: float) -> list[float]:
+    def reserve(self, wanted: int, rate: int, now: float, bulk: bool = False) -> list[float]:
+        horizon = now + BULK_LOOK_AHEAD if bulk else float("inf")
         with self._lock:
             self.reservations += 1
             second = int(now)
-            while True:
+            while second <= horizon:
                 start = (
                     max(0, math.ceil(round((now - LATE_OK - second) * rate, 6)))
                     if second <= now
                     else 0
                 )
+                room = slots_until(horizon, second, rate)
                 used = max(self.used.get(second, start), start)
-                if used < rate:
-                    count = min(wanted, rate - used)
+                if used < room:
+                    count = min(wanted, room - used)
                     self.used[second] = used + count
                     return [second + p / rate for p in range(used, used + count)]
                 second += 1
+            return []
 
 
 class FakeExportStore(ExportStore):
@@ -927,6 +932,7 @@ def fake_majlis(clock: Clock | None = None, **settings: Any) -> Services:
         stats=FakeStatsStore(),
         tokens=FakeTokenStore(),
         mail_queue=FakeQueue(),
+        announcement_queue=FakeQueue(),
         campaign_queue=FakeQueue(),
         export_queue=FakeQueue(),
         mailer=FakeMailer(),

@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import time
 
-from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from chalicelib.adapters.aws import client, error_code
-from chalicelib.ports import Mailer, Paused, Rejected, SendQuota, Throttled
+from chalicelib.ports import Mailer, Paused, Rejected, SendQuota, Throttled, Unsure
 
 QUOTA_SECONDS = 60  # how long a container trusts the quota it read
 # Errors after which nothing can be sent for a while, whatever the email.
 _PAUSED = frozenset({"SendingPausedException", "AccountSuspendedException"})
 
-# Errors after which the same send can succeed later.
+# Errors after which the same send can succeed later, the email not having left.
 _RETRYABLE = frozenset(
     {
         "TooManyRequestsException",
         "Throttling",
         "ThrottlingException",
         "LimitExceededException",
-        "ServiceUnavailable",
-        "InternalFailure",
     }
 )
+# Errors after which the email may have left: SES failed while or after taking it.
+_UNSURE = frozenset({"ServiceUnavailable", "InternalFailure", "InternalServiceError"})
 
 
 class SesMailer(Mailer):
@@ -48,16 +54,21 @@ class SesMailer(Mailer):
         except (EndpointConnectionError, ConnectTimeoutError) as error:
             # No connection to SES was made: the email did not leave and can go later.
             raise Throttled(type(error).__name__) from error
+        except (ReadTimeoutError, ConnectionClosedError) as error:
+            # The request went; its answer did not come back: it may have been sent.
+            raise Unsure(type(error).__name__) from error
         except ClientError as error:
             code = error_code(error)
             message = error.response.get("Error", {}).get("Message", "")
             if code in _PAUSED or "daily message quota" in message.lower():
                 raise Paused(f"{code}: {message}") from error
+            if code in _RETRYABLE:
+                raise Throttled(code) from error
             if (
-                code in _RETRYABLE
+                code in _UNSURE
                 or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
             ):
-                raise Throttled(code) from error
+                raise Unsure(code) from error
             raise Rejected(f"{code}: {message}") from error
 
     def quota(self) -> SendQuota:

@@ -211,6 +211,12 @@ class Campaign(BaseModel):
     queued: int = 0
     suppressed: int = 0  # skipped at fan-out: unsubscribed, bounced, complained
 
+    @property
+    def transactional(self) -> bool:
+        """A reminder or a programme change: about the reader's own sessions, sent with
+        the confirmations, ahead of announcements."""
+        return self.purpose in ("reminder", "change")
+
     def reaches(self, registration: Registration) -> bool:
         """Whether the campaign is for ``registration`` now: its audience matches, and
         a programme change is told to those who registered before its ``told_until``
@@ -234,6 +240,6 @@ def may_receive(campaign: Campaign, registration: Registration) -> bool:
     """Announcements skip whoever unsubscribed or said ``updates: false``; a reminder or
     the notice of a programme change is about the registrant's own sessions and skips
     only addresses that bounced or complained."""
-    if campaign.purpose in ("reminder", "change"):
+    if campaign.transactional:
         return registration.email_status not in (EmailStatus.BOUNCED, EmailStatus.COMPLAINED)
     return wants_announcements(registration)

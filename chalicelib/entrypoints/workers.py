@@ -37,6 +37,7 @@ workers = Blueprint("app")
 # ones (see infra/resources.yaml). The local pump goes by the queue name at the end.
 TABLE_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/majlis/stream/packaged"
 MAIL_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-mail"
+ANNOUNCEMENT_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-announcements"
 SES_EVENTS_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-ses-events"
 ZOOM_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-zoom"
 CAMPAIGN_QUEUE = "arn:aws:sqs:us-east-1:000000000000:majlis-campaigns"
@@ -163,8 +164,13 @@ def on_table_change(event: Any) -> dict[str, Any]:
 
 
 def mail_batch(
-    wired: Services, records: list[dict[str, Any]], seconds_left: Callable[[], float]
+    wired: Services,
+    records: list[dict[str, Any]],
+    seconds_left: Callable[[], float],
+    queue: str = "majlis-mail",
 ) -> dict[str, Any]:
+    """A batch of the mail queue (confirmations, notices, reminders) or, with ``queue``
+    "majlis-announcements", of announcements, which take their turns behind them."""
     # Imported here: rendering (Jinja2, Babel) is for the mail worker's cold start only.
     from chalicelib.jobs import CampaignMail
     from chalicelib.usecases.sending import (
@@ -177,7 +183,9 @@ def mail_batch(
 
     # This invocation's turns in the account's send rate, for as many emails as it
     # sends side by side.
-    pace = Pace(wired, ahead=IN_FLIGHT)
+    bulk = queue == "majlis-announcements"
+    pace = Pace(wired, ahead=IN_FLIGHT, bulk=bulk)
+    jobs_queue = wired.announcement_queue if bulk else wired.mail_queue
 
     def send(job: Any, delivery: Delivery) -> Any:
         try:
@@ -188,12 +196,12 @@ def mail_batch(
         except RetryLater as later:
             logger.info("mail job retried later", extra={**_ids(job), "reason": str(later)})
             if later.seconds is not None:  # sooner than the queue's visibility timeout
-                wired.mail_queue.retry_later(delivery.receipt_handle, later.seconds)
+                jobs_queue.retry_later(delivery.receipt_handle, later.seconds)
             raise
         logger.info("mail job", extra={**_ids(job), "outcome": outcome})
         return outcome
 
-    return consume(records, _job("majlis-mail"), send, expected=(RetryLater,))
+    return consume(records, _job(queue), send, expected=(RetryLater,))
 
 
 @workers.on_sqs_message(
@@ -205,6 +213,19 @@ def mail_batch(
 )
 def mail_worker(event: Any) -> dict[str, Any]:
     return mail_batch(services(), event.to_dict()["Records"], _seconds_left(event))
+
+
+@workers.on_sqs_message(
+    queue_arn=ANNOUNCEMENT_QUEUE,
+    batch_size=10,
+    # Announcements' own workers: however many campaigns run, the mail worker's stay
+    # free for confirmations, and the pacer keeps turns for them in every second.
+    maximum_concurrency=20,
+)
+def announcement_worker(event: Any) -> dict[str, Any]:
+    return mail_batch(
+        services(), event.to_dict()["Records"], _seconds_left(event), "majlis-announcements"
+    )
 
 
 def campaign_batch(

@@ -199,7 +199,10 @@ def fan_out(services: Services, campaign_id: str, time_left: Callable[[], float]
             )
             for start in range(0, len(wanted), PER_MESSAGE)
         ]
-        if jobs and services.mail_queue.send(jobs):
+        # Reminders and programme changes go with the confirmations; announcements
+        # have their own queue, sent behind them (sending.Pace).
+        queue = services.mail_queue if campaign.transactional else services.announcement_queue
+        if jobs and queue.send(jobs):
             raise RuntimeError("the mail queue refused part of a page; the page is redone")
         counts = {
             "recipients": len(page.items),

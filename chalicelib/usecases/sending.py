@@ -24,6 +24,7 @@ from chalicelib.domain.addresses import parse_address
 from chalicelib.domain.campaigns import ACTIVE, may_receive
 from chalicelib.domain.registrations import EmailStatus, Status
 from chalicelib.jobs import CampaignMail, RegistrationMail
+from chalicelib.logs import logger
 from chalicelib.mail import mime
 from chalicelib.mail.render import Rendered, registration_mail
 from chalicelib.ports import (
@@ -34,6 +35,7 @@ from chalicelib.ports import (
     SendQuota,
     Services,
     Throttled,
+    Unsure,
 )
 from chalicelib.signed_links import registration_links
 
@@ -51,6 +53,12 @@ class RetryLater(Exception):
 
 
 SOON = 1  # seconds: a job waiting on a write about to be seen, or out of its time
+BEHIND = 5  # seconds: an announcement waiting for transactional mail to leave turns
+BEHIND_PATIENCE = 3.0  # seconds a worker waits for a turn before giving its job back
+
+
+class Behind(Exception):
+    """No turn for an announcement in the next seconds: transactional mail has them."""
 
 
 def send_registration_mail(services: Services, job: RegistrationMail) -> str:
@@ -109,6 +117,11 @@ def send_registration_mail(services: Services, job: RegistrationMail) -> str:
     except (Throttled, Paused) as later:
         services.send_log.release(registration.registration_id, job.seq)
         raise RetryLater(str(later) or "throttled") from None
+    except Unsure as unsure:
+        # The claim stays: SES's Send event completes it if the email left; if none
+        # comes, its lease ends and the job that comes back then sends it.
+        logger.warning("ses answer unknown", extra={"cause": str(unsure)})
+        raise RetryLater(f"SES's answer is unknown ({unsure}): its events will tell") from None
     except Rejected as rejected:
         services.send_log.failed(registration.registration_id, job.seq, rejected.reason, now)
         metrics.count("EmailsFailed")
@@ -135,9 +148,11 @@ class Pace:
         ahead: int = 1,
         now: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        bulk: bool = False,
     ) -> None:
         self.services = services
         self.ahead = ahead  # turns reserved at once: as many as can be sent side by side
+        self.bulk = bulk  # announcements: behind transactional mail (ports.SendPacer)
         self.now = now
         self.sleep = sleep
         self.turns: list[float] = []
@@ -146,7 +161,7 @@ class Pace:
 
     def next_turn(self, still_to_send: int) -> float:
         """The epoch time at which this worker's next email may go. Raises Paused when
-        today's quota is spent.
+        today's quota is spent, Behind when an announcement finds no turn for now.
 
         The quota is read once per invocation and this worker's own sends are counted
         against it; other workers' are not, so together they may reach it a little
@@ -167,7 +182,17 @@ class Pace:
             # starts at the slot due when it was asked for; it is used even when the
             # round trip took longer than a slot.
             wanted = max(1, min(still_to_send, self.ahead, rate // 4))
-            self.turns = self.services.pacer.reserve(wanted, rate, self.now())
+            # An announcement finding the next second's turns taken (by other workers'
+            # announcements, or by confirmations) waits for them to pass, a little at a
+            # time, and gives the job back only when transactional mail holds them on.
+            patience = self.now() + BEHIND_PATIENCE
+            while True:
+                self.turns = self.services.pacer.reserve(wanted, rate, self.now(), bulk=self.bulk)
+                if self.turns:
+                    break
+                if self.now() >= patience:
+                    raise Behind("confirmations and notices are sending first")
+                self.sleep(max(wanted / rate, 0.05))
         self.taken += 1
         return self.turns.pop(0)
 
@@ -204,7 +229,7 @@ def send_campaign_mail(
         return {"gone": len(job.registration_ids)}
     key = CampaignEmail(campaign.campaign_id)
     people = services.registrations.get_many(job.registration_ids)
-    pace = pace or Pace(services, ahead=IN_FLIGHT)
+    pace = pace or Pace(services, ahead=IN_FLIGHT, bulk=not campaign.transactional)
     outcomes: Counter[str] = Counter()
     later: list[tuple[str, int | None]] = []  # why the job must come back, and when
     in_flight = threading.BoundedSemaphore(IN_FLIGHT)
@@ -227,6 +252,10 @@ def send_campaign_mail(
         except Throttled:
             services.send_log.release(registration_id, key)
             return "throttled"
+        except Unsure as unsure:
+            # Kept claimed until SES's Send event, or the end of the lease, says more.
+            logger.warning("ses answer unknown", extra={"cause": str(unsure)})
+            return "unsure"
         except Paused as paused:
             # The account cannot send for now: organisers see why, and the job waits.
             services.send_log.release(registration_id, key)
@@ -276,12 +305,19 @@ def send_campaign_mail(
                 services.campaigns.note(campaign.campaign_id, paused.reason)
                 later.append((paused.reason, None))
                 break
+            except Behind as behind:
+                in_flight.release()
+                services.send_log.release(registration_id, key)
+                later.append((str(behind), BEHIND))
+                break
             sending.append(pool.submit(deliver, registration_id, turn, raw, recipient))
     outcomes.update(future.result() for future in sending)
     if outcomes["sent"] and campaign.reason:  # sending again after a pause
         services.campaigns.note(campaign.campaign_id, None)
     if outcomes["throttled"] or outcomes["paused"]:
         later.append(("throttled or paused", None))
+    if outcomes["unsure"]:
+        later.append(("SES's answer is unknown: its events will tell", None))
     if later:
         # The soonest that suits every reason: a pause or a throttle waits out the
         # queue's visibility timeout; the rest of a job out of time comes back at once.

@@ -57,7 +57,10 @@ def write_to_outbox(message_id: str, raw: str | bytes) -> Path | None:
     path = _outbox / f"{stamp}-{message_id}.eml"
     with _outbox_lock:
         _outbox.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        # Whole or not at all: a reader listing *.eml never sees one half written.
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(data)
+        os.replace(partial, path)
     return path
 
 

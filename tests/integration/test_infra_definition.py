@@ -133,6 +133,7 @@ def test_signing_key_secret_is_generated(aws):
     [
         ("on_table_change", "DynamodbEventSource"),
         ("mail_worker", "SqsEventSource"),
+        ("announcement_worker", "SqsEventSource"),
         ("on_ses_event", "SqsEventSource"),
         ("zoom_worker", "SqsEventSource"),
         ("campaign_fanout", "SqsEventSource"),

@@ -14,7 +14,7 @@ import pytest
 
 import app
 from chalicelib import cli
-from chalicelib.jobs import CampaignFanOut, Export, RegistrationMail
+from chalicelib.jobs import CampaignFanOut, CampaignMail, Export, RegistrationMail
 from infra.local.lambdas import Lambdas
 from tests.builders import person
 from tests.conftest import with_zoom_queues
@@ -22,6 +22,7 @@ from tests.unit.test_jobs import MALFORMED
 
 FUNCTIONS = {
     "majlis-mail": "mail_worker",
+    "majlis-announcements": "announcement_worker",
     "majlis-campaigns": "campaign_fanout",
     "majlis-exports": "export_registrations",
     "majlis-zoom": "zoom_worker",
@@ -59,6 +60,8 @@ def test_malformed_jobs_reach_their_dead_letters_with_a_reason(wired, clock, cap
     if queue == "majlis-mail":
         done = register(aws, "conf", person(1, language="en"), form=False)
         good = RegistrationMail(registration_id=done.registration_id, seq=1)
+    elif queue == "majlis-announcements":
+        good = CampaignMail(campaign_id="01hzzzzzzzzzzzzzzzzzzzzzzz", registration_ids=["x"])
     elif queue == "majlis-campaigns":
         good = CampaignFanOut(campaign_id="01hzzzzzzzzzzzzzzzzzzzzzzz")  # none: stopped
     elif queue == "majlis-exports":
@@ -69,7 +72,7 @@ def test_malformed_jobs_reach_their_dead_letters_with_a_reason(wired, clock, cap
         source.sqs.send_message(QueueUrl=source.url, MessageBody=good.message())
     caplog.set_level(logging.WARNING, logger="majlis")
 
-    waits = lam.settle(clock)
+    waits = lam.settle(clock, most=source.max_receives + 10)
 
     # Then the operators see what the dead letters hold, by kind, without the bodies
     # (a dry run leaves them in the queue)

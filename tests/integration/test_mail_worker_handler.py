@@ -127,7 +127,7 @@ def test_a_campaign_job_out_of_time_comes_back_at_once_not_after_the_visibility_
     _, answer = campaigns.create(aws, "conf", {"name": "Day 2", "content": CONTENT})
     campaigns.fan_out(aws, answer["campaign_id"], lambda: 900)
     sqs = boto3.client("sqs", region_name="us-east-1")
-    url = aws.settings.mail_queue_url
+    url = aws.settings.announcement_queue_url  # an announcement's emails
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
@@ -139,7 +139,8 @@ def test_a_campaign_job_out_of_time_comes_back_at_once_not_after_the_visibility_
 
     first = receive(0)
     assert [json.loads(m["Body"])["type"] for m in first] == ["campaign_mail"]
-    out_of_time = mail_batch(aws, [sqs_record(m, arn) for m in first], lambda: 0.0)
+    announcements = "majlis-announcements"
+    out_of_time = mail_batch(aws, [sqs_record(m, arn) for m in first], lambda: 0.0, announcements)
     assert out_of_time == {"batchItemFailures": [{"itemIdentifier": first[0]["MessageId"]}]}
     assert _sent_count() == 0
     asked = time.monotonic()
@@ -147,7 +148,7 @@ def test_a_campaign_job_out_of_time_comes_back_at_once_not_after_the_visibility_
     assert time.monotonic() - asked < 5
     assert [m["MessageId"] for m in again] == [first[0]["MessageId"]]
     assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"
-    assert mail_batch(aws, [sqs_record(m, arn) for m in again], lambda: 900.0) == {
+    assert mail_batch(aws, [sqs_record(m, arn) for m in again], lambda: 900.0, announcements) == {
         "batchItemFailures": []
     }
     assert _sent_count() == 3

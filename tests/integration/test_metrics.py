@@ -229,14 +229,16 @@ def test_an_announcement_counts_every_email_its_parallel_sends_made(aws, capsys)
     assert _counters(documents) == {}
     (lag,) = _values(documents, "QueueLag", "majlis-campaigns")
     assert 0 <= lag < 10
-    # The fan-out put the recipients on the mail queue, 50 to a message: one here.
+    # The fan-out put the recipients on the announcements' queue, 50 to a message: one.
     sqs = boto3.client("sqs", region_name="us-east-1")
-    url = sqs.get_queue_url(QueueName="majlis-mail")["QueueUrl"]
+    url = sqs.get_queue_url(QueueName="majlis-announcements")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     (message,) = sqs.receive_message(QueueUrl=url, AttributeNames=["All"])["Messages"]
-    app.mail_worker({"Records": [sqs_record(message, arn)]}, _context("mail_worker"))
+    app.announcement_worker(
+        {"Records": [sqs_record(message, arn)]}, _context("announcement_worker")
+    )
     assert _counters(_documents(capsys.readouterr().out)) == {"EmailsSent": len(people)}
 
 

@@ -168,6 +168,7 @@ def test_each_function_has_its_own_least_privilege_policy(packaged):
         "OrganizerTokenRole",
         "OnTableChangeRole",
         "MailWorkerRole",
+        "AnnouncementWorkerRole",
         "CampaignFanoutRole",
         "SendRemindersRole",
         "ExportRegistrationsRole",
@@ -179,15 +180,17 @@ def test_each_function_has_its_own_least_privilege_policy(packaged):
         name: _actions(role["Properties"]["Policies"][0]["PolicyDocument"])
         for name, role in roles.items()
     }
-    # Only the mail worker sends email; only what signs or checks links reads the keys;
+    # Only the mail workers send email; only what signs or checks links reads the keys;
     # only the change handler reads the stream.
-    assert {a for a in actions["MailWorkerRole"] if a.startswith("ses:Send")}
+    senders = ("MailWorkerRole", "AnnouncementWorkerRole")
+    for role in senders:
+        assert {a for a in actions[role] if a.startswith("ses:Send")}, role
     for role in roles:
-        if role != "MailWorkerRole":
+        if role not in senders:
             assert not {a for a in actions[role] if a.startswith("ses:Send")}, role
     for role in ("OrganizerTokenRole", "OnTableChangeRole", "OnSesEventRole"):
         assert "secretsmanager:GetSecretValue" not in actions[role], role
-    for role in ("ApiHandlerRole", "MailWorkerRole"):
+    for role in ("ApiHandlerRole", *senders):
         assert "secretsmanager:GetSecretValue" in actions[role], role
     assert "dynamodb:GetRecords" in actions["OnTableChangeRole"]
     # The change handler writes only counters and their marks, never a registration.
@@ -252,7 +255,7 @@ def test_policies_name_only_resources_of_the_template():
                 .replace("${AWS::Region}", "eu-west-1")
             )
     policies = sorted((PROJECT_DIR / ".chalice").glob("policy-*.json"))
-    assert len(policies) == 10
+    assert len(policies) == 11
     for path in policies:
         for statement in json.loads(path.read_text())["Statement"]:
             resources = statement["Resource"]

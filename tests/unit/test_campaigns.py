@@ -59,8 +59,8 @@ def _campaign(**overrides: Any) -> dict[str, Any]:
 def _send_all(majlis: Services) -> list[dict[str, int]]:
     """Run the mail worker over every queued campaign job (taking them off the queue)."""
     outcomes = []
-    while majlis.mail_queue.jobs:
-        job = majlis.mail_queue.jobs.pop(0)
+    while majlis.announcement_queue.jobs:
+        job = majlis.announcement_queue.jobs.pop(0)
         outcomes.append(send_campaign_mail(majlis, CampaignMail.model_validate(job)))
     return outcomes
 
@@ -308,7 +308,7 @@ def test_a_worker_killed_before_the_ses_call_is_taken_over_after_its_lease(
     _people(majlis, [{"language": "en"}] * 3)
     _, answer = campaigns.create(majlis, EVENT_ID, _campaign())
     campaigns.fan_out(majlis, answer["campaign_id"], lambda: 900)
-    job = CampaignMail.model_validate(majlis.mail_queue.jobs[0])
+    job = CampaignMail.model_validate(majlis.announcement_queue.jobs[0])
     real_send = majlis.mailer.send
     calls = 0
 
@@ -341,7 +341,7 @@ def test_a_worker_killed_after_the_ses_call_is_completed_by_the_send_event(
     _, answer = campaigns.create(majlis, EVENT_ID, _campaign())
     campaign_id = answer["campaign_id"]
     campaigns.fan_out(majlis, campaign_id, lambda: 900)
-    job = CampaignMail.model_validate(majlis.mail_queue.jobs[0])
+    job = CampaignMail.model_validate(majlis.announcement_queue.jobs[0])
     real_sent = majlis.send_log.sent
 
     def killed_after_the_call(*args: Any) -> None:
@@ -374,7 +374,7 @@ def test_a_throttled_send_gives_its_claim_back_and_the_job_comes_again(majlis, e
     _people(majlis, [{"language": "en"}] * 3)
     _, answer = campaigns.create(majlis, EVENT_ID, _campaign())
     campaigns.fan_out(majlis, answer["campaign_id"], lambda: 900)
-    job = CampaignMail.model_validate(majlis.mail_queue.jobs[0])
+    job = CampaignMail.model_validate(majlis.announcement_queue.jobs[0])
     real_send = majlis.mailer.send
     calls = 0
 
@@ -405,10 +405,10 @@ def test_a_scheduled_campaign_waits_for_its_time(majlis, event, clock):
     )
     result = campaigns.fan_out(majlis, answer["campaign_id"], lambda: 900)
     assert (result.outcome, result.delay) == ("wait", 900)  # SQS's longest delay
-    assert majlis.mail_queue.jobs == []
+    assert majlis.announcement_queue.jobs == []
     clock.advance(seconds=2 * 3600)
     assert campaigns.fan_out(majlis, answer["campaign_id"], lambda: 900).outcome == "queued"
-    assert len(majlis.mail_queue.jobs) == 1
+    assert len(majlis.announcement_queue.jobs) == 1
 
 
 def test_a_cancelled_campaign_stops_its_fan_out_and_its_sends(majlis, event, monkeypatch):
@@ -434,7 +434,7 @@ def test_sending_paused_holds_the_campaign_with_a_reason_and_resumes(majlis, eve
     _, answer = campaigns.create(majlis, EVENT_ID, _campaign())
     campaign_id = answer["campaign_id"]
     campaigns.fan_out(majlis, campaign_id, lambda: 900)
-    job = CampaignMail.model_validate(majlis.mail_queue.jobs[0])
+    job = CampaignMail.model_validate(majlis.announcement_queue.jobs[0])
     majlis.mailer.paused = "SendingPausedException: sending is paused for this account"
     with pytest.raises(RetryLater):
         send_campaign_mail(majlis, job)
@@ -453,7 +453,7 @@ def test_the_24_hour_quota_pauses_the_sending_until_it_frees(majlis, event):
     _, answer = campaigns.create(majlis, EVENT_ID, _campaign())
     campaign_id = answer["campaign_id"]
     campaigns.fan_out(majlis, campaign_id, lambda: 900)
-    job = CampaignMail.model_validate(majlis.mail_queue.jobs[0])
+    job = CampaignMail.model_validate(majlis.announcement_queue.jobs[0])
     with pytest.raises(RetryLater):
         send_campaign_mail(majlis, job)
     assert len(majlis.mailer.sent) == 3
@@ -471,7 +471,7 @@ def test_a_slow_reservation_still_gets_its_turn(majlis):
     class SlowPacer:
         calls = 0
 
-        def reserve(self, wanted: int, rate: int, now: float) -> list[float]:
+        def reserve(self, wanted: int, rate: int, now: float, bulk: bool = False) -> list[float]:
             self.calls += 1
             time.sleep(0.03)  # longer than a slot at 50/s (20 ms)
             return [now + i / rate for i in range(wanted)]
@@ -501,7 +501,7 @@ def test_a_job_out_of_time_comes_back_at_once_and_finishes(majlis, event):
     _people(majlis, [{"language": "en"}] * 3)
     _, answer = campaigns.create(majlis, EVENT_ID, _campaign())
     campaigns.fan_out(majlis, answer["campaign_id"], lambda: 900)
-    job = CampaignMail.model_validate(majlis.mail_queue.jobs[0])
+    job = CampaignMail.model_validate(majlis.announcement_queue.jobs[0])
     left = iter([900.0, 0.0])  # time for the first recipient only
     with pytest.raises(RetryLater) as out_of_time:
         send_campaign_mail(majlis, job, lambda: next(left, 0.0))

@@ -24,6 +24,7 @@ from chalicelib.jobs import (
 EXAMPLES = [
     ("majlis-mail", RegistrationMail(registration_id="01j0", seq=3, correlation_id="s-1")),
     ("majlis-mail", CampaignMail(campaign_id="01c0", registration_ids=["01j0", "01j1"])),
+    ("majlis-announcements", CampaignMail(campaign_id="01c1", registration_ids=["01j2"])),
     ("majlis-campaigns", CampaignFanOut(campaign_id="01c0", correlation_id="s-2")),
     ("majlis-exports", Export(export_id="01e0")),
     ("majlis-zoom", ZoomSync(registration_id="01j0")),
@@ -49,6 +50,12 @@ MALFORMED = [
         "registration_ids",
     ),
     ("majlis-mail", {"type": "export", "export_id": "01e0"}, "type"),
+    # Confirmations never go the announcements' way
+    (
+        "majlis-announcements",
+        {"type": "registration_mail", "registration_id": "01j0", "seq": 1},
+        "type",
+    ),
     ("majlis-campaigns", {"type": "campaign_fanout"}, "campaign_id"),
     ("majlis-exports", {"type": "export", "export_id": "01e0", "email": "a@b.org"}, "email"),
     ("majlis-zoom", {"type": "zoom_sync"}, "registration_id"),
