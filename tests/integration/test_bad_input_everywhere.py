@@ -41,8 +41,7 @@ from chalicelib.domain.registrations import RegistrationFilter
 from chalicelib.entrypoints.http import problem_types
 from chalicelib.ports import Services
 from chalicelib.signed_links import ExpiredLink, InvalidLink, Keys, Link, Purpose, sign, verify
-from chalicelib.usecases import exports, zoomhooks
-from chalicelib.usecases.campaigns import create as create_campaign
+from chalicelib.usecases import zoomhooks
 from tests.builders import LANGUAGES, NOW, event_body, person
 from tests.integration.test_bad_input_properties import (
     MAX_BODY,
@@ -64,7 +63,7 @@ from tests.integration.test_bad_input_properties import (
     scalars,
     segments,
 )
-from tests.integration.test_selfservice_routes import multipart, sign_up
+from tests.integration.test_selfservice_routes import multipart
 from tests.integration.test_zoom_webhook_route import put_zoom_secret
 
 HTML = "text/html; charset=utf-8"
@@ -334,12 +333,6 @@ class Genuine:
         except (InvalidLink, ExpiredLink):
             return False
         return True
-
-
-@pytest.fixture
-def genuine(aws: Services) -> Genuine:
-    stored = sign_up(aws, 1, language="ur", sessions=["education", "youth"]).stored()
-    return Genuine(aws.keys.keys(), stored.registration_id, stored.link_version)
 
 
 JOIN, MANAGE, UNSUBSCRIBE = Purpose.JOIN, Purpose.MANAGE, Purpose.UNSUBSCRIBE
@@ -1135,14 +1128,6 @@ class Known:
             "exports": self.export_id,
         }
         return ids.get(kind, "")
-
-
-@pytest.fixture
-def known(aws: Services) -> Known:
-    registration = sign_up(aws, 2, sessions=["family"]).stored()
-    _, campaign = create_campaign(aws, "conf", campaign_body())
-    export = exports.start(aws, "conf", {"status": "registered"})
-    return Known(registration.registration_id, campaign["campaign_id"], export["export_id"])
 
 
 @pytest.fixture

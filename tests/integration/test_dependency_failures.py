@@ -33,8 +33,7 @@ from chalicelib.adapters.dynamo.schema import from_attributes, to_attributes, to
 from chalicelib.entrypoints.http import problem_type
 from chalicelib.ports import Services
 from chalicelib.signed_links import Purpose
-from chalicelib.usecases import exports, zoomhooks
-from chalicelib.usecases.campaigns import create as create_campaign
+from chalicelib.usecases import zoomhooks
 from tests.builders import person
 from tests.integration.test_bad_input_everywhere import (
     ZOOM_SECRET,
@@ -43,7 +42,6 @@ from tests.integration.test_bad_input_everywhere import (
     campaign_body,
     registration_event,
 )
-from tests.integration.test_selfservice_routes import sign_up
 from tests.integration.test_zoom_webhook_route import put_zoom_secret
 
 FORM = "application/x-www-form-urlencoded"
@@ -274,22 +272,6 @@ ROUTES = [
 
 
 @pytest.fixture
-def genuine(aws: Services) -> Genuine:
-    """A registrant's genuine links."""
-    stored = sign_up(aws, 1, language="ur", sessions=["education", "youth"]).stored()
-    return Genuine(aws.keys.keys(), stored.registration_id, stored.link_version)
-
-
-@pytest.fixture
-def known(aws: Services) -> Known:
-    """A registration, a campaign and an export for the organizer routes to find."""
-    registration = sign_up(aws, 2, sessions=["family"]).stored()
-    _, campaign = create_campaign(aws, "conf", campaign_body())
-    export = exports.start(aws, "conf", {"status": "registered"})
-    return Known(registration.registration_id, campaign["campaign_id"], export["export_id"])
-
-
-@pytest.fixture
 def bearer(aws: Services) -> dict[str, str]:
     token = auth.mint(aws.tokens, ["*"], list(auth.ROLES), "faults", aws.clock())
     return {"authorization": f"Bearer {token}"}
@@ -332,7 +314,8 @@ def test_dynamodb_failing_on_a_route_is_a_503_and_changes_nothing(
     caplog,
 ):
     put_zoom_secret(ZOOM_SECRET)
-    method, path, headers, body = _requests(aws, genuine, known, bearer)[route]
+    requests = _requests(aws, genuine, known, bearer)
+    method, path, headers, body = requests[route]
     variants = [None, _token_read(bearer)] if route in ORGANIZER else [None]
     for kind in FAILURES:
         for spared in variants:
@@ -366,7 +349,8 @@ def test_secrets_manager_failing_when_a_container_reads_its_secrets_is_a_503(
     route,
 ):
     put_zoom_secret(ZOOM_SECRET)
-    method, path, headers, body = _requests(aws, genuine, Known("", "", ""), bearer)[route]
+    requests = _requests(aws, genuine, Known("", "", ""), bearer)
+    method, path, headers, body = requests[route]
     for kind in FAILURES:
         _forget_caches(aws)
         before = _table(aws)
