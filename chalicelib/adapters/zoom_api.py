@@ -24,8 +24,11 @@ from chalicelib import metrics
 from chalicelib.ports import ZoomClient, ZoomCredentials, ZoomFailure, ZoomRegistrant
 
 # Calls per second a container may make in each of Zoom's categories (Pro plan: 30, 20
-# and 10 per account; the zoom worker runs at most two containers at once).
-DEFAULT_PACE = {"light": 14.0, "medium": 9.0, "heavy": 4.5}
+# and 10 per account; the zoom worker runs at most two containers at once). Batch adds
+# are heavy: two containers make 9.8 of the 10 a second an import may use (a 429 at a
+# second's edge gives its attempt back); the lighter ones keep more room for the others
+# calling at the same time (reconciliation's lists, single adds).
+DEFAULT_PACE = {"light": 14.0, "medium": 9.0, "heavy": 4.9}
 REFRESH_BEFORE = 300.0
 
 

@@ -374,3 +374,26 @@ def test_one_refused_registrant_does_not_sink_the_rest_of_its_batch(synced_to_st
     assert list(outcome.dead) == [refused]
     state = synced_to_standin.registrations.get(refused).zoom_sync["education"]
     assert state["state"] == "failed" and "Invalid email." in state["reason"]
+
+
+def test_the_zoom_workers_together_stay_under_the_pro_plans_limits():
+    """Each container paces itself; the zoom worker runs at most two at once, so two at
+    their default pace must stay under every per-second limit of the account (with a
+    little room for a second's edges: a 429 gives its attempt back, but costs a second)."""
+    import ast
+
+    from chalicelib.adapters.zoom_api import DEFAULT_PACE
+    from infra import PROJECT_DIR
+    from infra.local.runner import PRO_PLAN
+
+    source = (PROJECT_DIR / "chalicelib" / "entrypoints" / "workers.py").read_text()
+    (worker,) = [
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef) and node.name == "zoom_worker"
+    ]
+    (decorator,) = worker.decorator_list
+    (concurrency,) = [k.value.value for k in decorator.keywords if k.arg == "maximum_concurrency"]
+    assert concurrency == 2
+    for category, limit in PRO_PLAN.items():
+        assert concurrency * DEFAULT_PACE[category] <= 0.98 * limit, category
