@@ -12,13 +12,16 @@ removed). Reminders follow a moved session by themselves (their ids hold its sta
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from chalicelib.config import Settings
 from chalicelib.domain.campaigns import Audience, Campaign, may_receive
 from chalicelib.domain.events import Event
 from chalicelib.domain.programme import ProgrammeChange, diff, notice_id
 from chalicelib.domain.registrations import Status
 from chalicelib.ports import Services
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
 
 PAGE = 500
 CLOCK_SKEW = timedelta(seconds=5)  # between the containers' clocks, at most
