@@ -98,9 +98,12 @@ def _aws_in_process() -> None:
         POWERTOOLS_LOG_LEVEL="WARNING",
     )
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    from infra.local.embedded import install_faithful_dynamodb
+    from infra.local import embedded
 
-    install_faithful_dynamodb()  # as local mode runs it: no whole-table copy per transaction
+    # As local mode runs it: no whole-table copy per transaction, moto's shortcuts.
+    embedded.install_faithful_dynamodb()
+    embedded.install_quick_answers()
+    embedded.install_quick_queues()
 
 
 def _registrations(event_id: str, people: int) -> list[Any]:

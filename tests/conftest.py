@@ -44,8 +44,7 @@ class MotoSession:
 
     Creating the resources of infra/resources.yaml takes about a second; wiping the
     tables, the queues and SES's sent mail, and putting the secrets' values back, takes a
-    few milliseconds. If something reset moto meanwhile (local mode does when it stops),
-    the resources are created again.
+    few milliseconds. If something reset moto meanwhile, the resources are created again.
     """
 
     def __init__(self) -> None:
@@ -56,10 +55,13 @@ class MotoSession:
     def start(self) -> dict[str, str]:
         from moto import mock_aws
 
-        from infra.local.embedded import install_faithful_dynamodb
+        from infra.local import embedded
         from infra.local.provision import Provisioner
 
-        install_faithful_dynamodb()
+        # The tests' moto behaves as local mode's (every test also tries its shortcuts).
+        embedded.install_faithful_dynamodb()
+        embedded.install_quick_answers()
+        embedded.install_quick_queues()
         if self.mock is None:
             self.mock = mock_aws()
             self.mock.start()

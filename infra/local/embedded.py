@@ -1,46 +1,67 @@
-"""Embedded AWS for local mode: moto in server mode on loopback, in this process.
+"""Embedded AWS for local mode: moto in server mode on loopback, in processes of its own.
 
-Three things differ from moto's defaults. Two are written down in API.md's local
+moto answers every AWS call local mode makes. In interpreters of its own it does not
+take turns for the GIL with the API and the event pump: :class:`EmbeddedAws` starts
+``python -m infra.local.embedded`` twice, on sockets it has bound — DynamoDB with its
+stream in one process, every other service in the other — and they end when it does.
+
+Three things differ from moto's behaviour. Two are written down in API.md's local
 contract: every sender address counts as verified, and every email SES accepts is
 also written, byte for byte, to the outbox directory as ``<time>-<message id>.eml``.
 The third makes moto's DynamoDB keep DynamoDB's promises under concurrent requests:
 atomic conditional writes, and transactions that leave no trace when they fail.
+And moto's expensive paths are kept off the hot path (``install_quick_answers``,
+``install_quick_queues``, the dispatcher's memory), changing nothing a client reads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import http.client
+import json
 import logging
 import os
+import selectors
 import socket
+import subprocess
+import sys
 import threading
-import urllib.request
+import time
+import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import moto.core.utils as moto_utils
 import moto.dynamodb.models as dynamodb_models
+import moto.sqs.models as sqs_models
+from moto.core.responses import ActionResult
+from moto.core.utils import camelcase_to_underscores
 from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.ses.models import SESBackend
-from werkzeug.serving import make_server
+from waitress.server import create_server
+
+from infra import PROJECT_DIR
 
 REGION = "us-east-1"
 _outbox_lock = threading.Lock()
 _outbox: Path | None = None
 
 
-def aws_environment(endpoint: str) -> dict[str, str]:
-    """What makes every boto3 client in this process (and its children) use moto."""
-    return {
+def aws_environment(endpoint: str, dynamodb: str = "") -> dict[str, str]:
+    """What makes every boto3 client in this process (and its children) use moto:
+    ``endpoint`` for every service, ``dynamodb`` (when given) for DynamoDB's own."""
+    straight = (
+        {"AWS_ENDPOINT_URL_DYNAMODB": dynamodb, "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": dynamodb}
+        if dynamodb
+        else {}
+    )
+    return straight | {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
@@ -149,12 +170,120 @@ def install_faithful_dynamodb() -> None:
     DynamoDBBackend._majlis_faithful = True  # type: ignore[attr-defined]
 
 
-def _install_ses_behaviour() -> None:
-    """Local SES: every sender verified, every email to the outbox — while local mode runs.
+# Operations whose results moto holds in their wire form already: DynamoDB's on items,
+# and the stream's records.
+QUICK_ANSWERS = frozenset(
+    {("dynamodb", name) for name in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")}
+    | {("dynamodb", name) for name in ("Query", "Scan", "BatchGetItem", "TransactGetItems")}
+    | {("dynamodbstreams", "GetRecords")}
+)
 
-    moto's backends are per process: outside local mode (say, a test on moto after an
-    end-to-end test in the same process), SES behaves as moto does.
+
+def _timestamp(value: Any) -> float:
+    """A timestamp as AWS's JSON protocols send it: seconds since the epoch."""
+    if not isinstance(value, datetime):
+        raise TypeError(f"{type(value).__name__} is not in DynamoDB's JSON")
+    return value.timestamp() if value.tzinfo else moto_utils.unix_time(value)
+
+
+# moto's own serialiser, whichever shortcut is installed (the tests compare the two).
+serialised_by_moto = ActionResult.execute_result
+
+
+def install_quick_answers() -> None:
+    """Answer the operations of :data:`QUICK_ANSWERS` with their result as JSON, as it is.
+
+    moto serialises every answer by walking the operation's output shape, attribute by
+    attribute (about 6 ms for one registration's item, the larger part of a join
+    click's time in moto, and more for a batch of stream records); these results are
+    DynamoDB's JSON already, so the walk changes nothing a client reads
+    (tests/unit/test_embedded_aws.py compares the two, answer by answer). Errors, and a
+    result holding anything else, are serialised by moto as before.
     """
+    if getattr(ActionResult, "_majlis_quick", False):
+        return
+    serialised = serialised_by_moto
+
+    def execute_result(self: ActionResult, context: Any) -> Any:
+        operation = (context.service_model.service_name, context.operation_model.name)
+        if operation not in QUICK_ANSWERS or isinstance(self.result, Exception):
+            return serialised(self, context)
+        try:
+            body = json.dumps(self.result, default=_timestamp)
+        except TypeError:
+            return serialised(self, context)
+        version = context.service_model.metadata.get("jsonVersion", "1.0")
+        return 200, {"Content-Type": f"application/x-amz-json-{version}"}, body
+
+    ActionResult.execute_result = execute_result  # type: ignore[method-assign]
+    ActionResult._majlis_quick = True  # type: ignore[attr-defined]
+
+
+# What moto's SQS counts over every message of a queue, whenever a queue's attributes
+# are read: also on every send, which only asks whether deduplication is content based.
+_COUNTED = frozenset(
+    {
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesDelayed",
+        "ApproximateNumberOfMessagesNotVisible",
+    }
+)
+_sending = threading.local()
+
+
+def install_quick_queues() -> None:
+    """Keep moto's SQS from walking every message of a queue where it need not.
+
+    A send reads the queue's attributes, which counts the visible, delayed and
+    in-flight messages one by one: sending to a queue of n messages costs O(n). The
+    counts are left out while a message is being sent, and computed as before for
+    ``GetQueueAttributes``. And moto reads the time for every message it looks at
+    through ``datetime`` (an import and two datetimes a message); ``time.time()`` gives
+    the same number.
+    """
+    if getattr(sqs_models, "_majlis_quick", False):
+        return
+
+    def unix_time(dt: datetime | None = None) -> float:
+        return time.time() if dt is None else moto_utils.unix_time(dt)
+
+    def unix_time_millis(dt: datetime | None = None) -> float:
+        return unix_time(dt) * 1000.0
+
+    sqs_models.unix_time = unix_time  # type: ignore[attr-defined]
+    sqs_models.unix_time_millis = unix_time_millis  # type: ignore[attr-defined]
+    counted_attributes = sqs_models.Queue.attributes.fget
+
+    def attributes(self: Any) -> dict[str, Any]:
+        """moto's ``Queue.attributes``, without the counts while a message is sent."""
+        if not getattr(_sending, "now", False):
+            return counted_attributes(self)
+        names = [name for name in self.BASE_ATTRIBUTES if name not in _COUNTED]
+        names += self.FIFO_ATTRIBUTES if self.fifo_queue else []
+        names += self.KMS_ATTRIBUTES if self.kms_master_key_id else []
+        result = {name: getattr(self, camelcase_to_underscores(name)) for name in names}
+        if self.policy:
+            result["Policy"] = self.policy
+        if self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy)
+        return {k: str(v).lower() if isinstance(v, bool) else v for k, v in result.items()}
+
+    send_message = sqs_models.SQSBackend.send_message
+
+    def sending(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _sending.now = True
+        try:
+            return send_message(self, *args, **kwargs)
+        finally:
+            _sending.now = False
+
+    sqs_models.Queue.attributes = property(attributes)  # type: ignore[assignment]
+    sqs_models.SQSBackend.send_message = sending  # type: ignore[method-assign]
+    sqs_models._majlis_quick = True  # type: ignore[attr-defined]
+
+
+def _install_ses_behaviour() -> None:
+    """Local SES: with an outbox, every sender verified and every email written to it."""
     if getattr(SESBackend, "_majlis_local", False):
         return
     original_send = SESBackend.send_raw_email
@@ -173,33 +302,6 @@ def _install_ses_behaviour() -> None:
     SESBackend._majlis_local = True  # type: ignore[attr-defined]
 
 
-class _MotoServer(ThreadedMotoServer):
-    """moto's threaded server on a socket this process already listens on.
-
-    moto binds in its server thread, where a busy port makes werkzeug print two lines
-    and exit that thread, and ``start`` then waits for it forever. Bound beforehand, a
-    busy port is an ``OSError`` (``EADDRINUSE``) in the caller, before any thread.
-    """
-
-    def __init__(self, listening: socket.socket) -> None:
-        host, port = listening.getsockname()[:2]
-        super().__init__(ip_address=host, port=port, verbose=False)
-        self._listening = listening
-
-    def _server_entry(self) -> None:
-        app = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server(
-            self._ip_address,
-            self._port,
-            app,
-            True,
-            request_handler=MotoRequestHandler,
-            fd=self._listening.fileno(),
-        )
-        self._server_ready_event.set()
-        self._server.serve_forever()
-
-
 def listen(host: str, port: int) -> socket.socket:
     """A TCP socket listening on ``host:port`` (0: any free port), as HTTP servers bind."""
     listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -213,46 +315,219 @@ def listen(host: str, port: int) -> socket.socket:
     return listening
 
 
+# Hop-by-hop headers: for one connection, never passed on (RFC 9110, 7.6.1).
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "upgrade"})
+
+
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, remembering which backend serves which host, and passing
+    DynamoDB's requests on to the process that serves DynamoDB (``dynamodb``).
+
+    moto finds the backend of every request anew: it lists moto's package folder from
+    disk and tries the URL pattern of every service, under one lock, twice for a request
+    signed for a service. A host's backend never changes while the server runs.
+    """
+
+    def __init__(self, dynamodb: tuple[str, int] | None = None) -> None:
+        super().__init__(create_backend_app)
+        self._backends: dict[str | None, Any] = {}
+        self._dynamodb = dynamodb
+        self._connections = threading.local()
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host not in self._backends:
+            self._backends[host] = super().get_backend_for_host(host)
+        return self._backends[host]
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self._dynamodb and _signed_for(environ) == "dynamodb":  # DynamoDB and its streams
+            return self._pass_on(environ, start_response)
+        return super().__call__(environ, start_response)
+
+    def _pass_on(self, environ: dict[str, Any], start_response: Any) -> Any:
+        assert self._dynamodb is not None
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {
+            name[5:].replace("_", "-"): value
+            for name, value in environ.items()
+            if name.startswith("HTTP_") and name[5:].replace("_", "-").lower() not in _HOP_BY_HOP
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        query = environ.get("QUERY_STRING")
+        path = urllib.parse.quote(environ.get("PATH_INFO") or "/") + (f"?{query}" if query else "")
+        for attempt in (1, 2):  # a kept-alive connection the other end closed: once more
+            connection = getattr(self._connections, "open", None) or http.client.HTTPConnection(
+                *self._dynamodb, timeout=60
+            )
+            try:
+                connection.request(environ["REQUEST_METHOD"], path, body, headers)
+                answer = connection.getresponse()
+                data = answer.read()
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                self._connections.open = None
+                if attempt == 2:
+                    raise
+                continue
+            self._connections.open = connection
+            break
+        start_response(
+            f"{answer.status} {answer.reason}",
+            [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP],
+        )
+        return [data]
+
+
+def _signed_for(environ: dict[str, Any]) -> str:
+    """The service a request is signed for (SigV4's credential scope), or ""."""
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    scope = authorization.split("Credential=", 1)[-1].split(",", 1)[0].split("/")
+    return scope[3] if "Credential=" in authorization and len(scope) == 5 else ""
+
+
+# Threads answering AWS calls at once: the API's, every queue poller's long poll (held
+# for up to a second each) and the stream reader, with room to spare.
+SERVER_THREADS = 24
+# The two processes of the embedded AWS (see EmbeddedAws).
+DYNAMODB, SERVICES = "dynamodb", "services"
+
+
+def serve(fd: int, role: str, outbox: Path | None, dynamodb: tuple[str, int] | None) -> None:
+    """A process of the embedded AWS: moto on the listening socket ``fd``, until the
+    parent closes this process's stdin (or dies), then gone at once (state is the
+    parent's to keep: moto's is forgotten). ``role`` says which: DynamoDB and its
+    streams, or every other service (passing DynamoDB's requests on to ``dynamodb``).
+
+    moto's own server (werkzeug's) closes the connection after every answer, so each
+    AWS call would open a connection and start a thread; waitress keeps connections
+    alive and answers on a fixed pool of threads.
+    """
+    global _outbox
+    _outbox = outbox
+    if role == DYNAMODB:
+        install_faithful_dynamodb()
+    else:
+        _install_ses_behaviour()
+        install_quick_queues()
+    install_quick_answers()
+    logging.getLogger("waitress").setLevel(logging.ERROR)
+    listening = socket.socket(fileno=fd)
+    server = create_server(
+        _Dispatcher(dynamodb if role == SERVICES else None),
+        sockets=[listening],
+        threads=SERVER_THREADS,
+        connection_limit=1024,
+        asyncore_use_poll=True,  # beyond select()'s 1,024 descriptors
+        ident="moto",
+    )
+
+    def until_parent_goes() -> None:
+        sys.stdin.read()  # EOF: the parent closed the pipe, or ended
+        os._exit(0)
+
+    threading.Thread(target=until_parent_goes, daemon=True).start()
+    print("ready", flush=True)
+    server.run()
+
+
 class EmbeddedAws:
-    """moto's server on 127.0.0.1, started in a thread of this process."""
+    """moto's server on 127.0.0.1, in two child processes (``python -m
+    infra.local.embedded``): DynamoDB with its streams in one, every other service in
+    the other, each in an interpreter of its own. :attr:`endpoint` answers for every
+    service (it passes DynamoDB's requests on), so a command line or script needs only
+    ``AWS_ENDPOINT_URL``; Majlis's own clients also get ``AWS_ENDPOINT_URL_DYNAMODB``
+    (and ``…_DYNAMODB_STREAMS``), straight to DynamoDB's process."""
+
+    READY_SECONDS = 60.0
 
     def __init__(self, port: int = 0, outbox: Path | None = None) -> None:
-        global _outbox
-        _outbox = outbox
-        _install_ses_behaviour()
-        install_faithful_dynamodb()
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log per AWS call
         self.port = port
-        self._server: _MotoServer | None = None
-        self.endpoint = ""
+        self.outbox = outbox
+        self._processes: list[subprocess.Popen[str]] = []
+        self.endpoint = self.dynamodb_endpoint = ""
 
     def start(self) -> str:
-        """Serve, starting from nothing (moto's state is per process: forget what was).
+        """Serve, starting from nothing (new processes: nothing is remembered).
 
         A port already in use raises ``OSError`` (``EADDRINUSE``) before anything starts.
         """
-        listening = listen("127.0.0.1", self.port)
-        self._server = _MotoServer(listening)
+        services = listen("127.0.0.1", self.port)
         try:
-            self._server.start()
+            dynamodb = listen("127.0.0.1", 0)
+        except OSError:
+            services.close()
+            raise
+        try:
+            dynamodb_at = dynamodb.getsockname()[:2]
+            self._spawn(dynamodb, DYNAMODB, "")
+            self._spawn(services, SERVICES, f"{dynamodb_at[0]}:{dynamodb_at[1]}")
+            host, port = services.getsockname()[:2]
         finally:
-            listening.close()  # the server serves on its own duplicate of the socket
-        host, port = self._server.get_host_and_port()
+            services.close()  # the children serve on their own copies of the sockets
+            dynamodb.close()
+        for process in self._processes:
+            self._wait_until_ready(process)
         self.endpoint = f"http://{host}:{port}"
-        self._reset()
-        os.environ.update(aws_environment(self.endpoint))
+        self.dynamodb_endpoint = f"http://{dynamodb_at[0]}:{dynamodb_at[1]}"
+        os.environ.update(aws_environment(self.endpoint, self.dynamodb_endpoint))
         return self.endpoint
+
+    def _spawn(self, listening: socket.socket, role: str, dynamodb: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+        self._processes.append(
+            subprocess.Popen(  # noqa: S603 - this interpreter, our module
+                [
+                    sys.executable,
+                    "-m",
+                    "infra.local.embedded",
+                    str(listening.fileno()),
+                    role,
+                    str(self.outbox or ""),
+                    dynamodb,
+                ],
+                cwd=PROJECT_DIR,
+                env={**env, "PYTHONPATH": str(PROJECT_DIR)},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                pass_fds=(listening.fileno(),),
+            )
+        )
+
+    def _wait_until_ready(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        ready = selectors.DefaultSelector()
+        ready.register(process.stdout, selectors.EVENT_READ)
+        line = process.stdout.readline() if ready.select(self.READY_SECONDS) else ""
+        ready.close()
+        if line.strip() != "ready":
+            self.stop()
+            raise RuntimeError(f"the embedded AWS did not start ({line.strip() or 'no answer'})")
 
     def stop(self) -> None:
         """Stop serving and forget every resource."""
-        global _outbox
-        _outbox = None
-        if self._server is None:
-            return
-        self._reset()
-        self._server.stop()
-        self._server = None
+        processes, self._processes = self._processes, []
+        for process in processes:
+            with contextlib.suppress(OSError):
+                assert process.stdin is not None
+                process.stdin.close()  # the child ends itself at once
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.stdout is not None:
+                process.stdout.close()
 
-    def _reset(self) -> None:
-        reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
-        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - our moto, on loopback
+
+def _main(argv: list[str]) -> None:
+    fd, role, outbox, dynamodb = argv
+    host, _, port = dynamodb.rpartition(":")
+    serve(int(fd), role, Path(outbox) if outbox else None, (host, int(port)) if port else None)
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

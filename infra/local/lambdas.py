@@ -23,6 +23,7 @@ visibility of failed deliveries on a test clock.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -272,6 +273,7 @@ class QueueSource:
         self.waiting: list[str] = []  # receipt handles of deliveries that failed
         self.batches: list[int] = []
         self.failures = self.killed = self.most_receives = 0
+        self._counting = threading.Lock()  # local mode polls from several threads at once
 
     def _receive(self, most: int, wait: int) -> list[dict[str, Any]]:
         return self.sqs.receive_message(
@@ -282,9 +284,9 @@ class QueueSource:
             MessageAttributeNames=["All"],
         ).get("Messages", [])
 
-    def poll(self, wait: int = 0) -> bool:
-        """One batch: receive, invoke, delete what succeeded. False when none was visible
-        (after waiting up to ``wait`` seconds for one)."""
+    def poll(self, wait: int = 0) -> int:
+        """One batch: receive, invoke, delete what succeeded; how many messages it had
+        (0 when none was visible after waiting up to ``wait`` seconds for one)."""
         messages = more = self._receive(self.batch_size, wait)
         # Batches of up to batch_size, as Lambda's poller gathers them (without waiting
         # out the batching window once the queue has nothing more).
@@ -292,13 +294,14 @@ class QueueSource:
             more = self._receive(self.batch_size - len(messages), 0)
             messages += more
         if not messages:
-            return False
-        self.batches.append(len(messages))
+            return 0
         everyone = {m["MessageId"] for m in messages}
-        self.most_receives = max(
-            [self.most_receives]
-            + [int(m["Attributes"].get("ApproximateReceiveCount", 1)) for m in messages]
-        )
+        with self._counting:
+            self.batches.append(len(messages))
+            self.most_receives = max(
+                [self.most_receives]
+                + [int(m["Attributes"].get("ApproximateReceiveCount", 1)) for m in messages]
+            )
         try:
             result = invoke(
                 self.handlers,
@@ -309,12 +312,12 @@ class QueueSource:
             if failed and not self.partial:
                 failed = everyone
         except Killed:
-            self.killed += 1
+            with self._counting:
+                self.killed += 1
             failed = everyone
         except Exception as error:  # noqa: BLE001 - a function error: the whole batch comes again
             self.on_error(self.function, error)
             failed = everyone
-        self.failures += len(failed)
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
             self.sqs.delete_message_batch(
@@ -324,8 +327,16 @@ class QueueSource:
                     for i, m in enumerate(done[start : start + 10])
                 ],
             )
-        self.waiting += [m["ReceiptHandle"] for m in messages if m["MessageId"] in failed]
-        return True
+        with self._counting:
+            self.failures += len(failed)
+            self.waiting += [m["ReceiptHandle"] for m in messages if m["MessageId"] in failed]
+        return len(messages)
+
+    def forget_waiting(self) -> None:
+        """Leave failed deliveries to come back when their visibility ends (local mode's
+        pump: real time passes), rather than to :meth:`visibility_ends`."""
+        with self._counting:
+            self.waiting.clear()
 
     def visibility_ends(self) -> None:
         """What failed is visible again (what went to the dead letters stays there)."""

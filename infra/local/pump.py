@@ -4,10 +4,16 @@ It runs each source of ``lambdas.py`` (the table's stream, every queue, every sc
 in a thread of its own: polling while there is work, retrying a failed stream batch
 after a backoff, firing each schedule at its rate. The sources are the tests' own, so
 local mode and the tests feed the handlers alike.
+
+A queue's function runs as many invocations at once as ``concurrency`` gives it (its
+reserved concurrency in the template, see :func:`concurrency`), as Lambda's SQS poller
+scales up: one poller long-polls the queue; while it finds full batches, the others
+poll too, and they rest again once the backlog is gone.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +21,26 @@ from typing import Any
 from infra.local.lambdas import Lambdas, QueueSource, ScheduleSource, StreamSource
 
 POLL_SECONDS = 0.2
+# Invocations of a queue's function at once on this machine (MAJLIS_LOCAL_CONCURRENCY),
+# never more than the function's reserved concurrency.
+CONCURRENCY_VARIABLE = "MAJLIS_LOCAL_CONCURRENCY"
+DEFAULT_CONCURRENCY = 4
+
+
+def concurrency(functions: list[str], stage: str = "dev") -> dict[str, int]:
+    """How many invocations of each function may run at once: ``MAJLIS_LOCAL_CONCURRENCY``
+    (a number from 1; 4 when unset), bounded by the function's reserved concurrency
+    (``.chalice/config.json``, as the template has it; 1 without one)."""
+    from infra.local.gateway import chalice_config
+
+    text = os.environ.get(CONCURRENCY_VARIABLE, "").strip() or str(DEFAULT_CONCURRENCY)
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{CONCURRENCY_VARIABLE}={text} is not a number from 1")
+    config = chalice_config(stage)
+    return {
+        name: min(int(text), config.scope(stage, name).reserved_concurrency or 1)
+        for name in functions
+    }
 
 
 class Pump:
@@ -24,11 +50,13 @@ class Pump:
         stream_arn: str,
         queue_urls: dict[str, str],
         on_error: Callable[[str, BaseException], None] | None = None,
+        concurrency: dict[str, int] | None = None,
     ) -> None:
         self.on_error = on_error or (lambda where, error: None)
         self.queue_urls = queue_urls  # queue name -> url
         # Positioned now (the stream's newest records), so nothing written after is missed.
         self.sources = Lambdas(handlers, stream_arn, queue_urls, on_error=self.on_error)
+        self.concurrency = {name: 1 for name in self.sources.queues} | (concurrency or {})
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -48,7 +76,16 @@ class Pump:
         if self.sources.stream is not None:
             runs.append((self.sources.stream.name, lambda: self._run_stream(self.sources.stream)))
         for queue in self.sources.queues.values():
-            runs.append((queue.function, lambda queue=queue: self._run_queue(queue)))
+            backlog = threading.Event()  # set while the first poller finds full batches
+            for index in range(self.concurrency[queue.function]):
+                runs.append(
+                    (
+                        f"{queue.function}-{index}",
+                        lambda queue=queue, index=index, backlog=backlog: self._run_queue(
+                            queue, index, backlog
+                        ),
+                    )
+                )
         for schedule in self.sources.schedules.values():
             runs.append((schedule.name, lambda schedule=schedule: self._run_schedule(schedule)))
         for name, target in runs:
@@ -75,14 +112,23 @@ class Pump:
             elif outcome == "retry":
                 self._stop.wait(min(0.1 * 2 ** min(stream.attempts, 6), 5))
 
-    def _run_queue(self, queue: QueueSource) -> None:
+    def _run_queue(self, queue: QueueSource, index: int, backlog: threading.Event) -> None:
+        """Poller ``index`` of a queue: the first long-polls all the time and says when
+        batches come full; the others poll while they do (and find messages)."""
         while not self._stop.is_set():
+            if index and not backlog.wait(timeout=POLL_SECONDS):
+                continue
             try:
-                queue.poll(wait=1)
+                received = queue.poll(wait=0 if index else 1)
             except Exception as error:  # noqa: BLE001 - keep pumping
                 self.on_error(queue.function, error)
                 self._stop.wait(1)
-            queue.waiting.clear()  # failed deliveries come back when their visibility ends
+                continue
+            if not index:
+                (backlog.set if received >= queue.batch_size else backlog.clear)()
+            elif not received:
+                self._stop.wait(POLL_SECONDS)
+            queue.forget_waiting()  # failed deliveries come back when their visibility ends
 
     def _run_schedule(self, schedule: ScheduleSource) -> None:
         while not self._stop.wait(schedule.seconds):

@@ -37,7 +37,7 @@ from infra.local.demo import EVENT_ID, demo_event
 from infra.local.embedded import EmbeddedAws
 from infra.local.gateway import chalice_config, local_server
 from infra.local.provision import Provisioner
-from infra.local.pump import Pump
+from infra.local.pump import Pump, concurrency
 from infra.local.state import load_table, read_json, save_table, write_json, write_private
 from infra.local.zoom import ZoomStandIn
 
@@ -146,6 +146,12 @@ class LocalMajlis:
         self._set_environment(provisioner)
         self.majlis = self._fresh_wiring()
         self._seed()
+        try:
+            at_once = concurrency(
+                [source.name for source in self.app_module.app.event_sources], self.stage
+            )
+        except ValueError as error:
+            raise LocalModeError(str(error)) from None
         self.pump = Pump(
             self.app_module,
             stream_arn=provisioner.attributes["Table"]["StreamArn"],
@@ -154,6 +160,7 @@ class LocalMajlis:
                 for logical_id, resource in resources_of_type("AWS::SQS::Queue").items()
             },
             on_error=lambda where, error: self.errors.append((where, error)),
+            concurrency=at_once,
         )
         self.pump.start()
         self._serving = threading.Thread(target=self.server.serve_forever, daemon=True)

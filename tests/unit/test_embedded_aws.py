@@ -1,0 +1,253 @@
+"""The embedded AWS's shortcuts through moto answer exactly what moto would.
+
+Local mode's moto (``infra/local/embedded.py``) answers DynamoDB's item operations and
+the stream's records with their results as JSON, without moto's walk over the output
+shape, and sends to SQS without counting the queue's messages. Each test runs the
+operations on moto in this process, and compares what a client reads from the quick
+answer with what it reads from moto's own serialiser, answer by answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.parsers import create_parser
+from moto import mock_aws
+from moto.core.responses import ActionResult
+
+from infra.local import embedded
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def compared(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Any, Any]]]:
+    """Every quick answer beside moto's own, as a client parses each: (operation, quick,
+    moto's) — on a moto of this test's own."""
+    embedded.install_quick_answers()
+    quick = ActionResult.execute_result
+    serialised = embedded.serialised_by_moto
+    seen: list[tuple[str, Any, Any]] = []
+
+    def both(self: ActionResult, context: Any) -> Any:
+        answer = quick(self, context)
+        operation = (context.service_model.service_name, context.operation_model.name)
+        if operation in embedded.QUICK_ANSWERS and not isinstance(self.result, Exception):
+            parser = create_parser(context.service_model.metadata["protocol"])
+            shape = context.operation_model.output_shape
+
+            def parsed(status: int, headers: dict[str, str], body: str) -> Any:
+                response = {"status_code": status, "headers": headers, "body": body.encode()}
+                return parser.parse(response, shape)
+
+            seen.append((operation[1], parsed(*answer), parsed(*serialised(self, context))))
+        return answer
+
+    monkeypatch.setattr(ActionResult, "execute_result", both)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield seen
+
+
+EVERY_TYPE = {
+    "pk": {"S": "REG#1"},
+    "sk": {"S": "REG"},
+    "name": {"S": "Zaynab عبد الله"},
+    "seats": {"N": "3"},
+    "ratio": {"N": "0.125"},
+    "photo": {"B": b"\x00\xffbinary"},
+    "tags": {"SS": ["a", "b"]},
+    "codes": {"NS": ["1", "2.5"]},
+    "blobs": {"BS": [b"\x01", b"\x02"]},
+    "clicks": {"M": {"s1": {"M": {"first": {"S": "2026-01-01T00:00:00Z"}}}, "s2": {"M": {}}}},
+    "history": {"L": [{"S": "registered"}, {"N": "1"}, {"NULL": True}, {"BOOL": False}]},
+    "confirmed": {"BOOL": True},
+    "nothing": {"NULL": True},
+    "gsi1pk": {"S": "EVENT#demo"},
+    "gsi1sk": {"S": "0001"},
+}
+
+
+def _table(db: Any, stream: bool = False) -> None:
+    db.create_table(
+        TableName="t",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("pk", "sk", "gsi1pk", "gsi1sk")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi1",
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        **(
+            {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+            if stream
+            else {}
+        ),
+    )
+
+
+def _assert_same(seen: list[tuple[str, Any, Any]]) -> set[str]:
+    for operation, quick, moto in seen:
+        assert quick == moto, operation
+    return {operation for operation, _, _ in seen}
+
+
+def test_item_operations_read_the_same_as_moto_serialises_them(compared):
+    db = boto3.client("dynamodb", region_name=REGION)
+    _table(db)
+    db.put_item(TableName="t", Item=EVERY_TYPE)
+    db.put_item(TableName="t", Item=EVERY_TYPE | {"sk": {"S": "OTHER"}}, ReturnValues="ALL_OLD")
+    db.put_item(TableName="t", Item=EVERY_TYPE | {"seats": {"N": "4"}}, ReturnValues="ALL_OLD")
+    for key in ({"pk": {"S": "REG#1"}, "sk": {"S": "REG"}}, {"pk": {"S": "no"}, "sk": {"S": "x"}}):
+        db.get_item(TableName="t", Key=key)
+    db.get_item(
+        TableName="t",
+        Key={"pk": {"S": "REG#1"}, "sk": {"S": "REG"}},
+        ProjectionExpression="#n, clicks.s1",
+        ExpressionAttributeNames={"#n": "name"},
+        ReturnConsumedCapacity="TOTAL",
+    )
+    for returned in ("ALL_NEW", "ALL_OLD", "UPDATED_NEW", "UPDATED_OLD", "NONE"):
+        db.update_item(
+            TableName="t",
+            Key={"pk": {"S": "REG#1"}, "sk": {"S": "REG"}},
+            UpdateExpression="SET clicks.#s.#last = :now ADD seats :one",
+            ExpressionAttributeNames={"#s": "s2", "#last": "last"},
+            ExpressionAttributeValues={":now": {"S": "2026-06-01T09:00:00Z"}, ":one": {"N": "1"}},
+            ReturnValues=returned,
+        )
+    db.query(
+        TableName="t",
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :e",
+        ExpressionAttributeValues={":e": {"S": "EVENT#demo"}},
+        Limit=1,
+        ReturnConsumedCapacity="INDEXES",
+    )
+    db.query(
+        TableName="t",
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "REG#1"}},
+        Select="COUNT",
+    )
+    db.scan(
+        TableName="t",
+        FilterExpression="seats > :n",
+        ExpressionAttributeValues={":n": {"N": "1"}},
+    )
+    db.batch_get_item(
+        RequestItems={
+            "t": {"Keys": [{"pk": {"S": "REG#1"}, "sk": {"S": sk}} for sk in ("REG", "OTHER")]}
+        }
+    )
+    key = {"pk": {"S": "REG#1"}, "sk": {"S": "REG"}}
+    db.transact_get_items(TransactItems=[{"Get": {"TableName": "t", "Key": key}}])
+    db.delete_item(
+        TableName="t", Key={"pk": {"S": "REG#1"}, "sk": {"S": "OTHER"}}, ReturnValues="ALL_OLD"
+    )
+    assert _assert_same(compared) == {
+        "PutItem",
+        "GetItem",
+        "UpdateItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "TransactGetItems",
+        "DeleteItem",
+    }
+    assert len(compared) == 17
+
+
+def test_the_streams_records_read_the_same_as_moto_serialises_them(compared):
+    db = boto3.client("dynamodb", region_name=REGION)
+    _table(db, stream=True)
+    db.put_item(TableName="t", Item=EVERY_TYPE)
+    db.update_item(
+        TableName="t",
+        Key={"pk": {"S": "REG#1"}, "sk": {"S": "REG"}},
+        UpdateExpression="REMOVE nothing",
+    )
+    db.delete_item(TableName="t", Key={"pk": {"S": "REG#1"}, "sk": {"S": "REG"}})
+    streams = boto3.client("dynamodbstreams", region_name=REGION)
+    arn = db.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [record["eventName"] for record in records] == ["INSERT", "MODIFY", "REMOVE"]
+    assert records[0]["dynamodb"]["ApproximateCreationDateTime"].tzinfo is not None
+    assert "GetRecords" in _assert_same(compared)
+
+
+def test_errors_are_moto_s_own(compared):
+    db = boto3.client("dynamodb", region_name=REGION)
+    _table(db)
+    with pytest.raises(db.exceptions.ConditionalCheckFailedException) as refused:
+        db.update_item(
+            TableName="t",
+            Key={"pk": {"S": "REG#1"}, "sk": {"S": "REG"}},
+            UpdateExpression="SET seats = :n",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":n": {"N": "1"}},
+        )
+    assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert compared == []
+
+
+def test_a_send_does_not_count_the_queue_and_the_counts_stay_right(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    embedded.install_quick_queues()
+    counted: list[str] = []
+    from moto.sqs.models import Queue
+
+    counting = Queue.approximate_number_of_messages.fget
+    monkeypatch.setattr(
+        Queue,
+        "approximate_number_of_messages",
+        property(lambda queue: counted.append(queue.name) or counting(queue)),
+    )
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        for n in range(5):
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": n}))
+        sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+        assert counted == []
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)["Messages"]
+        assert len(received) == 2
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert set(counted) == {"q"}  # counted for GetQueueAttributes, as before
+        assert attributes["ApproximateNumberOfMessages"] == "3"
+        assert attributes["ApproximateNumberOfMessagesNotVisible"] == "2"
+        assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+        fifo = sqs.create_queue(
+            QueueName="q.fifo",
+            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+        )["QueueUrl"]
+        for _ in range(2):  # the same body twice: deduplicated by its content, as before
+            sqs.send_message(QueueUrl=fifo, MessageBody="once", MessageGroupId="g")
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=fifo, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        assert attributes["ApproximateNumberOfMessages"] == "1"
