@@ -102,6 +102,7 @@ def _aws_in_process() -> None:
 
     # As local mode runs it: no whole-table copy per transaction, moto's shortcuts.
     embedded.install_faithful_dynamodb()
+    embedded.install_faithful_queues()
     embedded.install_quick_answers()
     embedded.install_quick_queues()
 

@@ -60,6 +60,7 @@ class MotoSession:
 
         # The tests' moto behaves as local mode's (every test also tries its shortcuts).
         embedded.install_faithful_dynamodb()
+        embedded.install_faithful_queues()
         embedded.install_quick_answers()
         embedded.install_quick_queues()
         if self.mock is None:

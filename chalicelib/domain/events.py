@@ -215,7 +215,9 @@ class Event(_Strict):
     timezone: str
     display_timezones: Annotated[list[str], Field(max_length=5)] = []
     capacity: Annotated[int, Field(strict=True, ge=0, le=10_000_000)] | None = None
-    registration: Window = Window()
+    # No window, always open: constructed, not validated (it has nothing to check), so
+    # that importing this module builds no validator.
+    registration: Window = Window.model_construct()
     sender: Sender
     reply_to: str | None = None
     sessions: Annotated[list[Session], Field(min_length=1, max_length=MAX_SESSIONS)]

@@ -16,9 +16,6 @@ import importlib.resources
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 
-# CLDR's zone aliases are data about zones, not about a language: Babel ships them.
-from babel.core import get_global
-
 from chalicelib.domain.countries import COUNTRY_CODES
 
 # The zone of most of a country's people, where zone.tab does not list it first:
@@ -116,6 +113,10 @@ def zone_country(name: str) -> str:
 def zone_aliases() -> dict[str, str]:
     """Older names a browser may report (``Asia/Calcutta``, ``Europe/Kiev``) -> the
     region's zone the picker offers: CLDR's aliases, else tzdata's links (same data)."""
+    # CLDR's zone aliases are data about zones, not about a language: Babel ships them.
+    # Imported here: only the pages need them, not a registration's cold start.
+    from babel.core import get_global
+
     regional = set(regional_zones())
     aliases = {
         old: new

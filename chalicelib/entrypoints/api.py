@@ -8,17 +8,21 @@ its form.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import AuthResponse, Blueprint, Response
 
-from chalicelib import auth
 from chalicelib.bootstrap import services
 from chalicelib.domain.errors import Refused
 from chalicelib.entrypoints import bodies, http
 from chalicelib.entrypoints.http import json_response
 from chalicelib.logs import logger
-from chalicelib.usecases import events, registrations, stats
+from chalicelib.usecases import events, registrations
+
+# The organizers' modules are imported by their routes: a registration's cold start
+# does without them.
+if TYPE_CHECKING:
+    from chalicelib import auth
 
 # Lambda runs the authorizer as ``app.organizer_token`` (app.py re-exports it).
 api = Blueprint("app")
@@ -27,6 +31,8 @@ json_route = http.json_routes(lambda: api.current_request.context.get("requestId
 
 @api.authorizer(ttl_seconds=60)
 def organizer_token(auth_request: Any) -> AuthResponse:
+    from chalicelib import auth
+
     wired = services()
     try:
         principal = auth.authenticate(wired.tokens, auth_request.token, wired.clock())
@@ -42,6 +48,8 @@ def organizer_token(auth_request: Any) -> AuthResponse:
 
 
 def _organizer(role: str, event_id: str) -> auth.Principal:
+    from chalicelib import auth
+
     context = api.current_request.context.get("authorizer") or {}
     return auth.require(auth.Principal.from_context(context), role, event_id)
 
@@ -231,6 +239,8 @@ def erase_registration(event_id: str, registration_id: str) -> Response:
 )
 @json_route
 def get_stats(event_id: str) -> Response:
+    from chalicelib.usecases import stats
+
     _organizer("read", event_id)
     return json_response(stats.event_stats(services(), event_id))
 

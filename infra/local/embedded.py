@@ -5,11 +5,12 @@ take turns for the GIL with the API and the event pump: :class:`EmbeddedAws` sta
 ``python -m infra.local.embedded`` twice, on sockets it has bound — DynamoDB with its
 stream in one process, every other service in the other — and they end when it does.
 
-Three things differ from moto's behaviour. Two are written down in API.md's local
+Four things differ from moto's behaviour. Two are written down in API.md's local
 contract: every sender address counts as verified, and every email SES accepts is
 also written, byte for byte, to the outbox directory as ``<time>-<message id>.eml``.
-The third makes moto's DynamoDB keep DynamoDB's promises under concurrent requests:
-atomic conditional writes, and transactions that leave no trace when they fail.
+The others keep the services' promises under concurrent requests: DynamoDB's atomic
+conditional writes, and transactions that leave no trace when they fail; SQS's one
+receiver for a message at a time.
 And moto's expensive paths are kept off the hot path (``install_quick_answers``,
 ``install_quick_queues``, the dispatcher's memory), changing nothing a client reads.
 """
@@ -282,6 +283,39 @@ def install_quick_queues() -> None:
     sqs_models._majlis_quick = True  # type: ignore[attr-defined]
 
 
+_receiving = threading.RLock()
+
+
+def install_faithful_queues() -> None:
+    """Make moto's SQS hand a message to one receiver at a time.
+
+    moto's ``ReceiveMessage`` looks for visible messages and then marks them received,
+    so two receives at once (several pollers of one queue) often both get the same
+    message. SQS's standard queues may deliver a message twice, rarely; this made it
+    the rule under load. Receives take turns while they look, and not while they wait
+    for a message (a long poll).
+    """
+    if getattr(sqs_models.SQSBackend, "_majlis_faithful", False):
+        return
+    receive_message = sqs_models.SQSBackend.receive_message
+    wait_for_messages = sqs_models.Queue.wait_for_messages
+
+    def receiving(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _receiving:
+            return receive_message(self, *args, **kwargs)
+
+    def waiting(self: Any, timeout: int) -> None:
+        _receiving.release()  # held once, by this thread's receive
+        try:
+            wait_for_messages(self, timeout)
+        finally:
+            _receiving.acquire()
+
+    sqs_models.SQSBackend.receive_message = receiving  # type: ignore[method-assign]
+    sqs_models.Queue.wait_for_messages = waiting  # type: ignore[method-assign]
+    sqs_models.SQSBackend._majlis_faithful = True  # type: ignore[attr-defined]
+
+
 def _install_ses_behaviour() -> None:
     """Local SES: with an outbox, every sender verified and every email written to it."""
     if getattr(SESBackend, "_majlis_local", False):
@@ -410,6 +444,7 @@ def serve(fd: int, role: str, outbox: Path | None, dynamodb: tuple[str, int] | N
         install_faithful_dynamodb()
     else:
         _install_ses_behaviour()
+        install_faithful_queues()
         install_quick_queues()
     install_quick_answers()
     logging.getLogger("waitress").setLevel(logging.ERROR)

@@ -10,6 +10,8 @@ answer with what it reads from moto's own serialiser, answer by answer.
 from __future__ import annotations
 
 import json
+import threading
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -74,9 +76,11 @@ EVERY_TYPE = {
 }
 
 
-def _table(db: Any, stream: bool = False) -> None:
+def _table(db: Any, stream: bool = False) -> str:
+    """A new table of its own (the tests' moto may hold others', and their names)."""
+    t = f"t-{uuid.uuid4().hex}"
     db.create_table(
-        TableName="t",
+        TableName=t,
         KeySchema=[
             {"AttributeName": "pk", "KeyType": "HASH"},
             {"AttributeName": "sk", "KeyType": "RANGE"},
@@ -102,6 +106,7 @@ def _table(db: Any, stream: bool = False) -> None:
             else {}
         ),
     )
+    return t
 
 
 def _assert_same(seen: list[tuple[str, Any, Any]]) -> set[str]:
@@ -112,14 +117,14 @@ def _assert_same(seen: list[tuple[str, Any, Any]]) -> set[str]:
 
 def test_item_operations_read_the_same_as_moto_serialises_them(compared):
     db = boto3.client("dynamodb", region_name=REGION)
-    _table(db)
-    db.put_item(TableName="t", Item=EVERY_TYPE)
-    db.put_item(TableName="t", Item=EVERY_TYPE | {"sk": {"S": "OTHER"}}, ReturnValues="ALL_OLD")
-    db.put_item(TableName="t", Item=EVERY_TYPE | {"seats": {"N": "4"}}, ReturnValues="ALL_OLD")
+    t = _table(db)
+    db.put_item(TableName=t, Item=EVERY_TYPE)
+    db.put_item(TableName=t, Item=EVERY_TYPE | {"sk": {"S": "OTHER"}}, ReturnValues="ALL_OLD")
+    db.put_item(TableName=t, Item=EVERY_TYPE | {"seats": {"N": "4"}}, ReturnValues="ALL_OLD")
     for key in ({"pk": {"S": "REG#1"}, "sk": {"S": "REG"}}, {"pk": {"S": "no"}, "sk": {"S": "x"}}):
-        db.get_item(TableName="t", Key=key)
+        db.get_item(TableName=t, Key=key)
     db.get_item(
-        TableName="t",
+        TableName=t,
         Key={"pk": {"S": "REG#1"}, "sk": {"S": "REG"}},
         ProjectionExpression="#n, clicks.s1",
         ExpressionAttributeNames={"#n": "name"},
@@ -127,7 +132,7 @@ def test_item_operations_read_the_same_as_moto_serialises_them(compared):
     )
     for returned in ("ALL_NEW", "ALL_OLD", "UPDATED_NEW", "UPDATED_OLD", "NONE"):
         db.update_item(
-            TableName="t",
+            TableName=t,
             Key={"pk": {"S": "REG#1"}, "sk": {"S": "REG"}},
             UpdateExpression="SET clicks.#s.#last = :now ADD seats :one",
             ExpressionAttributeNames={"#s": "s2", "#last": "last"},
@@ -135,7 +140,7 @@ def test_item_operations_read_the_same_as_moto_serialises_them(compared):
             ReturnValues=returned,
         )
     db.query(
-        TableName="t",
+        TableName=t,
         IndexName="gsi1",
         KeyConditionExpression="gsi1pk = :e",
         ExpressionAttributeValues={":e": {"S": "EVENT#demo"}},
@@ -143,25 +148,25 @@ def test_item_operations_read_the_same_as_moto_serialises_them(compared):
         ReturnConsumedCapacity="INDEXES",
     )
     db.query(
-        TableName="t",
+        TableName=t,
         KeyConditionExpression="pk = :p",
         ExpressionAttributeValues={":p": {"S": "REG#1"}},
         Select="COUNT",
     )
     db.scan(
-        TableName="t",
+        TableName=t,
         FilterExpression="seats > :n",
         ExpressionAttributeValues={":n": {"N": "1"}},
     )
     db.batch_get_item(
         RequestItems={
-            "t": {"Keys": [{"pk": {"S": "REG#1"}, "sk": {"S": sk}} for sk in ("REG", "OTHER")]}
+            t: {"Keys": [{"pk": {"S": "REG#1"}, "sk": {"S": sk}} for sk in ("REG", "OTHER")]}
         }
     )
     key = {"pk": {"S": "REG#1"}, "sk": {"S": "REG"}}
-    db.transact_get_items(TransactItems=[{"Get": {"TableName": "t", "Key": key}}])
+    db.transact_get_items(TransactItems=[{"Get": {"TableName": t, "Key": key}}])
     db.delete_item(
-        TableName="t", Key={"pk": {"S": "REG#1"}, "sk": {"S": "OTHER"}}, ReturnValues="ALL_OLD"
+        TableName=t, Key={"pk": {"S": "REG#1"}, "sk": {"S": "OTHER"}}, ReturnValues="ALL_OLD"
     )
     assert _assert_same(compared) == {
         "PutItem",
@@ -178,16 +183,16 @@ def test_item_operations_read_the_same_as_moto_serialises_them(compared):
 
 def test_the_streams_records_read_the_same_as_moto_serialises_them(compared):
     db = boto3.client("dynamodb", region_name=REGION)
-    _table(db, stream=True)
-    db.put_item(TableName="t", Item=EVERY_TYPE)
+    t = _table(db, stream=True)
+    db.put_item(TableName=t, Item=EVERY_TYPE)
     db.update_item(
-        TableName="t",
+        TableName=t,
         Key={"pk": {"S": "REG#1"}, "sk": {"S": "REG"}},
         UpdateExpression="REMOVE nothing",
     )
-    db.delete_item(TableName="t", Key={"pk": {"S": "REG#1"}, "sk": {"S": "REG"}})
+    db.delete_item(TableName=t, Key={"pk": {"S": "REG#1"}, "sk": {"S": "REG"}})
     streams = boto3.client("dynamodbstreams", region_name=REGION)
-    arn = db.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+    arn = db.describe_table(TableName=t)["Table"]["LatestStreamArn"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
     iterator = streams.get_shard_iterator(
         StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
@@ -200,10 +205,10 @@ def test_the_streams_records_read_the_same_as_moto_serialises_them(compared):
 
 def test_errors_are_moto_s_own(compared):
     db = boto3.client("dynamodb", region_name=REGION)
-    _table(db)
+    t = _table(db)
     with pytest.raises(db.exceptions.ConditionalCheckFailedException) as refused:
         db.update_item(
-            TableName="t",
+            TableName=t,
             Key={"pk": {"S": "REG#1"}, "sk": {"S": "REG"}},
             UpdateExpression="SET seats = :n",
             ConditionExpression="attribute_exists(pk)",
@@ -229,7 +234,8 @@ def test_a_send_does_not_count_the_queue_and_the_counts_stay_right(monkeypatch):
     )
     with mock_aws():
         sqs = boto3.client("sqs", region_name=REGION)
-        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        name = f"q-{uuid.uuid4().hex}"
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
         for n in range(5):
             sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": n}))
         sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
@@ -237,12 +243,12 @@ def test_a_send_does_not_count_the_queue_and_the_counts_stay_right(monkeypatch):
         received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)["Messages"]
         assert len(received) == 2
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-        assert set(counted) == {"q"}  # counted for GetQueueAttributes, as before
+        assert set(counted) == {name}  # counted for GetQueueAttributes, as before
         assert attributes["ApproximateNumberOfMessages"] == "3"
         assert attributes["ApproximateNumberOfMessagesNotVisible"] == "2"
         assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
         fifo = sqs.create_queue(
-            QueueName="q.fifo",
+            QueueName=f"{name}.fifo",
             Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
         )["QueueUrl"]
         for _ in range(2):  # the same body twice: deduplicated by its content, as before
@@ -251,3 +257,31 @@ def test_a_send_does_not_count_the_queue_and_the_counts_stay_right(monkeypatch):
             QueueUrl=fifo, AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]
         assert attributes["ApproximateNumberOfMessages"] == "1"
+
+
+def test_receives_at_once_get_each_message_once(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    embedded.install_faithful_queues()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name=REGION)
+        url = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex}")["QueueUrl"]
+        for start in range(0, 300, 10):
+            entries = [{"Id": str(n), "MessageBody": str(n)} for n in range(start, start + 10)]
+            sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        received: list[int] = []
+
+        def receive() -> None:
+            client = boto3.client("sqs", region_name=REGION)
+            while batch := client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
+                "Messages"
+            ):
+                received.extend(int(message["Body"]) for message in batch)
+
+        threads = [threading.Thread(target=receive) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(received) == list(range(300))  # none twice, none left

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.events import Event
 from chalicelib.ports import Services
 from chalicelib.usecases.events import public_event, put_event
 from tests.builders import event_body
@@ -331,6 +332,25 @@ def test_the_public_view_hides_capacity_sender_and_zoom(majlis: Services) -> Non
 def test_the_public_view_says_when_registration_is_closed(majlis: Services, clock: Clock) -> None:
     clock.advance(days=30)
     assert public_event(majlis, "conf")["registration_open"] is False
+
+
+def test_an_event_without_a_registration_window_is_always_open(
+    empty: Services, clock: Clock
+) -> None:
+    # Given an event whose organisers set no registration window
+    body = event_body()
+    del body["registration"]
+    put_event(empty, "conf", body)
+    # When its form asks for it, now and a year on
+    now = public_event(empty, "conf")["registration_open"]
+    clock.advance(days=365)
+    later = public_event(empty, "conf")["registration_open"]
+    # Then registration is open throughout: the event is one with an empty window
+    assert now is later is True
+    assert empty.events.get("conf") == Event.model_validate(
+        {**event_body(registration={}), "id": "conf"}
+    )
+    assert empty.events.get("conf").organizer_view()["registration"] == {}
 
 
 def test_the_public_view_of_an_unknown_event_is_404(majlis: Services) -> None:
