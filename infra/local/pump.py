@@ -5,10 +5,11 @@ in a thread of its own: polling while there is work, retrying a failed stream ba
 after a backoff, firing each schedule at its rate. The sources are the tests' own, so
 local mode and the tests feed the handlers alike.
 
-A queue's function runs as many invocations at once as ``concurrency`` gives it (its
-reserved concurrency in the template, see :func:`concurrency`), as Lambda's SQS poller
-scales up: one poller long-polls the queue; while it finds full batches, the others
-poll too, and they rest again once the backlog is gone.
+A queue's function runs as many invocations at once as ``concurrency`` gives it
+(``MAJLIS_LOCAL_CONCURRENCY``, bounded by its reserved concurrency in the template: see
+:func:`concurrency`), as Lambda's SQS poller scales up: one poller long-polls the
+queue; while it finds full batches, the others poll too, and they rest again once the
+backlog is gone.
 """
 
 from __future__ import annotations
