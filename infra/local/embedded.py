@@ -442,11 +442,11 @@ def serve(fd: int, role: str, outbox: Path | None, dynamodb: tuple[str, int] | N
     _outbox = outbox
     if role == DYNAMODB:
         install_faithful_dynamodb()
+        install_quick_answers()
     else:
         _install_ses_behaviour()
         install_faithful_queues()
         install_quick_queues()
-    install_quick_answers()
     logging.getLogger("waitress").setLevel(logging.ERROR)
     listening = socket.socket(fileno=fd)
     server = create_server(

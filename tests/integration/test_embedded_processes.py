@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+from unittest import mock
 
 import boto3
 import pytest
@@ -25,15 +26,13 @@ def _client(service: str, endpoint: str):
 
 @pytest.fixture
 def embedded():
-    saved = dict(os.environ)
-    aws = EmbeddedAws()
-    aws.start()
-    try:
-        yield aws
-    finally:
-        aws.stop()
-        os.environ.clear()
-        os.environ.update(saved)
+    with mock.patch.dict(os.environ):  # start() points this process's clients at it
+        aws = EmbeddedAws()
+        aws.start()
+        try:
+            yield aws
+        finally:
+            aws.stop()
 
 
 def test_one_endpoint_answers_for_dynamodb_served_by_its_own_process(embedded):
@@ -74,15 +73,11 @@ def test_one_endpoint_answers_for_dynamodb_served_by_its_own_process(embedded):
 
 
 def test_stopping_ends_both_processes():
-    saved = dict(os.environ)
-    aws = EmbeddedAws()
-    try:
+    with mock.patch.dict(os.environ):
+        aws = EmbeddedAws()
         aws.start()
         processes = list(aws._processes)
         aws.stop()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
     assert [process.poll() for process in processes] == [0, 0]
 
 
