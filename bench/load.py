@@ -282,6 +282,7 @@ def serve(root: Path, port: int, aws_port: int) -> None:
     control = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # logs (stdout) to the log file, replies to the parent alone
     from infra.local import lambdas
+    from infra.local.embedded import freeze_survivors
     from infra.local.runner import LocalMajlis
     from infra.local.zoom import ZoomStandIn
 
@@ -307,6 +308,7 @@ def serve(root: Path, port: int, aws_port: int) -> None:
         gate.wait()
         return post(self, url, body)
 
+    freeze_survivors()  # as make run's process does
     lambdas.invoke = gated
     ZoomStandIn._post = held  # type: ignore[method-assign]
     local = LocalMajlis(root=root, port=port, aws_port=aws_port, keep_state=False).start()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -476,7 +476,7 @@ def slots_until(horizon: float, second: int, rate: int) -> int:
     by ``horizon``."""
     if horizon - second >= 1:
         return rate
-    return max(0, min(rate, math.floor(round((horizon - second) * rate, 6)) + 1))
+    return max(0, min(rate, math.floor(round((horizon - second) * rate, 3)) + 1))
 
 
 class SendPacer(abc.ABC):
@@ -576,10 +576,16 @@ class ZoomStore(abc.ABC):
     def registration_for_registrant(self, registrant_id: str) -> str | None: ...
 
     @abc.abstractmethod
-    def claim_add(
-        self, registration_id: str, session_id: str, day: str, max_per_day: int, now: datetime
+    def claim_adds(
+        self,
+        registration_id: str,
+        session_ids: Sequence[str],
+        day: str,
+        max_per_day: int,
+        now: datetime,
     ) -> bool:
-        """Count one add attempt for today; False when today's attempts are used up."""
+        """Count one add attempt for today in each of these (distinct) sessions, all or
+        none; False when today's attempts are used up in any of them."""
 
     @abc.abstractmethod
     def release_add(self, registration_id: str, session_id: str, day: str) -> None:
@@ -589,14 +595,12 @@ class ZoomStore(abc.ABC):
     def synced(
         self,
         registration_id: str,
-        session_id: str,
-        registrant: ZoomRegistrant,
+        registrants: Mapping[str, tuple[ZoomRegistrant, str]],
         now: datetime,
-        *,
-        meeting: str,
     ) -> None:
-        """Keep the registrant id and personal join URL of ``meeting`` (``ZoomLink.key``),
-        and the registrant -> us mapping."""
+        """Keep, for each session id, the registrant id and personal join URL Zoom gave
+        in that meeting (``(registrant, ZoomLink.key)``), in one write of the
+        registration; and each registrant -> us mapping."""
 
     @abc.abstractmethod
     def mark(

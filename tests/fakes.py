@@ -10,7 +10,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -825,17 +825,25 @@ class FakeZoomStore(ZoomStore):
         current = store.registrations[registration_id]
         store.registrations[registration_id] = current.model_copy(update=changes)
 
-    def claim_add(
-        self, registration_id: str, session_id: str, day: str, max_per_day: int, now: datetime
+    def claim_adds(
+        self,
+        registration_id: str,
+        session_ids: Sequence[str],
+        day: str,
+        max_per_day: int,
+        now: datetime,
     ) -> bool:
         current = self._registrations.registrations[registration_id]
-        key = f"{session_id}@{day}"
-        if current.zoom_tries.get(key, 0) >= max_per_day:
+        keys = {f"{session_id}@{day}": session_id for session_id in session_ids}
+        if any(current.zoom_tries.get(key, 0) >= max_per_day for key in keys):
             return False
         self._update(
             registration_id,
-            zoom_tries={**current.zoom_tries, key: current.zoom_tries.get(key, 0) + 1},
-            zoom_sync={**current.zoom_sync, session_id: {"state": "sending"}},
+            zoom_tries={
+                **current.zoom_tries,
+                **{key: current.zoom_tries.get(key, 0) + 1 for key in keys},
+            },
+            zoom_sync={**current.zoom_sync, **{s: {"state": "sending"} for s in session_ids}},
         )
         return True
 
@@ -850,26 +858,33 @@ class FakeZoomStore(ZoomStore):
     def synced(
         self,
         registration_id: str,
-        session_id: str,
-        registrant: ZoomRegistrant,
+        registrants: Mapping[str, tuple[ZoomRegistrant, str]],
         now: datetime,
-        *,
-        meeting: str,
     ) -> None:
         current = self._registrations.registrations[registration_id]
         self._update(
             registration_id,
             zoom={
                 **current.zoom,
-                session_id: {
-                    "registrant_id": registrant.registrant_id,
-                    "join_url": registrant.join_url,
-                    "meeting": meeting,
+                **{
+                    session_id: {
+                        "registrant_id": registrant.registrant_id,
+                        "join_url": registrant.join_url,
+                        "meeting": meeting,
+                    }
+                    for session_id, (registrant, meeting) in registrants.items()
                 },
             },
-            zoom_sync={**current.zoom_sync, session_id: {"state": "synced", "meeting": meeting}},
+            zoom_sync={
+                **current.zoom_sync,
+                **{
+                    session_id: {"state": "synced", "meeting": meeting}
+                    for session_id, (_, meeting) in registrants.items()
+                },
+            },
         )
-        self.registrants[registrant.registrant_id] = registration_id
+        for registrant, _ in registrants.values():
+            self.registrants[registrant.registrant_id] = registration_id
 
     def mark(
         self,

@@ -224,7 +224,7 @@ def joined_zoom(
         and known.get("registrant_id") != registrant.registrant_id
     ):
         services.zoom_store.synced(
-            registration.registration_id, session_id, registrant, now, meeting=session.zoom.key
+            registration.registration_id, {session_id: (registrant, session.zoom.key)}, now
         )
     return outcome
 

@@ -99,11 +99,42 @@ def sync(services: Services, registration_ids: list[str]) -> Outcome:
             cancels[(session.zoom.type, session.zoom.id)].append(
                 (registration, session_id, registrant)
             )
-    for (kind, zoom_id), people in adds.items():
-        _add(services, kind, zoom_id, people, day, outcome)
+    # Each registration's adds are counted in one write, whichever meetings they are for,
+    # and what Zoom answers is kept in one write per registration once every meeting has
+    # answered (or as this run ends, however it ends).
+    claimed = _claim(
+        services,
+        [(r, s, meeting_key(*meeting)) for meeting, people in adds.items() for r, s in people],
+        day,
+        outcome,
+    )
+    answers = Answers()
+    try:
+        for (kind, zoom_id), people in adds.items():
+            mine = [(r, s) for r, s in people if (r.registration_id, s) in claimed]
+            _add(services, kind, zoom_id, mine, day, outcome, answers)
+    finally:
+        answers.keep(services)
     for (kind, zoom_id), people in cancels.items():
         _cancel(services, kind, zoom_id, people, outcome)
     return outcome
+
+
+class Answers:
+    """Zoom's registrants for this run's adds, by registration: kept together."""
+
+    def __init__(self) -> None:
+        self._found: dict[str, dict[str, tuple[ZoomRegistrant, str]]] = defaultdict(dict)
+
+    def add(
+        self, registration: Registration, session_id: str, found: ZoomRegistrant, meeting: str
+    ) -> None:
+        self._found[registration.registration_id][session_id] = (found, meeting)
+
+    def keep(self, services: Services) -> None:
+        now = services.clock()
+        found, self._found = self._found, defaultdict(dict)
+        _each(lambda one: services.zoom_store.synced(one[0], one[1], now), found.items())
 
 
 def _each(action: Callable[[T], Any], items: Iterable[T]) -> list[Any]:
@@ -117,32 +148,38 @@ def _each(action: Callable[[T], Any], items: Iterable[T]) -> list[Any]:
 
 def _claim(
     services: Services,
-    meeting: str,
-    people: list[tuple[Registration, str]],
+    people: list[tuple[Registration, str, str]],
     day: str,
     outcome: Outcome,
-) -> list[tuple[Registration, str]]:
-    """Count an add for each before it is sent; those over today's budget wait."""
+) -> set[tuple[str, str]]:
+    """Count an add for each (registration, session, meeting) before it is sent, one
+    write per registration; the sessions over today's budget wait. Returns the
+    (registration id, session id) pairs counted."""
     now = services.clock()
     limit = services.settings.zoom_adds_per_day
+    by_registration: dict[str, list[tuple[Registration, str, str]]] = defaultdict(list)
+    for one in people:
+        by_registration[one[0].registration_id].append(one)
 
-    def claim(one: tuple[Registration, str]) -> bool:
-        registration, session_id = one
-        if services.zoom_store.claim_add(registration.registration_id, session_id, day, limit, now):
-            return True
+    def claim(theirs: list[tuple[Registration, str, str]]) -> list[tuple[str, str]]:
+        rid = theirs[0][0].registration_id
+        if services.zoom_store.claim_adds(rid, [s for _, s, _ in theirs], day, limit, now):
+            return [(rid, session_id) for _, session_id, _ in theirs]
+        if len(theirs) > 1:  # one of them is over its budget: each on its own, then
+            return [claimed for one in theirs for claimed in claim([one])]
+        _, session_id, meeting = theirs[0]
         services.zoom_store.mark(
-            registration.registration_id,
+            rid,
             session_id,
             "deferred",
             now,
             f"{limit} adds sent to Zoom today: reconciliation tries again tomorrow",
             meeting=meeting,
         )
-        return False
+        outcome.skipped += 1
+        return []
 
-    claimed = _each(claim, people)
-    outcome.skipped += claimed.count(False)
-    return [one for one, ok in zip(people, claimed, strict=True) if ok]
+    return {one for claimed in _each(claim, by_registration.values()) for one in claimed}
 
 
 def _send(
@@ -151,8 +188,9 @@ def _send(
     zoom_id: str,
     group: list[tuple[Registration, str]],
     outcome: Outcome,
+    answers: Answers,
 ) -> ZoomFailure | None:
-    """One add call for the group (a batch when more than one) and its answers stored."""
+    """One add call for the group (a batch when more than one), its answers noted."""
     try:
         outcome.calls += 1
         if len(group) == 1:
@@ -161,28 +199,14 @@ def _send(
             added = services.zoom.add_many(kind, zoom_id, [_person(r) for r, _ in group])
     except ZoomFailure as failure:
         return failure
-    now = services.clock()
     by_email = {r.email.lower(): r for r in added}
-
-    def store(one: tuple[Registration, str]) -> bool:
-        registration, session_id = one
+    for registration, session_id in group:
         registrant = by_email.get(parse_address(registration.email).ascii.lower())
         if registrant is None:
-            return False
-        services.zoom_store.synced(
-            registration.registration_id,
-            session_id,
-            registrant,
-            now,
-            meeting=meeting_key(kind, zoom_id),
-        )
-        return True
-
-    for (registration, _), stored in zip(group, _each(store, group), strict=True):
-        if stored:
-            outcome.synced += 1
-        else:
             outcome.again(registration.registration_id, None)
+            continue
+        answers.add(registration, session_id, registrant, meeting_key(kind, zoom_id))
+        outcome.synced += 1
     return None
 
 
@@ -190,14 +214,15 @@ def _add(
     services: Services,
     kind: str,
     zoom_id: str,
-    people: list[tuple[Registration, str]],
+    claimed: list[tuple[Registration, str]],
     day: str,
     outcome: Outcome,
+    answers: Answers,
 ) -> None:
-    claimed = _claim(services, meeting_key(kind, zoom_id), people, day, outcome)
+    meeting = meeting_key(kind, zoom_id)
     for start in range(0, len(claimed), BATCH):
         group = claimed[start : start + BATCH]
-        failure = _send(services, kind, zoom_id, group, outcome)
+        failure = _send(services, kind, zoom_id, group, outcome, answers)
         if failure is None:
             continue
         if failure.kind not in ("full", "rejected") or len(group) == 1:
@@ -206,10 +231,11 @@ def _add(
         # Zoom refuses a whole batch for one person it will not take, or when not all of
         # it fits: one by one then, each within its budget, until Zoom says full for one
         # (and so for the rest).
-        for index, one in enumerate(group):
-            if not _claim(services, meeting_key(kind, zoom_id), [one], day, outcome):
+        for index, (registration, session_id) in enumerate(group):
+            if not _claim(services, [(registration, session_id, meeting)], day, outcome):
                 continue
-            failure = _send(services, kind, zoom_id, [one], outcome)
+            one = (registration, session_id)
+            failure = _send(services, kind, zoom_id, [one], outcome, answers)
             if failure is not None and failure.kind == "full":
                 _failed(services, kind, zoom_id, group[index:], failure, day, outcome)
                 break
@@ -380,7 +406,7 @@ def _reconcile_session(
         state = sync_state_of(registration, session)
         if holds and there is not None and known != there.registrant_id:
             services.zoom_store.synced(
-                registration.registration_id, session_id, there, now, meeting=zoom.key
+                registration.registration_id, {session_id: (there, zoom.key)}, now
             )
             report.ids_recorded += 1
         elif holds and there is None and known:

@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from infra import PROJECT_DIR
+from infra.local.embedded import freeze_survivors
 from infra.local.runner import LocalMajlis, LocalModeError
 
 
@@ -25,6 +26,7 @@ def _port(variable: str, default: int) -> int:
 
 
 def main() -> int:
+    freeze_survivors()
     try:
         local = LocalMajlis(
             root=Path(os.environ.get("MAJLIS_LOCAL_DIR", PROJECT_DIR / ".local")),

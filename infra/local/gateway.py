@@ -11,6 +11,8 @@ client and the local server both use it.
 from __future__ import annotations
 
 import json
+import threading
+from collections import deque
 from typing import Any
 
 from chalice.app import Chalice
@@ -122,6 +124,48 @@ class ProblemGateway(LocalGateway):
         return method == "OPTIONS" or method in self._app_object.routes[route]
 
 
+# Requests the local server runs at once; the others wait their turn. One interpreter
+# shares its core among its threads: 100 clients answered side by side each wait on the
+# others, and the slowest wait the longest (see bench/http_load.py).
+API_AT_ONCE = 16
+
+
+class Turns:
+    """At most ``at_once`` holders at a time, served in order of arrival.
+
+    A freed place goes to the longest waiter, never to a thread that has only just
+    asked (``threading.Semaphore`` lets a newcomer take it, and sends the waiter it woke
+    to the back of the line: the few unlucky requests would wait seconds).
+    """
+
+    def __init__(self, at_once: int) -> None:
+        self._free = at_once
+        self._lock = threading.Lock()
+        self._waiting: deque[threading.Lock] = deque()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        turn.acquire()  # released by the holder that hands this waiter its place
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().release()
+            else:
+                self._free += 1
+
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._waiting)
+
+
 class ProblemRequestHandler(ChaliceRequestHandler):
     def __init__(
         self, request: Any, client_address: Any, server: Any, app_object: Chalice, config: Config
@@ -138,7 +182,8 @@ class ProblemRequestHandler(ChaliceRequestHandler):
             status, content_type, body = respond(outbox, self.path.split("?")[0])
             self._send_http_response(status, {"Content-Type": content_type}, body)
             return
-        super()._generic_handle()
+        with self.server.turns:
+            super()._generic_handle()
 
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
@@ -148,6 +193,10 @@ class BusyServer(ThreadedHTTPServer):
 
     request_queue_size = 512
     daemon_threads = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.turns = Turns(API_AT_ONCE)
 
 
 def chalice_config(stage: str = "dev") -> Config:

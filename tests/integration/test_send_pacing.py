@@ -138,3 +138,33 @@ def _drain_announcements(aws) -> list[dict]:
             sqs.delete_message(
                 QueueUrl=aws.settings.announcement_queue_url, ReceiptHandle=message["ReceiptHandle"]
             )
+
+
+def test_a_reservation_is_one_write_sending_slower_or_faster_than_the_rate(aws):
+    from chalicelib.adapters.aws import client
+
+    writes: list[str] = []
+    db = client("dynamodb")
+    count = lambda **_: writes.append("UpdateItem")  # noqa: E731
+    db.meta.events.register("before-call.dynamodb.UpdateItem", count)
+    pacer = DynamoSendPacer(aws.settings.table_name)
+    now = 1_900_000_100.0
+
+    def reserve(wanted: int, at: float) -> tuple[list[float], int]:
+        writes.clear()
+        return pacer.reserve(wanted, 10, now + at), len(writes)
+
+    try:
+        # Slower than the rate: the counter stays behind the slot due now.
+        assert reserve(1, 0.5) == ([now + 0.4], 1)  # a new second
+        assert reserve(1, 0.9) == ([now + 0.8], 2)  # behind: learnt once
+        assert reserve(1, 1.5) == ([now + 1.4], 1)
+        assert reserve(1, 1.9) == ([now + 1.8], 1)  # behind: one write now
+        # Faster than the rate: the counter runs ahead of the slot due now.
+        assert reserve(2, 1.9) == ([now + 1.9], 2)  # ahead: learnt once; one slot left
+        assert reserve(2, 1.9) == ([now + 2.0, now + 2.1], 2)  # second 1 full: learnt
+        assert reserve(2, 1.9) == ([now + 2.2, now + 2.3], 1)
+        assert reserve(2, 1.95) == ([now + 2.4, now + 2.5], 1)
+    finally:
+        db.meta.events.unregister("before-call.dynamodb.UpdateItem", count)
+    assert _slots(aws)[str(int(now) + 2)] == 6

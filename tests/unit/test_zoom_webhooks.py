@@ -634,10 +634,8 @@ def test_every_event_delivered_twice_changes_nothing_the_second_time(zmajlis, ki
     for who, registrant_id in ((p1, "zr-p1e"), (p2, "zr-p2e")):
         zmajlis.zoom_store.synced(
             who.registration_id,
-            "education",
-            ZoomRegistrant(who.email, registrant_id, "u"),
+            {"education": (ZoomRegistrant(who.email, registrant_id, "u"), f"{kind}:{education}")},
             NOW,
-            meeting=f"{kind}:{education}",
         )
     event = make(kind, education, family)
     apply(zmajlis, event)
@@ -711,10 +709,13 @@ def _prepared(majlis: Services, kind: str) -> Services:
     ):
         majlis.zoom_store.synced(
             p4.registration_id,
-            session_id,
-            ZoomRegistrant("person4@example.org", registrant_id, "u"),
+            {
+                session_id: (
+                    ZoomRegistrant("person4@example.org", registrant_id, "u"),
+                    f"{kind}:{zoom_id}",
+                )
+            },
             NOW,
-            meeting=f"{kind}:{zoom_id}",
         )
     return majlis
 

@@ -6,6 +6,7 @@ the registration itself, each session's Zoom registrant, sync state and add atte
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -114,22 +115,37 @@ class DynamoZoomStore(Table, ZoomStore):
 
     # -- sync state on the registration --------------------------------------------------
 
-    def claim_add(
-        self, registration_id: str, session_id: str, day: str, max_per_day: int, now: datetime
+    def claim_adds(
+        self,
+        registration_id: str,
+        session_ids: Sequence[str],
+        day: str,
+        max_per_day: int,
+        now: datetime,
     ) -> bool:
+        if not session_ids:
+            return True
+        names: dict[str, str] = {}
+        counts, within = [], ["attribute_exists(pk)"]
+        for n, session_id in enumerate(session_ids):
+            names |= {f"#try{n}": f"{session_id}@{day}", f"#session{n}": session_id}
+            counts += [
+                f"zoom_tries.#try{n} = if_not_exists(zoom_tries.#try{n}, :zero) + :one",
+                f"zoom_sync.#session{n} = :sending",
+            ]
+            tries = f"zoom_tries.#try{n}"
+            within.append(f"(attribute_not_exists({tries}) OR {tries} < :max)")
         return self._update(
             registration_key(registration_id),
-            "SET zoom_tries.#try = if_not_exists(zoom_tries.#try, :zero) + :one, "
-            "zoom_sync.#session = :sending",
-            {"#try": f"{session_id}@{day}", "#session": session_id},
+            "SET " + ", ".join(counts),
+            names,
             {
                 ":zero": 0,
                 ":one": 1,
                 ":max": max_per_day,
                 ":sending": {"state": "sending", "at": utc_text(now)},
             },
-            condition="attribute_exists(pk) AND "
-            "(attribute_not_exists(zoom_tries.#try) OR zoom_tries.#try < :max)",
+            condition=" AND ".join(within),
         )
 
     def release_add(self, registration_id: str, session_id: str, day: str) -> None:
@@ -144,29 +160,34 @@ class DynamoZoomStore(Table, ZoomStore):
     def synced(
         self,
         registration_id: str,
-        session_id: str,
-        registrant: ZoomRegistrant,
+        registrants: Mapping[str, tuple[ZoomRegistrant, str]],
         now: datetime,
-        *,
-        meeting: str,
     ) -> None:
+        if not registrants:
+            return
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        kept = []
+        for n, (session_id, (registrant, meeting)) in enumerate(registrants.items()):
+            names[f"#session{n}"] = session_id
+            values[f":zoom{n}"] = {
+                "registrant_id": registrant.registrant_id,
+                "join_url": registrant.join_url,
+                "meeting": meeting,
+            }
+            values[f":state{n}"] = {"state": "synced", "at": utc_text(now), "meeting": meeting}
+            kept += [f"zoom.#session{n} = :zoom{n}", f"zoom_sync.#session{n} = :state{n}"]
         self._update(
             registration_key(registration_id),
-            "SET zoom.#session = :zoom, zoom_sync.#session = :state",
-            {"#session": session_id},
-            {
-                ":zoom": {
-                    "registrant_id": registrant.registrant_id,
-                    "join_url": registrant.join_url,
-                    "meeting": meeting,
-                },
-                ":state": {"state": "synced", "at": utc_text(now), "meeting": meeting},
-            },
+            "SET " + ", ".join(kept),
+            names,
+            values,
             condition="attribute_exists(pk)",
         )
-        self._put(
-            schema.zoom_registrant_item(registrant.registrant_id, registration_id, session_id)
-        )
+        for session_id, (registrant, _) in registrants.items():
+            self._put(
+                schema.zoom_registrant_item(registrant.registrant_id, registration_id, session_id)
+            )
 
     def mark(
         self,
