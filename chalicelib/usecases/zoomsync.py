@@ -133,8 +133,7 @@ class Answers:
 
     def keep(self, services: Services) -> None:
         now = services.clock()
-        found, self._found = self._found, defaultdict(dict)
-        _each(lambda one: services.zoom_store.synced(one[0], one[1], now), found.items())
+        _each(lambda one: services.zoom_store.synced(*one, now), self._found.items())
 
 
 def _each(action: Callable[[T], Any], items: Iterable[T]) -> list[Any]:

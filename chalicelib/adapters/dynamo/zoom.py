@@ -129,11 +129,11 @@ class DynamoZoomStore(Table, ZoomStore):
         counts, within = [], ["attribute_exists(pk)"]
         for n, session_id in enumerate(session_ids):
             names |= {f"#try{n}": f"{session_id}@{day}", f"#session{n}": session_id}
+            tries = f"zoom_tries.#try{n}"
             counts += [
-                f"zoom_tries.#try{n} = if_not_exists(zoom_tries.#try{n}, :zero) + :one",
+                f"{tries} = if_not_exists({tries}, :zero) + :one",
                 f"zoom_sync.#session{n} = :sending",
             ]
-            tries = f"zoom_tries.#try{n}"
             within.append(f"(attribute_not_exists({tries}) OR {tries} < :max)")
         return self._update(
             registration_key(registration_id),
