@@ -44,6 +44,8 @@ from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.ses.models import SESBackend
 from waitress.server import create_server
@@ -117,55 +119,60 @@ def _key_of(table: Table, operation: dict[str, Any]) -> tuple[DynamoType, Dynamo
 
 def _transact_write_items(original: Any) -> Any:
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
-        with _dynamodb_lock:
-            saved = []
-            shards = {}
-            for entry in transact_items:
-                operation = next(iter(entry.values()))
-                table = self.tables.get(operation.get("TableName"))
-                if table is None:
-                    continue
-                hash_value, range_value = _key_of(table, operation)
-                before = table.get_item(hash_value, range_value)
-                saved.append((table, hash_value, range_value, copy.deepcopy(before)))
-                if table.stream_shard is not None:
-                    shards[id(table)] = (table.stream_shard, len(table.stream_shard.items))
-            try:
-                return original(self, transact_items)
-            except TransactionCanceledException:
-                for table, hash_value, range_value, before in reversed(saved):
-                    bucket = table.items[hash_value] if range_value is not None else table.items
-                    slot = range_value if range_value is not None else hash_value
-                    if before is None:
-                        bucket.pop(slot, None)
-                    else:
-                        bucket[slot] = before
-                for shard, length in shards.values():
-                    del shard.items[length:]  # no stream record for what never happened
-                raise
+        saved = []
+        shards = {}
+        for entry in transact_items:
+            operation = next(iter(entry.values()))
+            table = self.tables.get(operation.get("TableName"))
+            if table is None:
+                continue
+            hash_value, range_value = _key_of(table, operation)
+            before = table.get_item(hash_value, range_value)
+            saved.append((table, hash_value, range_value, copy.deepcopy(before)))
+            if table.stream_shard is not None:
+                shards[id(table)] = (table.stream_shard, len(table.stream_shard.items))
+        try:
+            return original(self, transact_items)
+        except TransactionCanceledException:
+            for table, hash_value, range_value, before in reversed(saved):
+                bucket = table.items[hash_value] if range_value is not None else table.items
+                slot = range_value if range_value is not None else hash_value
+                if before is None:
+                    bucket.pop(slot, None)
+                else:
+                    bucket[slot] = before
+            for shard, length in shards.values():
+                del shard.items[length:]  # no stream record for what never happened
+            raise
 
     return transact_write_items
+
+
+def _one_at_a_time(call_action: Any) -> Any:
+    def one_at_a_time(self: Any) -> Any:
+        with _dynamodb_lock:
+            return call_action(self)
+
+    return one_at_a_time
 
 
 def install_faithful_dynamodb() -> None:
     """Make moto's DynamoDB keep DynamoDB's promises under concurrent requests.
 
-    moto's server handles requests in threads and checks a condition, then writes: two
-    conditional writes (or transactions) racing for one item can both pass. Real
-    DynamoDB serialises them; one lock per write restores that guarantee. Failed
-    transactions roll back item by item (see :class:`_NoTableCopy`).
+    moto's server handles requests in threads; it checks a condition, then writes, and
+    applies a transaction item by item, in place, undoing it if a condition fails. Two
+    conditional writes racing for one item could both pass, and a read could see half
+    a transaction that is then undone (a promotion onto a full event, say). Real
+    DynamoDB serialises writes and shows only whole ones: here, DynamoDB's and its
+    stream's requests are answered one at a time, answer included (a result holds
+    moto's live items). Failed transactions roll back item by item (see
+    :class:`_NoTableCopy`).
     """
     if getattr(DynamoDBBackend, "_majlis_faithful", False):
         return
     dynamodb_models.copy = _NoTableCopy()  # type: ignore[attr-defined]
-    for name in ("put_item", "update_item", "delete_item", "batch_write_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with _dynamodb_lock:
-                return _original(self, *args, **kwargs)
-
-        setattr(DynamoDBBackend, name, locked)
+    for handler in (DynamoHandler, DynamoDBStreamsHandler):
+        handler.call_action = _one_at_a_time(handler.call_action)  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = _transact_write_items(  # type: ignore[method-assign]
         DynamoDBBackend.transact_write_items
     )
