@@ -63,7 +63,11 @@ class Counted:
 
 
 class OverLimit(Exception):
-    """The rate limit's window is full: nothing was written."""
+    """The window of ``counted``'s rate limit is full: nothing was written."""
+
+    def __init__(self, counted: Counted) -> None:
+        super().__init__(counted.limit.name)
+        self.counted = counted
 
 
 class ClickRefused(Exception):
@@ -134,10 +138,10 @@ class EventStore(abc.ABC):
 class RegistrationStore(abc.ABC):
     @abc.abstractmethod
     def add(
-        self, registration: Registration, capacity: int | None, counted: Counted | None = None
+        self, registration: Registration, capacity: int | None, counted: Sequence[Counted] = ()
     ) -> None:
-        """Store a new registration atomically with its email key, seat count and, when
-        ``counted``, its rate-limit counter (the same single write).
+        """Store a new registration atomically with its email key, seat count and the
+        rate-limit counters of ``counted`` (the same single write).
 
         Raises AlreadyRegistered, OverLimit, SeatsChanged (the seat rule does not hold
         for ``registration.status``) or StoreBusy.
@@ -217,13 +221,24 @@ class RegistrationStore(abc.ABC):
 
     @abc.abstractmethod
     def record_click(
-        self, registration_id: str, session_id: str, version: int, now: datetime
+        self,
+        registration_id: str,
+        session_id: str,
+        version: int,
+        now: datetime,
+        network: str | None = None,
     ) -> Registration:
-        """Record a join click (first and last per session) and return the registration.
+        """Record a join click (first and last per session, and the client ``network``
+        among the registration's while it holds fewer than MOST_NETWORKS) and return the
+        registration.
 
         Only for a registered registration holding that session at that link version;
         otherwise raises ClickRefused with the registration as it is.
         """
+
+    @abc.abstractmethod
+    def flag_shared(self, registration_id: str, now: datetime) -> None:
+        """Mark the registration's join links as shared (``link_shared``)."""
 
     @abc.abstractmethod
     def page(

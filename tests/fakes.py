@@ -19,6 +19,7 @@ from chalicelib.adapters.caches import ContainerSeatHint
 from chalicelib.config import Settings
 from chalicelib.domain.campaigns import Campaign
 from chalicelib.domain.events import Event
+from chalicelib.domain.networks import MOST_NETWORKS
 from chalicelib.domain.registrations import (
     EmailStatus,
     Registration,
@@ -128,22 +129,23 @@ class FakeRegistrationStore(RegistrationStore):
         self.writes = 0
 
     def add(
-        self, registration: Registration, capacity: int | None, counted: Counted | None = None
+        self, registration: Registration, capacity: int | None, counted: Sequence[Counted] = ()
     ) -> None:
         with self._lock:
             self.writes += 1
             key = (registration.event_id, registration.email_key)
             if key in self.email_keys:
                 raise AlreadyRegistered(self.email_keys[key])
-            if counted is not None and self.limiter.full(counted):
-                raise OverLimit()
+            for request in counted:
+                if self.limiter.full(request):
+                    raise OverLimit(request)
             seats = self._events.seats[registration.event_id]
             free = seat_free(seats, capacity)
             wants_seat = registration.status is Status.REGISTERED
             if wants_seat != free:
                 raise SeatsChanged()
-            if counted is not None:
-                self.limiter.admit(counted)
+            for request in counted:
+                self.limiter.admit(request)
             self.registrations[registration.registration_id] = registration
             self.email_keys[key] = registration.registration_id
             self._events.seats[registration.event_id] = Seats(
@@ -358,25 +360,38 @@ class FakeRegistrationStore(RegistrationStore):
                 )
 
     def record_click(
-        self, registration_id: str, session_id: str, version: int, now: datetime
+        self,
+        registration_id: str,
+        session_id: str,
+        version: int,
+        now: datetime,
+        network: str | None = None,
     ) -> Registration:
         with self._lock:
             self.writes += 1
             found = self.registrations.get(registration_id)
-            if (
-                found is None
-                or session_id not in found.clicks
-                or found.link_version != version
-                or found.status is not Status.REGISTERED
-                or session_id not in found.sessions
-            ):
+            if found is None or not found.admits(session_id, version):
                 raise ClickRefused(found)
             times = dict(found.clicks[session_id])
             times.setdefault("first", now)
             times["last"] = now
-            updated = found.model_copy(update={"clicks": {**found.clicks, session_id: times}})
+            networks = found.networks
+            if network and network not in networks and len(networks) < MOST_NETWORKS:
+                networks = [*networks, network]
+            updated = found.model_copy(
+                update={"clicks": {**found.clicks, session_id: times}, "networks": networks}
+            )
             self.registrations[registration_id] = updated
             return updated
+
+    def flag_shared(self, registration_id: str, now: datetime) -> None:
+        with self._lock:
+            self.writes += 1
+            found = self.registrations.get(registration_id)
+            if found is not None:
+                self.registrations[registration_id] = found.model_copy(
+                    update={"link_shared": True, "updated_at": now}
+                )
 
     def page(
         self, event_id: str, where: RegistrationFilter, limit: int, cursor: str | None

@@ -15,12 +15,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.addresses import parse_address
+from chalicelib.domain.networks import MOST_NETWORKS
 from chalicelib.domain.text import TextError, clean_text
 from chalicelib.domain.zones import is_time_zone
 
@@ -41,6 +43,8 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_SESSIONS = 100
 MAX_TITLE = 300
+MAX_BLOCKED = 5_000
+MAX_BLOCKED_TEXT = 100_000
 
 
 def utc_text(moment: datetime) -> str:
@@ -223,6 +227,15 @@ class Event(_Strict):
     sessions: Annotated[list[Session], Field(min_length=1, max_length=MAX_SESSIONS)]
     reminders: Annotated[list[str], Field(max_length=10)] = []
     allowed_origins: Annotated[list[str], Field(max_length=20)] = []
+    # Addresses and domains whose registrations are answered as if accepted, and not
+    # stored (domain/screening.py); and whether disposable-address domains are refused.
+    blocked: Annotated[list[str], Field(max_length=MAX_BLOCKED)] = []
+    refuse_disposable: bool = False
+    # New registrations a minute for the whole event, on top of each address's limit.
+    registrations_per_minute: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] = 3_000
+    # A registrant's join links opened from more client networks than this are flagged
+    # as shared (domain/networks.py).
+    shared_link_networks: Annotated[int, Field(strict=True, ge=1, le=MOST_NETWORKS - 1)] = 4
     # Country names as this event's audience says them: {"PS": {"ar": "فلسطين"}}.
     country_names: Annotated[dict[str, dict[str, str]], Field(max_length=300)] = {}
     # Set by Majlis: how many times the event was saved (its calendar entries' SEQUENCE
@@ -288,6 +301,23 @@ class Event(_Strict):
                 raise _custom("invalid_origin", "Origins look like https://conference.example.org.")
         return value
 
+    @field_validator("blocked")
+    @classmethod
+    def _blocked(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if (info.context or {}).get("stored"):
+            return value  # checked when saved: an event is read far more often
+        from chalicelib.domain.screening import blocked_entry
+
+        kept: dict[str, None] = {}
+        for i, entry in enumerate(value):
+            try:
+                kept[blocked_entry(entry)] = None
+            except TextError as error:
+                raise _custom(error.code, error.message, str(i)) from None
+        if sum(map(len, kept)) > MAX_BLOCKED_TEXT:  # the event is one item of 400 KB at most
+            raise _custom("too_long", f"Block at most {MAX_BLOCKED_TEXT:,} characters in all.")
+        return list(kept)
+
     @field_validator("country_names")
     @classmethod
     def _country_names(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
@@ -346,6 +376,12 @@ class Event(_Strict):
         if window.opens_at and now < window.opens_at:
             return False
         return not (window.closes_at and now >= window.closes_at)
+
+    def blocks(self, address_key: str) -> bool:
+        """Whether this event blocks the address (its :class:`Address` key)."""
+        from chalicelib.domain.screening import is_blocked
+
+        return is_blocked(self.blocked, address_key)
 
     def session(self, session_id: str) -> Session | None:
         return next((s for s in self.sessions if s.id == session_id), None)

@@ -140,11 +140,20 @@ class RegistrationForm(BaseModel):
 
     @field_validator("email")
     @classmethod
-    def _email(cls, value: str) -> str:
+    def _email(cls, value: str, info: ValidationInfo) -> str:
         try:
-            parse_address(value)
+            address = parse_address(value)
         except TextError as error:
             raise _error(error.code, error.message) from None
+        if _event(info).refuse_disposable:
+            from chalicelib.domain.screening import is_disposable
+
+            if is_disposable(address.key):
+                raise _error(
+                    "disposable_address",
+                    "This event does not accept addresses from disposable-mail services. "
+                    "Please use an address you keep.",
+                )
         return value.strip()
 
     @field_validator("first_name", "last_name")
@@ -229,6 +238,10 @@ class Registration(BaseModel):
     calendar_cancel: list[str] = []
     # When the organisers erased the personal data (email, names): only counts remain.
     erased_at: datetime | None = None
+    # Keyed hashes of the client networks the join links were opened from (at most
+    # MOST_NETWORKS), and whether they are more than the event expects of one person.
+    networks: list[str] = []
+    link_shared: bool = False
 
     @classmethod
     def new(
@@ -254,6 +267,15 @@ class Registration(BaseModel):
             mail_requested_at=now,
         )
 
+    def admits(self, session_id: str, version: int) -> bool:
+        """Whether a join link of ``session_id`` at link ``version`` may be followed."""
+        return (
+            self.status is Status.REGISTERED
+            and self.link_version == version
+            and session_id in self.sessions
+            and session_id in self.clicks
+        )
+
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}" if self.last_name else self.first_name
@@ -276,6 +298,7 @@ class Registration(BaseModel):
             "zoom": self.zoom,
             "zoom_sync": self.zoom_sync,
             "attended": self.attended,
+            "link_shared": self.link_shared,
             "clicks": {
                 session: {moment: utc_text(at) for moment, at in times.items()}
                 for session, times in self.clicks.items()

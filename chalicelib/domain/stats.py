@@ -57,6 +57,8 @@ def contribution(image: dict[str, Any]) -> Counter[str]:
                     counts[f"zoom.{session}.{state}"] += 1
         for session in image.get("attended") or {}:
             counts[f"attended.{session}"] += 1
+        if image.get("link_shared"):
+            counts["link_shared"] += 1
     elif kind == ItemKind.SEND:
         state = image.get("state")
         if state in ("sent", "failed", "suppressed"):
@@ -110,4 +112,5 @@ def report(counters: dict[str, int]) -> dict[str, Any]:
         "emails": {name: counters.get(f"email.{name}", 0) for name in EMAIL_COUNTS},
         "zoom": {"full_sessions": sorted(group("zoom_full.")), "by_session": zoom},
         "attendance": attendance,
+        "link_shared": counters.get("link_shared", 0),
     }

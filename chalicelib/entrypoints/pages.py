@@ -338,7 +338,9 @@ def follow_join_link(token: str) -> Response:
 
     try:
         # A HEAD (a link checker) is told where the link leads; only a GET is a click.
-        location = peek(services(), token) if _head() else join(services(), token)
+        location = (
+            peek(services(), token) if _head() else join(services(), token, _client_address())
+        )
     except LinkRefused as refused:
         return _link_refused(refused)
     return Response(

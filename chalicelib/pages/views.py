@@ -56,6 +56,10 @@ FIELD_MESSAGES = {
         "We cannot send email to addresses with non-Latin letters before the @. "
         "Please use another address."
     ),
+    "disposable_address": N_(
+        "This event does not accept addresses from disposable-mail services. "
+        "Please use an address you keep."
+    ),
     "control_character": N_("Please remove the special characters from this field."),
     "bidi_control": N_("Please remove the special characters from this field."),
     "too_long": N_("This is too long."),

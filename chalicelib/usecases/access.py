@@ -9,10 +9,14 @@ to the registration they were signed for, while it is theirs to act on.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from chalicelib.domain.events import Event
+from chalicelib.domain.networks import network_of
 from chalicelib.domain.registrations import Registration, Status
 from chalicelib.domain.zoom import registrant_of
 from chalicelib.ports import ClickRefused, Services
@@ -57,17 +61,39 @@ def registration_behind(services: Services, purpose: Purpose, token: str) -> Reg
     return registration
 
 
-def join(services: Services, token: str) -> str:
-    """The Zoom URL to send the person to, the click recorded. Raises LinkRefused."""
+def join(services: Services, token: str, address: str | None = None) -> str:
+    """The Zoom URL to send the person to, the click recorded (from the client network
+    of ``address``). Raises LinkRefused."""
     now = services.clock()
     link = _join_link(services, token, now)
+    network = network_of(address)
     try:
         registration = services.registrations.record_click(
-            link.registration_id, link.session_id, link.version, now
+            link.registration_id,
+            link.session_id,
+            link.version,
+            now,
+            _keyed(services, network) if network else None,
         )
     except ClickRefused as refused:
         raise LinkRefused(_why(refused.registration, link.version), _language(refused)) from None
-    return _location(services, registration, link.session_id)
+    event = services.events.get(registration.event_id)
+    location = _location(event, registration, link.session_id)
+    if (
+        event is not None
+        and not registration.link_shared
+        and len(registration.networks) > event.shared_link_networks
+    ):
+        services.registrations.flag_shared(registration.registration_id, now)
+    return location
+
+
+def _keyed(services: Services, network: str) -> str:
+    """A network as stored: a keyed hash (no address is kept; a new active signing key
+    counts a network anew)."""
+    keys = services.keys.keys()
+    secret = keys.secrets[keys.active].encode()
+    return hmac.new(secret, f"network:{network}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def peek(services: Services, token: str) -> str:
@@ -75,18 +101,10 @@ def peek(services: Services, token: str) -> str:
     checkers and mail scanners). Raises LinkRefused."""
     link = _join_link(services, token, services.clock())
     registration = services.registrations.get(link.registration_id, consistent=True)
-    holds = (
-        registration is not None
-        and registration.status is Status.REGISTERED
-        and registration.link_version == link.version
-        and link.session_id in registration.sessions
-        and link.session_id in registration.clicks  # as record_click's condition
-    )
-    if not holds:
+    if registration is None or not registration.admits(link.session_id, link.version):
         refused = ClickRefused(registration)
         raise LinkRefused(_why(registration, link.version), _language(refused))
-    assert registration is not None
-    return _location(services, registration, link.session_id)
+    return _location(services.events.get(registration.event_id), registration, link.session_id)
 
 
 def _join_link(services: Services, token: str, now: datetime) -> Link:
@@ -98,9 +116,8 @@ def _join_link(services: Services, token: str, now: datetime) -> Link:
         raise LinkRefused(Refusal.EXPIRED, None) from None
 
 
-def _location(services: Services, registration: Registration, session_id: str) -> str:
+def _location(event: Event | None, registration: Registration, session_id: str) -> str:
     """The person's own Zoom URL for the session's meeting, else the session's."""
-    event = services.events.get(registration.event_id)
     session = event.session(session_id) if event else None
     if session is not None and session.cancelled:
         raise LinkRefused(Refusal.SESSION_CANCELLED, registration.language)

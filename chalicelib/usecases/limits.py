@@ -1,6 +1,6 @@
 """Per-address rate limits on the public routes anyone can call without a token.
 
-Two limits, each per client address and minute:
+Limits per client address and minute, and one per event and minute:
 
 - ``registrations``: every new registration (API or page), counted in the very
   transaction that stores it, so the request path stays one write. Set well above a
@@ -8,6 +8,10 @@ Two limits, each per client address and minute:
   minute stays under it. (Refused bodies store nothing and cost no write; an address
   already registered is answered from its registration, its email resent at most
   every 10 minutes.)
+- ``event-registrations``: every new registration of one event, whatever the address
+  (the event's ``registrations_per_minute``, 3,000 unless set: well above the real
+  burst), counted in the same transaction: many addresses at once cannot take the
+  seats faster than that.
 - ``lost_links``: requests to have one's links emailed again ("lost your links?"), each
   one write, whatever the address.
 - ``refused_links``: only links that fail their signature check, which is what guessing
@@ -27,7 +31,10 @@ from chalicelib.domain.limits import Limit
 from chalicelib.ports import Counted, Services
 
 if TYPE_CHECKING:
+    from chalicelib.domain.events import Event
     from chalicelib.usecases.access import Refusal
+
+EVENT_REGISTRATIONS = "event-registrations"
 
 
 def registrations(services: Services) -> Limit:
@@ -57,12 +64,20 @@ def counted(services: Services, limit: Limit, address: str | None) -> Counted | 
     return Counted(limit, address, services.clock()) if address else None
 
 
+def new_registration(services: Services, event: Event, address: str | None) -> list[Counted]:
+    """What a new registration of ``event`` from ``address`` counts against."""
+    now = services.clock()
+    per_event = Counted(Limit(EVENT_REGISTRATIONS, event.registrations_per_minute), event.id, now)
+    return [c for c in (counted(services, registrations(services), address), per_event) if c]
+
+
 def too_many(counted: Counted) -> TooManyRequests:
     _, seconds_left = counted.limit.window(counted.now)
-    return TooManyRequests(
-        "Too many requests from your network. Please try again in a minute.",
-        retry_after=max(1, seconds_left),
-    )
+    if counted.limit.name == EVENT_REGISTRATIONS:
+        message = "Very many people are registering right now. Please try again in a minute."
+    else:
+        message = "Too many requests from your network. Please try again in a minute."
+    return TooManyRequests(message, retry_after=max(1, seconds_left))
 
 
 def count(services: Services, limit: Limit, address: str | None) -> None:

@@ -92,9 +92,13 @@ def register(
         checked = checked.model_copy(
             update={"timezone": default_zone(checked.country, event.timezone)}
         )
-    registration = Registration.new(new_id(), event, checked, now)
     status = services.seat_hint.first_try(event.id)
-    counted = limits.counted(services, limits.registrations(services), address)
+    if event.blocks(checked.address.key):
+        # Answered as a registration would be, so that a block cannot be told apart.
+        zone = checked.timezone or event.timezone
+        return Registered(new_id(), status, new=True, timezone=zone)
+    registration = Registration.new(new_id(), event, checked, now)
+    counted = limits.new_registration(services, event, address)
     for _ in range(SEAT_ATTEMPTS):
         try:
             services.registrations.add(
@@ -105,8 +109,8 @@ def register(
             if again:
                 return again
             continue  # cancelled in the meantime: register anew
-        except OverLimit:
-            raise limits.too_many(counted) from None  # only a counted write is over
+        except OverLimit as over:
+            raise limits.too_many(over.counted) from None  # only a counted write is over
         except SeatsChanged:
             status = Status.REGISTERED if status is Status.WAITLISTED else Status.WAITLISTED
             continue

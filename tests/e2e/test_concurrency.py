@@ -124,6 +124,41 @@ def _post_from(local, address: str, n: int) -> int:
         connection.close()
 
 
+def test_a_flood_from_fifty_addresses_meets_the_event_s_ceiling_and_seats_stay_exact(local):
+    _put_event(local, "flood", capacity=30, registrations_per_minute=60)
+    url = urlsplit(local.url)
+
+    def post(n: int) -> tuple[int, str | None]:
+        connection = http.client.HTTPConnection(
+            url.hostname, url.port, timeout=60, source_address=(f"127.0.1.{n % 50 + 1}", 0)
+        )
+        try:
+            connection.request(
+                "POST",
+                "/events/flood/registrations",
+                body=json.dumps(person(n, email=f"flood{n}@example.org")),
+                headers={"Content-Type": "application/json"},
+            )
+            response = connection.getresponse()
+            response.read()
+            return response.status, response.getheader("Retry-After")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        answers = list(pool.map(post, range(200)))  # 4 from each address: under its limit
+    statuses = Counter(status for status, _ in answers)
+    assert set(statuses) == {201, 429}, statuses
+    # 60 a minute; a flood that spans the turn of a minute may get two minutes' worth.
+    assert 60 <= statuses[201] <= 120
+    assert all(retry and int(retry) >= 1 for status, retry in answers if status == 429)
+    stored = Counter(r["status"] for r in _registrations(local, "flood"))
+    assert sum(stored.values()) == statuses[201]
+    assert stored["registered"] == 30
+    seats = _seats(local, "flood")
+    assert (seats["registered"], seats["waitlisted"]) == (30, statuses[201] - 30)
+
+
 def test_each_client_address_is_counted_on_its_own(local):
     _put_event(local, "limits-e2e")
     statuses = [_post_from(local, "127.0.0.2", n) for n in (1, 2)]

@@ -202,3 +202,27 @@ def test_through_chalices_test_client_and_the_pump(local):
     text = message.get_body(("plain",)).get_content()
     assert "Ponts du savoir" in str(message["Subject"])
     assert "Paris" in text
+
+
+def test_a_blocked_address_is_answered_like_anyone_and_gets_no_email(local):
+    _put_event(local, "blocking", blocked=["spam.example", "bot@example.net"])
+    before = _existing(local)
+    url = f"{local.url}/events/blocking/registrations"
+    real = requests.post(url, json=person(1, email="real@example.org"))
+    blocked = [
+        requests.post(url, json=person(n, email=email))
+        for n, email in enumerate(["x@spam.example", "y@mx.spam.example", "BOT@example.net"])
+    ]
+    for response in blocked:
+        assert response.status_code == real.status_code == 201
+        assert response.json().keys() == real.json().keys()
+        assert response.json()["status"] == real.json()["status"] == "registered"
+        assert response.headers["Content-Type"] == real.headers["Content-Type"]
+    _eml_for(local, "real@example.org", before)
+    time.sleep(1.5)  # the pump would have sent the others theirs by now
+    sent = [p.read_text().lower() for p in _existing(local) - before]
+    assert not [t for t in sent if "spam.example" in t or "bot@example.net" in t]
+    listed = requests.get(
+        f"{local.url}/events/blocking/registrations", headers=_organizer(local)
+    ).json()
+    assert [r["email"] for r in listed["items"]] == ["real@example.org"]

@@ -273,6 +273,7 @@ def _recount(registrations: list[dict[str, Any]], sends: list[dict[str, Any]]) -
         "emails": {name: emails[name] for name in EMAIL_COUNTS},
         "zoom": {"full_sessions": [], "by_session": {s: dict(c) for s, c in zoom.items()}},
         "attendance": {},
+        "link_shared": sum(bool(r.get("link_shared")) for r in registrations),
     }
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from chalicelib import auth
 from chalicelib.adapters.aws import client
 from chalicelib.signed_links import registration_links
 from chalicelib.usecases.registrations import register
@@ -114,3 +117,38 @@ def test_join_pages_never_echo_the_token(api):
     assert response.status_code == 404
     assert "<script>" not in response.body.decode()
     assert response.headers["Content-Type"].startswith("text/html")
+
+
+def _from(api, address: str) -> None:
+    api.http._local_gateway.event_converter.LOCAL_SOURCE_IP = address
+
+
+def test_a_link_opened_from_many_networks_is_flagged_shared(api, aws, tokens):
+    from chalicelib.domain.networks import MOST_NETWORKS
+    from chalicelib.usecases.events import put_event
+    from tests.builders import event_body
+
+    put_event(aws, "conf", event_body(shared_link_networks=2))
+    registration_id, by_session = tokens
+    for n, address in enumerate(["192.0.2.10", "192.0.2.99", "198.51.100.1"]):
+        _from(api, address)
+        assert api.http.get(f"/join/{by_session['education']}").status_code == 302
+        kept = aws.registrations.get(registration_id, consistent=True).networks
+        assert len(kept) == [1, 1, 2][n]  # two hosts of one /24 are one network
+    assert aws.registrations.get(registration_id, consistent=True).link_shared is False
+    _from(api, "2001:db8:5::1")
+    api.http.get(f"/join/{by_session['family']}")  # any session's link: the person's links
+    assert aws.registrations.get(registration_id, consistent=True).link_shared is True
+    # Bounded: past MOST_NETWORKS a click is recorded all the same, its network not kept.
+    for n in range(MOST_NETWORKS + 2):
+        _from(api, f"10.{n}.0.1")
+        assert api.http.get(f"/join/{by_session['youth']}").status_code == 302
+    found = aws.registrations.get(registration_id, consistent=True)
+    assert len(found.networks) == MOST_NETWORKS
+    assert found.clicks["youth"]["last"]
+    token = auth.mint(aws.tokens, events=["conf"], roles=["read"], label="t", now=aws.clock())
+    listed = api.http.get(
+        f"/events/conf/registrations/{registration_id}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert json.loads(listed.body)["link_shared"] is True

@@ -1,7 +1,8 @@
 """Rate limits per client address (moto): registrations, and links refused for their
-signature. Over a limit: 429 with Retry-After, nothing stored; other addresses and valid
-links are not affected; a registration is still one write, and a limiter that cannot
-count lets requests through."""
+signature; and each event's ceiling of new registrations a minute. Over a limit: 429
+with Retry-After, nothing stored; other addresses and valid links are not affected; a
+registration is still one write, and a limiter that cannot count lets requests
+through."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws import client
 from chalicelib.signed_links import registration_links
+from chalicelib.usecases.events import put_event
 from chalicelib.usecases.registrations import register
-from tests.builders import person
+from tests.builders import event_body, person
 
 UNIVERSITY = "192.0.2.10"
 ELSEWHERE = "198.51.100.7"
@@ -54,8 +56,10 @@ def _registrations(aws) -> int:
     )
 
 
-def _counters(aws) -> list[dict]:
-    return boto3.client("dynamodb").scan(TableName=aws.settings.limits_table_name)["Items"]
+def _counters(aws, *limits: str) -> list[dict]:
+    """The counters of ``limits`` (by name), or of every limit."""
+    items = boto3.client("dynamodb").scan(TableName=aws.settings.limits_table_name)["Items"]
+    return [i for i in items if not limits or i["pk"]["S"].split("#")[0] in limits]
 
 
 def test_a_university_registering_200_people_in_a_minute_is_not_limited(api, aws, from_address):
@@ -106,8 +110,8 @@ def test_a_registration_is_still_one_write_counter_included(api, aws, from_addre
     finally:
         client("dynamodb").meta.events.unregister("before-call", count)
     assert calls == ["TransactWriteItems"]
-    [counter] = _counters(aws)
-    assert counter["hits"] == {"N": "2"}
+    [address, event] = _counters(aws, "registrations"), _counters(aws, "event-registrations")
+    assert address[0]["hits"] == event[0]["hits"] == {"N": "2"}
 
 
 def test_an_address_already_registered_is_answered_not_counted(api, aws, from_address):
@@ -119,11 +123,14 @@ def test_an_address_already_registered_is_answered_not_counted(api, aws, from_ad
 
 def test_counters_hold_no_address_and_expire(api, aws, clock, from_address):
     _post(api, 1)
-    [counter] = _counters(aws)
-    assert UNIVERSITY not in json.dumps(counter)
-    assert counter["hits"] == {"N": "1"}
+    counters = _counters(aws)
+    assert len(counters) == 2  # the address's and the event's
     window_start = int(clock.now.timestamp()) - int(clock.now.timestamp()) % 60
-    assert int(counter["expires_at_epoch"]["N"]) == window_start + 120
+    for counter in counters:
+        assert UNIVERSITY not in json.dumps(counter)
+        assert "conf" not in counter["pk"]["S"]  # the event's id is hashed too
+        assert counter["hits"] == {"N": "1"}
+        assert int(counter["expires_at_epoch"]["N"]) == window_start + 120
 
 
 def test_the_registration_page_over_the_limit_is_a_kind_page_with_retry_after(
@@ -185,8 +192,9 @@ def test_guessing_at_links_is_limited_while_valid_links_still_work(
 
 
 def test_a_valid_click_costs_no_rate_limit_call(api, aws, join_token, from_address):
+    before = _counters(aws)  # the registration's
     api.http.get(f"/join/{join_token}")
-    assert _counters(aws) == []
+    assert _counters(aws) == before
 
 
 def test_a_limiter_that_cannot_count_refuses_links_as_before(api, aws, join_token, from_address):
@@ -205,3 +213,15 @@ def test_a_limiter_that_cannot_count_refuses_links_as_before(api, aws, join_toke
     finally:
         events.unregister("before-call.dynamodb.UpdateItem", unavailable)
     assert [r.status_code for r in guesses] == [404, 404, 404]
+
+
+def test_the_event_s_ceiling_refuses_every_address_with_a_429(api, aws, clock, from_address):
+    put_event(aws, "conf", event_body(registrations_per_minute=2))
+    clock.now = clock.now.replace(second=30)
+    assert [_post(api, n).status_code for n in (1, 2)] == [201, 201]
+    from_address(ELSEWHERE)  # another network: its own limit is far off, not the event's
+    refused = _post(api, 3)
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "30"
+    assert "registering right now" in json.loads(refused.body)["detail"]
+    assert _registrations(aws) == 2

@@ -128,6 +128,7 @@ def test_the_report_has_the_shape_of_the_api():
         "zoom_full.education": 1,
         "attended.education": 1,
         "unmatched.education": 4,
+        "link_shared": 1,
         "language.ar": 0,  # counted and taken back: not shown
     }
     assert report(counters) == {
@@ -148,6 +149,20 @@ def test_the_report_has_the_shape_of_the_api():
             "by_session": {"education": {"full": 1, "synced": 1}},
         },
         "attendance": {"education": {"matched": 1, "unmatched": 4}},
+        "link_shared": 1,
+    }
+
+
+def test_a_shared_link_counts_once_whatever_becomes_of_it():
+    shared = _person(link_shared=True)
+    assert delta(_person(), shared) == {"link_shared": 1}
+    assert delta(shared, _person(link_shared=True, status="cancelled")) == {
+        "status.registered": -1,
+        "status.cancelled": 1,
+        "language.ur": -1,
+        "country.PK": -1,
+        "session.education": -1,
+        "session.youth": -1,
     }
 
 

@@ -7,6 +7,7 @@ seat, or one address registering twice at once, cannot both win.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from chalicelib.adapters.dynamo.limits import counter_update
 from chalicelib.adapters.dynamo.schema import from_attributes, to_attributes
 from chalicelib.adapters.dynamo.table import CONFLICT_RETRIES, THROTTLED, Table, backoff, reasons
 from chalicelib.domain.ids import is_id
+from chalicelib.domain.networks import MOST_NETWORKS
 from chalicelib.domain.registrations import EmailStatus, Registration, RegistrationFilter, Status
 from chalicelib.ports import (
     AlreadyRegistered,
@@ -41,7 +43,7 @@ class DynamoRegistrationStore(Table, RegistrationStore):
         self.limits_table = limits_table
 
     def add(
-        self, registration: Registration, capacity: int | None, counted: Counted | None = None
+        self, registration: Registration, capacity: int | None, counted: Sequence[Counted] = ()
     ) -> None:
         seat = "registered" if registration.status is Status.REGISTERED else "waitlisted"
         update: dict[str, Any] = {
@@ -81,8 +83,8 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             },
             {"Update": update},
         ]
-        if counted is not None:  # the rate limit, counted in the same write
-            items.append({"Update": counter_update(self.limits_table, counted)})
+        # The rate limits, counted in the same write.
+        items.extend({"Update": counter_update(self.limits_table, c)} for c in counted)
         for attempt in range(CONFLICT_RETRIES):
             try:
                 self.db.transact_write_items(TransactItems=items)
@@ -98,8 +100,9 @@ class DynamoRegistrationStore(Table, RegistrationStore):
                 if len(codes) == len(items) and codes[1] == "ConditionalCheckFailed":
                     existing = from_attributes(why[1].get("Item") or {})
                     raise AlreadyRegistered(existing["registration_id"]) from None
-                if len(codes) == 4 and codes[3] == "ConditionalCheckFailed":
-                    raise OverLimit() from None
+                if len(codes) == len(items) and "ConditionalCheckFailed" in codes[3:]:
+                    over = codes.index("ConditionalCheckFailed", 3) - 3
+                    raise OverLimit(counted[over]) from None
                 if len(codes) == len(items) and codes[2] == "ConditionalCheckFailed":
                     raise SeatsChanged() from None
                 if "TransactionConflict" in codes or "ThrottlingError" in codes:
@@ -265,7 +268,7 @@ class DynamoRegistrationStore(Table, RegistrationStore):
                             "SET #status = :cancelled, email = :blank, email_key = :blank, "
                             "first_name = :blank, last_name = :blank, zoom = :zoom, "
                             "link_version = link_version + :one, mail_reason = :erased, "
-                            "updated_at = :now, erased_at = :now REMOVE gsi3pk, gsi3sk"
+                            "updated_at = :now, erased_at = :now REMOVE gsi3pk, gsi3sk, networks"
                         ),
                         "ConditionExpression": "#status = :was AND attribute_not_exists(erased_at)",
                         "ExpressionAttributeNames": {"#status": "status"},
@@ -518,34 +521,50 @@ class DynamoRegistrationStore(Table, RegistrationStore):
                 raise
 
     def record_click(
-        self, registration_id: str, session_id: str, version: int, now: datetime
+        self,
+        registration_id: str,
+        session_id: str,
+        version: int,
+        now: datetime,
+        network: str | None = None,
     ) -> Registration:
+        values = {
+            ":now": now,
+            ":version": version,
+            ":registered": Status.REGISTERED,
+            ":session": session_id,
+        }
+        update = (
+            "SET clicks.#session.#first = if_not_exists(clicks.#session.#first, :now), "
+            "clicks.#session.#last = :now"
+        )
+        condition = (
+            "attribute_exists(clicks.#session) AND link_version = :version "
+            "AND #status = :registered AND contains(sessions, :session)"
+        )
+        if network is not None:
+            update += " ADD networks :networks"
+            condition += (
+                " AND (attribute_not_exists(networks) OR size(networks) < :most"
+                " OR contains(networks, :network))"
+            )
+            values.update({":network": network, ":most": MOST_NETWORKS})
+        attributes = to_attributes(values)
+        if network is not None:
+            attributes[":networks"] = {"SS": [network]}
         try:
             response = self.db.update_item(
                 TableName=self.name,
                 Key=to_attributes(schema.registration_key(registration_id)),
-                UpdateExpression=(
-                    "SET clicks.#session.#first = if_not_exists(clicks.#session.#first, :now), "
-                    "clicks.#session.#last = :now"
-                ),
-                ConditionExpression=(
-                    "attribute_exists(clicks.#session) AND link_version = :version "
-                    "AND #status = :registered AND contains(sessions, :session)"
-                ),
+                UpdateExpression=update,
+                ConditionExpression=condition,
                 ExpressionAttributeNames={
                     "#session": session_id,
                     "#first": "first",
                     "#last": "last",
                     "#status": "status",
                 },
-                ExpressionAttributeValues=to_attributes(
-                    {
-                        ":now": now,
-                        ":version": version,
-                        ":registered": Status.REGISTERED,
-                        ":session": session_id,
-                    }
-                ),
+                ExpressionAttributeValues=attributes,
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -553,8 +572,25 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             if error_code(error) != "ConditionalCheckFailedException":
                 raise
             old = error.response.get("Item")
-            raise ClickRefused(schema.registration_from(old) if old else None) from None
+            found = schema.registration_from(old) if old else None
+            if network is not None and found is not None and found.admits(session_id, version):
+                # Only the networks were full: the click counts all the same.
+                return self.record_click(registration_id, session_id, version, now)
+            raise ClickRefused(found) from None
         return schema.registration_from(response["Attributes"])
+
+    def flag_shared(self, registration_id: str, now: datetime) -> None:
+        try:
+            self.db.update_item(
+                TableName=self.name,
+                Key=to_attributes(schema.registration_key(registration_id)),
+                UpdateExpression="SET link_shared = :yes, updated_at = :now",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_attributes({":yes": True, ":now": now}),
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":  # else: deleted since
+                raise
 
     def page(
         self, event_id: str, where: RegistrationFilter, limit: int, cursor: str | None

@@ -187,7 +187,7 @@ def event_item(event: Event, now: datetime) -> dict[str, Any]:
 
 
 def event_from(item: dict[str, Any]) -> Event:
-    return Event.model_validate_json(from_attributes(item)["settings"])
+    return Event.model_validate_json(from_attributes(item)["settings"], context={"stored": True})
 
 
 def seats_item(event_id: str) -> dict[str, Any]:
@@ -255,6 +255,8 @@ def waiting_list(event_id: str) -> str:
 
 def registration_item(registration: Registration) -> dict[str, Any]:
     values = registration.model_dump()
+    # A string set, added to by clicks (record_click); DynamoDB has no empty set.
+    values.pop("networks")
     values.update(
         registration_key(registration.registration_id),
         kind=ItemKind.REGISTRATION,
