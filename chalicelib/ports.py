@@ -164,6 +164,23 @@ class RegistrationStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def confirm(
+        self, registration: Registration, status: Status, capacity: int | None, now: datetime
+    ) -> bool:
+        """Confirm a pending registration as ``status`` (registered or waitlisted), as one
+        transaction with its seat: it no longer expires, and its confirmation is owed.
+
+        False when it is no longer pending at that link version (confirmed already,
+        cancelled, or gone). Raises SeatsChanged (the seat rule does not hold for
+        ``status``) or StoreBusy.
+        """
+
+    @abc.abstractmethod
+    def expire_pending(self, now: datetime, most: int) -> int:
+        """Delete up to ``most`` pending registrations (of any event) whose time to be
+        confirmed is over, with their email keys; returns how many."""
+
+    @abc.abstractmethod
     def cancel(self, registration: Registration, now: datetime) -> Registration:
         """Cancel, as one transaction: the registration (its links revoked, a last email
         owed), its email key (so the address may register again) and the seat counter.

@@ -28,7 +28,7 @@ from enum import StrEnum
 from itsdangerous import BadSignature, Signer
 
 from chalicelib.domain.events import Event
-from chalicelib.domain.registrations import Registration
+from chalicelib.domain.registrations import Registration, Status
 from chalicelib.ports import SigningKeys
 
 JOIN_MARGIN = timedelta(hours=12)  # after the session's end
@@ -43,6 +43,7 @@ class Purpose(StrEnum):
     JOIN = "join"
     MANAGE = "manage"
     UNSUBSCRIBE = "unsubscribe"
+    CONFIRM = "confirm"  # a double opt-in's: valid until the pending registration expires
 
 
 class InvalidLink(Exception):
@@ -144,6 +145,7 @@ class RegistrationLinks:
     join: dict[str, str]  # session id -> URL
     manage: str
     unsubscribe: str
+    confirm: str = ""  # a pending registration's alone
 
 
 def registration_links(
@@ -168,10 +170,14 @@ def registration_links(
             join[session_id] = url(
                 "join", own(Purpose.JOIN, session_id, session.ends_at + JOIN_MARGIN)
             )
+    expires_at = registration.expires_at
     return RegistrationLinks(
         join=join,
         manage=url("manage", own(Purpose.MANAGE, "", last_end + MANAGE_LIFETIME)),
         unsubscribe=url(
             "unsubscribe", own(Purpose.UNSUBSCRIBE, "", last_end + UNSUBSCRIBE_LIFETIME)
         ),
+        confirm=url("confirm", own(Purpose.CONFIRM, "", expires_at))
+        if registration.status is Status.PENDING and expires_at
+        else "",
     )

@@ -139,20 +139,61 @@ class FakeRegistrationStore(RegistrationStore):
             for request in counted:
                 if self.limiter.full(request):
                     raise OverLimit(request)
-            seats = self._events.seats[registration.event_id]
-            free = seat_free(seats, capacity)
-            wants_seat = registration.status is Status.REGISTERED
-            if wants_seat != free:
-                raise SeatsChanged()
+            if registration.status is not Status.PENDING:  # a pending one takes no seat
+                self._take_seat(registration.event_id, registration.status, capacity)
             for request in counted:
                 self.limiter.admit(request)
             self.registrations[registration.registration_id] = registration
             self.email_keys[key] = registration.registration_id
-            self._events.seats[registration.event_id] = Seats(
-                registered=seats.registered + wants_seat,
-                waitlisted=seats.waitlisted + (not wants_seat),
-                cancelled=seats.cancelled,
+
+    def _take_seat(self, event_id: str, status: Status, capacity: int | None) -> None:
+        seats = self._events.seats[event_id]
+        wants_seat = status is Status.REGISTERED
+        if wants_seat != seat_free(seats, capacity):
+            raise SeatsChanged()
+        self._events.seats[event_id] = Seats(
+            registered=seats.registered + wants_seat,
+            waitlisted=seats.waitlisted + (not wants_seat),
+            cancelled=seats.cancelled,
+        )
+
+    def confirm(
+        self, registration: Registration, status: Status, capacity: int | None, now: datetime
+    ) -> bool:
+        with self._lock:
+            self.writes += 1
+            found = self.registrations.get(registration.registration_id)
+            if (
+                found is None
+                or found.status is not Status.PENDING
+                or found.link_version != registration.link_version
+            ):
+                return False
+            self._take_seat(found.event_id, status, capacity)
+            self.registrations[found.registration_id] = found.model_copy(
+                update={
+                    "status": status,
+                    "expires_at": None,
+                    "mail_seq": found.mail_seq + 1,
+                    "mail_reason": "confirmed",
+                    "mail_requested_at": now,
+                    "updated_at": now,
+                }
             )
+            return True
+
+    def expire_pending(self, now: datetime, most: int) -> int:
+        with self._lock:
+            expired = [
+                r
+                for r in self.registrations.values()
+                if r.status is Status.PENDING and r.expires_at and r.expires_at < now
+            ][:most]
+            for registration in expired:
+                self.writes += 1
+                del self.registrations[registration.registration_id]
+                self.email_keys.pop((registration.event_id, registration.email_key), None)
+            return len(expired)
 
     def get(self, registration_id: str, consistent: bool = False) -> Registration | None:
         return self.registrations.get(registration_id)

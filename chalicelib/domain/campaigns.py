@@ -65,6 +65,14 @@ class Audience(BaseModel):
     countries: list[str] = Field(default_factory=list, max_length=300)
     sessions: list[str] = Field(default_factory=list, max_length=100)
 
+    @field_validator("status")
+    @classmethod
+    def _not_pending(cls, value: list[Status]) -> list[Status]:
+        if Status.PENDING in value:
+            # They have not confirmed that they asked for anything: no announcements.
+            raise ValueError("Pending registrations get no announcements.")
+        return value
+
     def where(self) -> RegistrationFilter:
         return RegistrationFilter(
             status=frozenset(self.status),

@@ -230,6 +230,10 @@ class Event(_Strict):
     # Addresses and domains whose registrations are answered as if accepted, and not
     # stored (domain/screening.py); and whether disposable-address domains are refused.
     blocked: Annotated[list[str], Field(max_length=MAX_BLOCKED)] = []
+    # Double opt-in: a registration waits for the person to confirm it from their email
+    # (for this many hours) before it takes a seat.
+    double_opt_in: bool = False
+    opt_in_hours: Annotated[int, Field(strict=True, ge=1, le=168)] = 24
     refuse_disposable: bool = False
     # New registrations a minute for the whole event, on top of each address's limit.
     registrations_per_minute: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] = 3_000

@@ -11,7 +11,7 @@ Seat rules (one place, shared by the DynamoDB condition and the in-memory fake):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -39,6 +39,14 @@ class Status(StrEnum):
     REGISTERED = "registered"
     WAITLISTED = "waitlisted"
     CANCELLED = "cancelled"
+    # On a double opt-in event, until the person follows the link emailed to them:
+    # no seat, no Zoom registrant, no announcement; forgotten when it expires.
+    PENDING = "pending"
+
+    @property
+    def seat(self) -> str | None:
+        """The seat counter this status takes a place in, if any."""
+        return {Status.REGISTERED: "registered", Status.WAITLISTED: "waitlisted"}.get(self)
 
 
 class EmailStatus(StrEnum):
@@ -238,6 +246,8 @@ class Registration(BaseModel):
     calendar_cancel: list[str] = []
     # When the organisers erased the personal data (email, names): only counts remain.
     erased_at: datetime | None = None
+    # A pending registration's end: its confirm link expires, and it is deleted.
+    expires_at: datetime | None = None
     # Keyed hashes of the client networks the join links were opened from (at most
     # MOST_NETWORKS), and whether they are more than the event expects of one person.
     networks: list[str] = []
@@ -260,11 +270,12 @@ class Registration(BaseModel):
             timezone=form.timezone or event.timezone,
             sessions=form.sessions or event.open_session_ids,
             clicks={s: {} for s in form.sessions or event.open_session_ids},
-            status=Status.REGISTERED,
+            status=Status.PENDING if event.double_opt_in else Status.REGISTERED,
             updates=form.updates,
             created_at=now,
             updated_at=now,
             mail_requested_at=now,
+            expires_at=now + timedelta(hours=event.opt_in_hours) if event.double_opt_in else None,
         )
 
     def admits(self, session_id: str, version: int) -> bool:

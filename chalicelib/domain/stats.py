@@ -17,7 +17,7 @@ from typing import Any
 
 from chalicelib.domain.kinds import ItemKind
 
-STATUSES = ("registered", "waitlisted", "cancelled")
+STATUSES = ("registered", "waitlisted", "cancelled", "pending")
 EMAIL_COUNTS = ("sent", "delivered", "bounced", "complained", "failed", "suppressed")
 EMAIL_OUTCOMES = ("delivered", "bounced", "complained")  # flags set from SES events
 

@@ -14,6 +14,7 @@ from chalice import AuthResponse, Blueprint, Response
 
 from chalicelib.bootstrap import services
 from chalicelib.domain.errors import Refused
+from chalicelib.domain.registrations import Status
 from chalicelib.entrypoints import bodies, http
 from chalicelib.entrypoints.http import json_response
 from chalicelib.logs import logger
@@ -189,6 +190,8 @@ def register(event_id: str) -> Response:
         "registration",
         extra={"event_id": event_id, "status": outcome.status.value, "new": outcome.new},
     )
+    if outcome.status is Status.PENDING:  # double opt-in: the same answer for everyone
+        return json_response(outcome.view(), 202)
     return json_response(outcome.view(), 201 if outcome.new else 200)
 
 

@@ -495,6 +495,52 @@ def manage_post(token: str) -> Response:
     )
 
 
+@pages.route("/confirm/{token}", methods=GET, content_types=ANY)
+@page
+def confirm_link(token: str) -> Response:
+    """A double opt-in's link: a button, and nothing changed (mail scanners open links)."""
+    from chalicelib.pages import views
+    from chalicelib.usecases import optin
+    from chalicelib.usecases.access import LinkRefused
+
+    try:
+        registration = optin.pending_behind(services(), token)
+    except LinkRefused as refused:
+        return _link_refused(refused)
+    event = services().events.get(registration.event_id)
+    if event is None:
+        return _respond(*views.problem_page(404, registration.language, base_url=_base_url()))
+    return _respond(*views.confirm_page(registration, event, base_url=_base_url(), token=token))
+
+
+@pages.route("/confirm/{token}", methods=["POST"], content_types=ANY)
+@page
+def confirm_post(token: str) -> Response:
+    from chalicelib.pages import views
+    from chalicelib.usecases import optin
+    from chalicelib.usecases.access import LinkRefused
+
+    if not _same_site():
+        return _respond(*views.problem_page(403, _browser_language(), base_url=_base_url()))
+    try:
+        confirmed = optin.confirm(services(), token)
+    except LinkRefused as refused:
+        return _link_refused(refused)
+    event = services().events.get(confirmed.registration.event_id)
+    if event is None:
+        return _respond(*views.problem_page(404, "en", base_url=_base_url()))
+    logger.info(
+        "confirmed",
+        extra={
+            "registration_id": confirmed.registration.registration_id,
+            "status": confirmed.status.value,
+            "new": confirmed.new,
+        },
+    )
+    shown = confirmed.registration.model_copy(update={"status": confirmed.status})
+    return _respond(*views.confirm_page(shown, event, base_url=_base_url(), token=token))
+
+
 @pages.route("/unsubscribe/{token}", methods=GET, content_types=ANY)
 @page
 def unsubscribe_page(token: str) -> Response:

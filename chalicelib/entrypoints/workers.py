@@ -271,13 +271,18 @@ def export_registrations(event: Any) -> dict[str, Any]:
 
 @workers.schedule(Rate(5, unit=Rate.MINUTES))
 def send_reminders(event: Any) -> dict[str, Any]:
-    from chalicelib.usecases import reminders
+    """The clock's work: reminders due, and double opt-ins not confirmed in time."""
+    from chalicelib.usecases import optin, reminders
 
     correlate(None)
-    report = reminders.run(services())
+    wired = services()
+    report = reminders.run(wired)
     # Not "created": logging's own records have that attribute, and refuse it in extra.
     logger.info("reminders", extra={"reminders": report.created, "already": report.already})
-    return asdict(report)
+    expired = optin.expire(wired)
+    if expired:
+        logger.info("unconfirmed registrations forgotten", extra={"expired": expired})
+    return {**asdict(report), "expired": expired}
 
 
 def ses_event_batch(wired: Services, records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -219,6 +219,28 @@ def _calendar_sessions(
     return entries
 
 
+def confirm_mail(event: Event, registration: Registration, links: RegistrationLinks) -> Rendered:
+    """A double opt-in's one email: a link to confirm the registration, nothing else
+    (no sessions, no join links, no calendar) until the person does."""
+    language = registration.language
+    gettext = i18n.translations(language).gettext
+    event_title = event.title_in(language)
+    subject = gettext("Please confirm your registration: %(event)s") % {"event": event_title}
+    context = {
+        "language": language,
+        "dir": i18n.direction(language),
+        "style": email_style(language),
+        "subject": subject,
+        "preheader": subject,
+        "event_title": event_title,
+        "confirm_url": links.confirm,
+        "hours": event.opt_in_hours,
+        "sender_name": event.sender.name,
+    }
+    text, html = addressed_parts("confirm", language, context, registration.full_name)
+    return Rendered(subject=subject, text=text, html=html, calendar=None, cancellation=None)
+
+
 def registration_mail(
     event: Event,
     registration: Registration,
@@ -232,6 +254,8 @@ def registration_mail(
     a place became available, the updated confirmation after the registrant changed
     something, or the cancellation note.
     """
+    if registration.status is Status.PENDING:
+        return confirm_mail(event, registration, links)
     language = registration.language
     gettext = i18n.translations(language).gettext
     event_title = event.title_in(language)

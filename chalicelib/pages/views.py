@@ -95,6 +95,7 @@ EMBED_MESSAGES = {
     "register": N_("Register"),
     "registered": N_("Thank you, you are registered!"),
     "waitlisted": N_("Thank you, you are on the waiting list."),
+    "pending": N_("Almost done: please confirm your registration from the email we have sent you."),
     "check_email": N_(
         "We have sent you an email. If it does not arrive within a few minutes, please "
         "check your spam folder."
@@ -463,6 +464,7 @@ def thanks_page(
         base_url,
         event_title=event.title_in(language),
         waitlisted=status is Status.WAITLISTED,
+        pending=status is Status.PENDING,
         zone=zone_label(timezone, event, language) if is_time_zone(timezone) else "",
         lost_links=_lost_links_url(event, language, base_url),
     )
@@ -580,6 +582,22 @@ def unsubscribe_page(
         event_title=event.title_in(language),
         action=f"{base_url}/unsubscribe/{token}",
         done=done,
+    )
+    return html, 200
+
+
+def confirm_page(
+    registration: Registration, event: Event, *, base_url: str, token: str
+) -> tuple[str, int]:
+    """A double opt-in's confirm link: a button while pending, then where the person is."""
+    language = registration.language
+    html = render(
+        "confirm.html",
+        language,
+        base_url,
+        event_title=event.title_in(language),
+        action=f"{base_url}/confirm/{token}",
+        status=registration.status.value,
     )
     return html, 200
 

@@ -43,8 +43,11 @@ class LinkRefused(Exception):
     language: str | None  # the registrant's, when we know who they are
 
 
-def registration_behind(services: Services, purpose: Purpose, token: str) -> Registration:
-    """The registration a manage or unsubscribe link stands for. Raises LinkRefused."""
+def registration_behind(
+    services: Services, purpose: Purpose, token: str, gone: Refusal = Refusal.INVALID
+) -> Registration:
+    """The registration a link stands for (``gone``: what its absence means). Raises
+    LinkRefused."""
     try:
         link = verify(services.keys.keys(), purpose, token, services.clock())
     except InvalidLink:
@@ -53,7 +56,7 @@ def registration_behind(services: Services, purpose: Purpose, token: str) -> Reg
         raise LinkRefused(Refusal.EXPIRED, None) from None
     registration = services.registrations.get(link.registration_id, consistent=True)
     if registration is None:
-        raise LinkRefused(Refusal.INVALID, None)
+        raise LinkRefused(gone, None)
     if registration.status is Status.CANCELLED:
         raise LinkRefused(Refusal.CANCELLED, registration.language)
     if registration.link_version != link.version:

@@ -8,7 +8,7 @@ else a registration sets off (its email, later Zoom) follows from the table's st
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -61,6 +61,8 @@ class Registered:
     timezone: str = ""  # the zone their emails use (a thank-you page says it)
 
     def view(self) -> dict[str, str]:
+        if self.status is Status.PENDING:  # the same for every address: it tells nothing
+            return {"status": self.status.value}
         return {"registration_id": self.registration_id, "status": self.status.value}
 
 
@@ -77,7 +79,8 @@ def register(
     now = services.clock()
     if fields.get("website"):
         # The honeypot: a bot gets the answer a person would, and nothing is stored.
-        return Registered(new_id(), Status.REGISTERED, new=True, timezone=event.timezone)
+        status = Status.PENDING if event.double_opt_in else Status.REGISTERED
+        return Registered(new_id(), status, new=True, timezone=event.timezone)
     if not event.registration_open(now):
         raise RegistrationClosed("Registration for this event is not open.")
     if form:
@@ -92,12 +95,17 @@ def register(
         checked = checked.model_copy(
             update={"timezone": default_zone(checked.country, event.timezone)}
         )
-    status = services.seat_hint.first_try(event.id)
-    if event.blocks(checked.address.key):
-        # Answered as a registration would be, so that a block cannot be told apart.
-        zone = checked.timezone or event.timezone
-        return Registered(new_id(), status, new=True, timezone=zone)
     registration = Registration.new(new_id(), event, checked, now)
+    # A double opt-in's answer, whoever the address belongs to: nothing to tell apart.
+    pending = Registered(
+        registration.registration_id, Status.PENDING, new=True, timezone=registration.timezone
+    )
+    status = registration.status
+    if status is not Status.PENDING:
+        status = services.seat_hint.first_try(event.id)
+    if event.blocks(registration.email_key):
+        # Answered as a registration would be, so that a block cannot be told apart.
+        return replace(pending, status=status)
     counted = limits.new_registration(services, event, address)
     for _ in range(SEAT_ATTEMPTS):
         try:
@@ -107,13 +115,16 @@ def register(
         except AlreadyRegistered as existing:
             again = _send_again(services, existing.registration_id)
             if again:
-                return again
+                return pending if event.double_opt_in else again
             continue  # cancelled in the meantime: register anew
         except OverLimit as over:
             raise limits.too_many(over.counted) from None  # only a counted write is over
         except SeatsChanged:
             status = Status.REGISTERED if status is Status.WAITLISTED else Status.WAITLISTED
             continue
+        if status is Status.PENDING:
+            metrics.count("Pending")
+            return pending
         services.seat_hint.learn(event.id, status)
         metrics.count("Registrations")
         if status is Status.WAITLISTED:

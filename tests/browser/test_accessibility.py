@@ -7,6 +7,7 @@ import requests
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
+from chalicelib.domain.registrations import RegistrationFilter
 from chalicelib.signed_links import registration_links
 from tests.browser.support import Page, describe
 from tests.builders import person
@@ -26,6 +27,53 @@ def links(local):
     m = local.majlis
     registration = m.registrations.get(response.json()["registration_id"], consistent=True)
     return registration_links(m.keys.keys(), local.url, m.events.get("demo"), registration)
+
+
+@pytest.fixture(scope="module")
+def confirm_links(local) -> dict[str, str]:
+    """The confirm links of pending registrants of a double opt-in event, by language."""
+    from tests.builders import event_body, zoom_base_for
+
+    body = event_body(zoom_base_for("doi-axe"), registration={"opens_at": "2020-01-01T00:00:00Z"})
+    body["double_opt_in"] = True
+    saved = requests.put(
+        f"{local.url}/events/doi-axe",
+        json=body,
+        headers={"Authorization": f"Bearer {local.organizer_token}"},
+        timeout=30,
+    )
+    assert saved.status_code in (200, 201), saved.text
+    m = local.majlis
+    found = {}
+    for n, language in enumerate(["ar", "ur", "en"]):
+        address = f"confirm.{language}@example.org"
+        answer = requests.post(
+            f"{local.url}/events/doi-axe/registrations",
+            json=person(n, email=address, language=language),
+            timeout=30,
+        )
+        assert answer.status_code == 202, answer.text
+        page = m.registrations.page("doi-axe", RegistrationFilter(), 10, None)
+        [registration] = [r for r in page.items if r.email == address]
+        found[language] = registration_links(
+            m.keys.keys(), local.url, m.events.get("doi-axe"), registration
+        ).confirm
+    return found
+
+
+def _confirm(page: Page) -> None:
+    page.find("main form button[type=submit]").click()
+    page.visible(".notice")
+
+
+def _register_pending(page: Page) -> None:
+    page.visible(".local-time")
+    page.type("#email", "pending.axe@example.org")
+    page.type("#first_name", "Hana")
+    page.choose("#country", "MY")
+    page.tick("#consent")
+    page.find("#registration button[type=submit]").click()
+    page.visible("#thanks-pending")
 
 
 def _show_errors(page: Page) -> None:
@@ -54,14 +102,25 @@ PAGES = {
     "manage": ("manage", None),
     "unsubscribe": ("unsubscribe", None),
     "join-invalid": ("/join/invalid", None),
+    "confirm-ar": ("confirm:ar", None),
+    "confirm-done-ur": ("confirm:ur", _confirm),
+    "confirm-done-en": ("confirm:en", _confirm),
+    "register-pending-en": ("/events/doi-axe/register?lang=en", _register_pending),
     "unknown-event": ("/events/nothing-here/register", None),
 }
 
 
 @pytest.mark.parametrize("name", list(PAGES))
-def test_no_serious_or_critical_axe_violations(local, links, page: Page, axe_source, name: str):
+def test_no_serious_or_critical_axe_violations(
+    local, links, confirm_links, page: Page, axe_source, name: str
+):
     where, then = PAGES[name]
-    url = getattr(links, where) if where in ("manage", "unsubscribe") else local.url + where
+    if where in ("manage", "unsubscribe"):
+        url = getattr(links, where)
+    elif where.startswith("confirm:"):
+        url = confirm_links[where.removeprefix("confirm:")]
+    else:
+        url = local.url + where
     page.open(url)
     if then:
         then(page)

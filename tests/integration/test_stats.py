@@ -55,7 +55,9 @@ def _recount(aws, event_id: str) -> dict[str, Any]:
     registered = [p for p in people if p["status"] == "registered"]
     statuses = Counter(p["status"] for p in people)
     return {
-        "registrations": {s: statuses[s] for s in ("registered", "waitlisted", "cancelled")},
+        "registrations": {
+            s: statuses[s] for s in ("registered", "waitlisted", "cancelled", "pending")
+        },
         "by_language": dict(Counter(p["language"] for p in registered)),
         "by_country": dict(Counter(p.get("country") or "unknown" for p in registered)),
         "by_session": dict(Counter(s for p in registered for s in p["sessions"])),
@@ -136,7 +138,12 @@ def test_counters_equal_a_recount_and_replays_change_nothing(aws, api):
     _count_new(aws, seen)
 
     expected = _recount(aws, EVENT)
-    assert expected["registrations"] == {"registered": 6, "waitlisted": 2, "cancelled": 2}
+    assert expected["registrations"] == {
+        "registered": 6,
+        "waitlisted": 2,
+        "cancelled": 2,
+        "pending": 0,
+    }
     assert expected["emails_suppressed"] == 1
     shown = _stats(api, aws)
     assert shown["registrations"] == expected["registrations"]
@@ -164,7 +171,12 @@ def test_stats_need_a_read_token_and_a_known_event(api, aws):
     assert missing.headers["Content-Type"] == "application/problem+json"
     empty = api.http.get("/events/conf/stats", headers={"Authorization": f"Bearer {reader}"})
     assert empty.status_code == 200
-    assert empty.json_body["registrations"] == {"registered": 0, "waitlisted": 0, "cancelled": 0}
+    assert empty.json_body["registrations"] == {
+        "registered": 0,
+        "waitlisted": 0,
+        "cancelled": 0,
+        "pending": 0,
+    }
 
 
 def test_a_session_full_in_zoom_shows_in_the_stats(aws, api):

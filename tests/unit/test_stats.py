@@ -132,7 +132,7 @@ def test_the_report_has_the_shape_of_the_api():
         "language.ar": 0,  # counted and taken back: not shown
     }
     assert report(counters) == {
-        "registrations": {"registered": 2, "waitlisted": 0, "cancelled": 1},
+        "registrations": {"registered": 2, "waitlisted": 0, "cancelled": 1, "pending": 0},
         "by_language": {"ur": 2},
         "by_country": {"PK": 2},
         "by_session": {"education": 2},
@@ -176,3 +176,16 @@ def test_attendance_counts_matched_and_unmatched_joins():
     }
     assert event_of(stranger) == "conf"
     assert delta({}, stranger) == {"unmatched.education": 1}
+
+
+def test_a_pending_registration_counts_as_pending_alone_until_confirmed():
+    pending = _person(status="pending")
+    assert delta({}, pending) == {"status.pending": 1}
+    assert delta(pending, _person()) == {
+        "status.pending": -1,
+        "status.registered": 1,
+        "language.ur": 1,
+        "country.PK": 1,
+        "session.education": 1,
+        "session.youth": 1,
+    }

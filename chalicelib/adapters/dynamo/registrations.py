@@ -45,10 +45,62 @@ class DynamoRegistrationStore(Table, RegistrationStore):
     def add(
         self, registration: Registration, capacity: int | None, counted: Sequence[Counted] = ()
     ) -> None:
-        seat = "registered" if registration.status is Status.REGISTERED else "waitlisted"
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": schema.registration_item(registration),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.name,
+                    "Item": to_attributes(schema.email_item(registration)),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+        ]
+        seat = registration.status.seat  # a pending registration takes none
+        if seat is not None:
+            items.append({"Update": self._take_seat(registration.event_id, seat, capacity)})
+        limits_at = len(items)
+        # The rate limits, counted in the same write.
+        items.extend({"Update": counter_update(self.limits_table, c)} for c in counted)
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                self.db.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                code = error_code(error)
+                if code != "TransactionCanceledException":
+                    if code in THROTTLED:
+                        raise StoreBusy() from error
+                    raise
+                why = reasons(error)
+                codes = [r.get("Code") for r in why]
+                failed = [c == "ConditionalCheckFailed" for c in codes]
+                if len(codes) == len(items) and failed[1]:
+                    existing = from_attributes(why[1].get("Item") or {})
+                    raise AlreadyRegistered(existing["registration_id"]) from None
+                if len(codes) == len(items) and any(failed[limits_at:]):
+                    raise OverLimit(counted[failed.index(True, limits_at) - limits_at]) from None
+                if len(codes) == len(items) and seat is not None and failed[2]:
+                    raise SeatsChanged() from None
+                if "TransactionConflict" in codes or "ThrottlingError" in codes:
+                    backoff(attempt)
+                    continue
+                raise
+        raise StoreBusy()
+
+    def _take_seat(self, event_id: str, seat: str, capacity: int | None) -> dict[str, Any]:
+        """The seat counter's update that takes a place in ``seat`` (registered or
+        waitlisted), on the seat rule's condition. Raises SeatsChanged when there is no
+        waiting list to join (no capacity)."""
         update: dict[str, Any] = {
             "TableName": self.name,
-            "Key": to_attributes(schema.seats_key(registration.event_id)),
+            "Key": to_attributes(schema.seats_key(event_id)),
             "UpdateExpression": f"ADD {seat} :one",
             "ExpressionAttributeValues": {":one": {"N": "1"}},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -65,51 +117,7 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             )
         elif seat == "waitlisted":
             raise SeatsChanged()
-        items = [
-            {
-                "Put": {
-                    "TableName": self.name,
-                    "Item": schema.registration_item(registration),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self.name,
-                    "Item": to_attributes(schema.email_item(registration)),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            },
-            {"Update": update},
-        ]
-        # The rate limits, counted in the same write.
-        items.extend({"Update": counter_update(self.limits_table, c)} for c in counted)
-        for attempt in range(CONFLICT_RETRIES):
-            try:
-                self.db.transact_write_items(TransactItems=items)
-                return
-            except ClientError as error:
-                code = error_code(error)
-                if code != "TransactionCanceledException":
-                    if code in THROTTLED:
-                        raise StoreBusy() from error
-                    raise
-                why = reasons(error)
-                codes = [r.get("Code") for r in why]
-                if len(codes) == len(items) and codes[1] == "ConditionalCheckFailed":
-                    existing = from_attributes(why[1].get("Item") or {})
-                    raise AlreadyRegistered(existing["registration_id"]) from None
-                if len(codes) == len(items) and "ConditionalCheckFailed" in codes[3:]:
-                    over = codes.index("ConditionalCheckFailed", 3) - 3
-                    raise OverLimit(counted[over]) from None
-                if len(codes) == len(items) and codes[2] == "ConditionalCheckFailed":
-                    raise SeatsChanged() from None
-                if "TransactionConflict" in codes or "ThrottlingError" in codes:
-                    backoff(attempt)
-                    continue
-                raise
-        raise StoreBusy()
+        return update
 
     def get(self, registration_id: str, consistent: bool = False) -> Registration | None:
         item = self.db.get_item(
@@ -184,31 +192,164 @@ class DynamoRegistrationStore(Table, RegistrationStore):
 
     def _release(self, current: Registration) -> list[dict[str, Any]]:
         """Transaction items that give up an active registration's email key (the address
-        may register again) and its place in the seat counter."""
-        seat = "registered" if current.status is Status.REGISTERED else "waitlisted"
-        return [
+        may register again) and its place in the seat counter (a pending one has none)."""
+        items: list[dict[str, Any]] = [
             {
                 "Delete": {
                     "TableName": self.name,
                     "Key": to_attributes(schema.email_key(current.event_id, current.email_key)),
                 }
+            }
+        ]
+        seat = current.status.seat
+        if seat is not None:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.name,
+                        "Key": to_attributes(schema.seats_key(current.event_id)),
+                        "UpdateExpression": f"ADD {seat} :minus, cancelled :one",
+                        "ExpressionAttributeValues": to_attributes({":minus": -1, ":one": 1}),
+                    }
+                }
+            )
+        return items
+
+    def confirm(
+        self, registration: Registration, status: Status, capacity: int | None, now: datetime
+    ) -> bool:
+        seat = status.seat
+        assert seat is not None, status
+        values: dict[str, Any] = {
+            ":status": status,
+            ":pending": Status.PENDING,
+            ":version": registration.link_version,
+            ":one": 1,
+            ":confirmed": "confirmed",
+            ":now": now,
+        }
+        update = (
+            "SET #status = :status, mail_seq = mail_seq + :one, mail_reason = :confirmed, "
+            "mail_requested_at = :now, confirmed_at = :now, updated_at = :now"
+        )
+        if status is Status.WAITLISTED:  # its place on the waiting list, for the pending one
+            update += ", gsi3pk = :wait, gsi3sk = :id REMOVE expires_at, #ttl"
+            values.update(
+                {
+                    ":wait": schema.waiting_list(registration.event_id),
+                    ":id": registration.registration_id,
+                }
+            )
+        else:
+            update += " REMOVE gsi3pk, gsi3sk, expires_at, #ttl"
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.name,
+                    "Key": to_attributes(schema.registration_key(registration.registration_id)),
+                    "UpdateExpression": update,
+                    "ConditionExpression": "#status = :pending AND link_version = :version",
+                    "ExpressionAttributeNames": {"#status": "status", "#ttl": schema.TTL},
+                    "ExpressionAttributeValues": to_attributes(values),
+                }
             },
             {
                 "Update": {
                     "TableName": self.name,
-                    "Key": to_attributes(schema.seats_key(current.event_id)),
-                    "UpdateExpression": f"ADD {seat} :minus, cancelled :one",
-                    "ExpressionAttributeValues": to_attributes({":minus": -1, ":one": 1}),
+                    "Key": to_attributes(
+                        schema.email_key(registration.event_id, registration.email_key)
+                    ),
+                    "UpdateExpression": "REMOVE #ttl",  # the address's key stays with it
+                    "ConditionExpression": "registration_id = :id",
+                    "ExpressionAttributeNames": {"#ttl": schema.TTL},
+                    "ExpressionAttributeValues": to_attributes(
+                        {":id": registration.registration_id}
+                    ),
                 }
             },
+            {"Update": self._take_seat(registration.event_id, seat, capacity)},
         ]
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                self.db.transact_write_items(TransactItems=items)
+                return True
+            except ClientError as error:
+                code = error_code(error)
+                if code != "TransactionCanceledException":
+                    if code in THROTTLED:
+                        raise StoreBusy() from error
+                    raise
+                codes = [r.get("Code") for r in reasons(error)]
+                if len(codes) == len(items) and "ConditionalCheckFailed" in codes[:2]:
+                    return False
+                if len(codes) == len(items) and codes[2] == "ConditionalCheckFailed":
+                    raise SeatsChanged() from None
+                backoff(attempt)
+        raise StoreBusy()
+
+    def expire_pending(self, now: datetime, most: int) -> int:
+        query: dict[str, Any] = {
+            "TableName": self.name,
+            "IndexName": schema.WAITING_LIST_INDEX,
+            "KeyConditionExpression": "gsi3pk = :pending AND gsi3sk < :now",
+            "ExpressionAttributeValues": to_attributes(
+                {":pending": schema.PENDING_LIST, ":now": schema.pending_until(now)}
+            ),
+            "Limit": min(most, 100),
+        }
+        deleted = 0
+        while deleted < most:
+            answer = self.db.query(**query)
+            for registration_id in schema.registrations_in(answer.get("Items", [])):
+                found = self.get(registration_id, consistent=True)  # the index holds keys
+                if found is not None and found.status is Status.PENDING:
+                    deleted += self._forget_pending(found)
+            if "LastEvaluatedKey" not in answer:
+                break
+            query["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return deleted
+
+    def _forget_pending(self, registration: Registration) -> int:
+        """Delete a pending registration and its email key, if it is still pending."""
+        registration_id = registration.registration_id
+        try:
+            self.db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Delete": {
+                            "TableName": self.name,
+                            "Key": to_attributes(schema.registration_key(registration_id)),
+                            "ConditionExpression": "#status = :pending",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": to_attributes(
+                                {":pending": Status.PENDING}
+                            ),
+                        }
+                    },
+                    {
+                        "Delete": {
+                            "TableName": self.name,
+                            "Key": to_attributes(
+                                schema.email_key(registration.event_id, registration.email_key)
+                            ),
+                            "ConditionExpression": "registration_id = :id",
+                            "ExpressionAttributeValues": to_attributes({":id": registration_id}),
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if error_code(error) != "TransactionCanceledException":
+                raise
+            return 0  # confirmed (or changed) meanwhile: the next sweep looks again
+        return 1
 
     def cancel(self, registration: Registration, now: datetime) -> Registration:
         current: Registration | None = registration
         for attempt in range(CONFLICT_RETRIES):
             if current is None or current.status is Status.CANCELLED:
                 return current  # type: ignore[return-value]
-            seat = "registered" if current.status is Status.REGISTERED else "waitlisted"
+            seat = current.status.seat
             items = [
                 {
                     "Update": {

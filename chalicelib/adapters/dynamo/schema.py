@@ -53,6 +53,9 @@ Indexes
   accepted, for its bounce and complaint events.
 - ``gsi3`` (``gsi3pk`` = ``EVENT#{event}#WAIT``, ``gsi3sk`` = registration id): only the
   registrations waiting, oldest first: the head of the waiting list is one Query away.
+  Also (``gsi3pk`` = ``PENDING``, ``gsi3sk`` = ``{expiry, epoch seconds}#{registration}``)
+  the pending registrations of every event, soonest to expire first: those expired are
+  one Query away. A pending registration and its email key also carry the TTL.
 
 On a registration itself: ``clicks.{session}`` (first and last join click),
 ``zoom.{session}`` (registrant id, join URL), ``zoom_sync.{session}`` (state, reason),
@@ -236,11 +239,14 @@ def email_key(event_id: str, email_key_value: str) -> dict[str, str]:
 
 def email_item(registration: Registration) -> dict[str, Any]:
     """The address's place in its event: one active registration per address."""
-    return {
+    item: dict[str, Any] = {
         **email_key(registration.event_id, registration.email_key),
         "kind": ItemKind.EMAIL_KEY,
         "registration_id": registration.registration_id,
     }
+    if registration.status is Status.PENDING and registration.expires_at:
+        item[TTL] = epoch(registration.expires_at)  # gone with the registration
+    return item
 
 
 def event_registrations(event_id: str) -> str:
@@ -251,6 +257,14 @@ def event_registrations(event_id: str) -> str:
 def waiting_list(event_id: str) -> str:
     """``gsi3pk`` of an event's waiting list."""
     return f"{EVENT}{event_id}#WAIT"
+
+
+PENDING_LIST = "PENDING"  # gsi3pk of every pending registration
+
+
+def pending_until(expires_at: datetime) -> str:
+    """The start of a pending registration's ``gsi3sk``: its expiry, in sortable text."""
+    return f"{epoch(expires_at):012d}#"
 
 
 def registration_item(registration: Registration) -> dict[str, Any]:
@@ -268,7 +282,18 @@ def registration_item(registration: Registration) -> dict[str, Any]:
         values.update(
             gsi3pk=waiting_list(registration.event_id), gsi3sk=registration.registration_id
         )
+    if registration.status is Status.PENDING and registration.expires_at:
+        values.update(
+            gsi3pk=PENDING_LIST,
+            gsi3sk=pending_until(registration.expires_at) + registration.registration_id,
+            **{TTL: epoch(registration.expires_at)},
+        )
     return to_attributes(values)
+
+
+def registrations_in(items: list[dict[str, Any]]) -> list[str]:
+    """The registration ids of an index query's items (keys alone, as gsi3 holds them)."""
+    return [registration_of(item["pk"]["S"]) for item in items]
 
 
 def registration_from(item: dict[str, Any]) -> Registration:

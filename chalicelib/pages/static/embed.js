@@ -121,10 +121,10 @@
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), credentials: "omit"
       }).then(function (r) { return r.json().then(function (d) { return [r.status, d]; }); })
         .then(function (result) {
-          if (result[0] === 200 || result[0] === 201) {
+          if (result[0] === 200 || result[0] === 201 || result[0] === 202) {
             host.textContent = "";
             var done = el("div", { role: "status", tabindex: "-1" });
-            done.appendChild(el("p", null, result[1].status === "waitlisted" ? t.waitlisted : t.registered));
+            done.appendChild(el("p", null, { waitlisted: t.waitlisted, pending: t.pending }[result[1].status] || t.registered));
             done.appendChild(el("p", null, t.check_email));
             host.appendChild(done);
             done.focus();

@@ -104,7 +104,7 @@
     }).then(function (result) {
       button.disabled = false;
       button.textContent = label;
-      if (result.status === 200 || result.status === 201) {
+      if (result.status === 200 || result.status === 201 || result.status === 202) {
         form.hidden = true;
         var thanks = document.getElementById("thanks");
         var zoneNote = document.getElementById("thanks-zone");
@@ -114,7 +114,11 @@
           zoneNote.textContent = messages.thanks_zone.replace("%(zone)s", place);
           zoneNote.hidden = false;
         }
-        document.getElementById(result.doc.status === "waitlisted" ? "thanks-waitlisted" : "thanks-registered").hidden = false;
+        document.getElementById("thanks-" + ({ waitlisted: "waitlisted", pending: "pending" }[result.doc.status] || "registered")).hidden = false;
+        if (result.doc.status === "pending") {
+          document.getElementById("thanks-pending-note").hidden = false;
+          document.getElementById("thanks-manage").hidden = true; // no links until confirmed
+        }
         thanks.hidden = false;
         thanks.focus();
         return;
