@@ -41,6 +41,7 @@ class Settings(BaseModel):
     registrations_per_minute: int = 300
     refused_links_per_minute: int = 30
     lost_links_per_minute: int = 10  # "lost your links?" requests
+    confirms_per_minute: int = 30  # double opt-in confirmations (a family, an office)
     # How long a Lambda container trusts its cached copy of an event's settings.
     event_cache_seconds: float = 30.0
     # A registrant re-registering gets their email again at most this often.

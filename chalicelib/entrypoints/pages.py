@@ -523,7 +523,7 @@ def confirm_post(token: str) -> Response:
     if not _same_site():
         return _respond(*views.problem_page(403, _browser_language(), base_url=_base_url()))
     try:
-        confirmed = optin.confirm(services(), token)
+        confirmed = optin.confirm(services(), token, _client_address())
     except LinkRefused as refused:
         return _link_refused(refused)
     event = services().events.get(confirmed.registration.event_id)

@@ -14,6 +14,7 @@ Limits per client address and minute, and one per event and minute:
   seats faster than that.
 - ``lost_links``: requests to have one's links emailed again ("lost your links?"), each
   one write, whatever the address.
+- ``confirms``: double opt-in confirmations (the confirm link's POST), each one write.
 - ``refused_links``: only links that fail their signature check, which is what guessing
   at tokens produces. A person following their own valid link is never counted nor
   refused, so a room of attendees behind one address can all click "join" at once.
@@ -47,6 +48,10 @@ def refused_links(services: Services) -> Limit:
 
 def lost_links(services: Services) -> Limit:
     return Limit("lost-links", services.settings.lost_links_per_minute)
+
+
+def confirms(services: Services) -> Limit:
+    return Limit("confirms", services.settings.confirms_per_minute)
 
 
 def count_refused_link(services: Services, reason: Refusal, address: str | None) -> None:

@@ -19,6 +19,7 @@ from chalicelib import metrics
 from chalicelib.domain.registrations import Registration, Status
 from chalicelib.ports import SeatsChanged, Services, StoreBusy
 from chalicelib.signed_links import Purpose
+from chalicelib.usecases import limits
 from chalicelib.usecases.access import Refusal, registration_behind
 
 SEAT_ATTEMPTS = 6
@@ -38,8 +39,10 @@ def pending_behind(services: Services, token: str) -> Registration:
     return registration_behind(services, Purpose.CONFIRM, token, gone=Refusal.EXPIRED)
 
 
-def confirm(services: Services, token: str) -> Confirmed:
-    """Confirm the registration behind a confirm link. Raises LinkRefused."""
+def confirm(services: Services, token: str, address: str | None = None) -> Confirmed:
+    """Confirm the registration behind a confirm link; counts against ``address``'s
+    limit. Raises LinkRefused, TooManyRequests."""
+    limits.count(services, limits.confirms(services), address)
     registration = pending_behind(services, token)
     if registration.status is not Status.PENDING:
         return Confirmed(registration, registration.status, new=False)

@@ -100,3 +100,20 @@ def test_expiry_forgets_the_person_and_frees_the_address(api, aws, clock):
     assert (f"REG#{kept}", "REG") in items
     assert api.http.get(path).status_code == 410  # the link says it has expired
     assert optin.expire(aws) == 0
+
+
+def test_confirmations_from_one_address_are_limited(api, aws, clock):
+    aws.settings = aws.settings.model_copy(update={"confirms_per_minute": 2})
+    clock.now = clock.now.replace(second=10)
+    paths = [_confirm_path(aws, _pending(aws, n)) for n in range(3)]
+    assert [post_form(api, p, [], SAME_SITE).status_code for p in paths[:2]] == [200, 200]
+    refused = post_form(api, paths[2], [], SAME_SITE)
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "50"
+    assert "text/html" in refused.headers["Content-Type"]
+    assert aws.registrations.get(_registration_of(aws, 2), consistent=True).status is Status.PENDING
+
+
+def _registration_of(aws, n: int) -> str:
+    items = table_items(aws)
+    return items[(f"EVENT#conf#EMAIL#person{n}@example.org", "EMAIL")]["registration_id"]["S"]
