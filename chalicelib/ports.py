@@ -176,6 +176,11 @@ class RegistrationStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def forget_pending(self, registration: Registration) -> bool:
+        """Delete a pending registration and its email key, if it is still pending;
+        whether it was."""
+
+    @abc.abstractmethod
     def expire_pending(self, now: datetime, most: int) -> int:
         """Delete up to ``most`` pending registrations (of any event) whose time to be
         confirmed is over, with their email keys; returns how many."""

@@ -182,6 +182,16 @@ class FakeRegistrationStore(RegistrationStore):
             )
             return True
 
+    def forget_pending(self, registration: Registration) -> bool:
+        with self._lock:
+            found = self.registrations.get(registration.registration_id)
+            if found is None or found.status is not Status.PENDING:
+                return False
+            self.writes += 1
+            del self.registrations[found.registration_id]
+            self.email_keys.pop((found.event_id, found.email_key), None)
+            return True
+
     def expire_pending(self, now: datetime, most: int) -> int:
         with self._lock:
             expired = [

@@ -75,7 +75,8 @@ class Audience(BaseModel):
 
     def where(self) -> RegistrationFilter:
         return RegistrationFilter(
-            status=frozenset(self.status),
+            # Empty: every status, but never the pending (they asked for nothing yet).
+            status=frozenset(self.status or set(Status) - {Status.PENDING}),
             languages=frozenset(self.languages),
             countries=frozenset(c.upper() for c in self.countries),
             sessions=frozenset(self.sessions),

@@ -276,10 +276,12 @@ def send_reminders(event: Any) -> dict[str, Any]:
 
     correlate(None)
     wired = services()
-    report = reminders.run(wired)
+    try:
+        report = reminders.run(wired)
+    finally:
+        expired = optin.expire(wired)  # whatever became of the reminders
     # Not "created": logging's own records have that attribute, and refuse it in extra.
     logger.info("reminders", extra={"reminders": report.created, "already": report.already})
-    expired = optin.expire(wired)
     if expired:
         logger.info("unconfirmed registrations forgotten", extra={"expired": expired})
     return {**asdict(report), "expired": expired}

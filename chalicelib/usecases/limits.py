@@ -76,6 +76,14 @@ def new_registration(services: Services, event: Event, address: str | None) -> l
     return [c for c in (counted(services, registrations(services), address), per_event) if c]
 
 
+def admit_all(services: Services, counted: list[Counted]) -> None:
+    """Count requests outside a registration's own write; raises TooManyRequests once one
+    of their limits is over."""
+    for request in counted:
+        if not services.limiter.admit(request):
+            raise too_many(request)
+
+
 def too_many(counted: Counted) -> TooManyRequests:
     _, seconds_left = counted.limit.window(counted.now)
     if counted.limit.name == EVENT_REGISTRATIONS:

@@ -20,7 +20,7 @@ from chalicelib.domain.registrations import Registration, Status
 from chalicelib.ports import SeatsChanged, Services, StoreBusy
 from chalicelib.signed_links import Purpose
 from chalicelib.usecases import limits
-from chalicelib.usecases.access import Refusal, registration_behind
+from chalicelib.usecases.access import LinkRefused, Refusal, registration_behind
 
 SEAT_ATTEMPTS = 6
 EXPIRED_PER_RUN = 5_000
@@ -47,7 +47,9 @@ def confirm(services: Services, token: str, address: str | None = None) -> Confi
     if registration.status is not Status.PENDING:
         return Confirmed(registration, registration.status, new=False)
     event = services.events.get(registration.event_id, fresh=True)
-    capacity = event.capacity if event else None
+    if event is None:
+        raise LinkRefused(Refusal.UNAVAILABLE, registration.language)
+    capacity = event.capacity
     status = services.seat_hint.first_try(registration.event_id)
     for _ in range(SEAT_ATTEMPTS):
         try:

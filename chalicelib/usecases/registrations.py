@@ -9,7 +9,7 @@ else a registration sets off (its email, later Zoom) follows from the table's st
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -103,20 +103,30 @@ def register(
     status = registration.status
     if status is not Status.PENDING:
         status = services.seat_hint.first_try(event.id)
-    if event.blocks(registration.email_key):
-        # Answered as a registration would be, so that a block cannot be told apart.
-        return replace(pending, status=status)
     counted = limits.new_registration(services, event, address)
+    if event.blocks(registration.email_key):
+        # Answered as a registration would be (counted too, so that even a 429 cannot
+        # tell a block apart).
+        limits.admit_all(services, counted)
+        return replace(pending, status=status)
     for _ in range(SEAT_ATTEMPTS):
         try:
             services.registrations.add(
                 registration.model_copy(update={"status": status}), event.capacity, counted
             )
         except AlreadyRegistered as existing:
-            again = _send_again(services, existing.registration_id)
-            if again:
-                return pending if event.double_opt_in else again
-            continue  # cancelled in the meantime: register anew
+            if not event.double_opt_in:
+                again = _send_again(services, existing.registration_id)
+                if again:
+                    return again
+                continue  # cancelled in the meantime: register anew
+            # Counted as a new one would be: the limits' answers must not tell either.
+            limits.admit_all(services, counted)
+            if _forgotten_if_expired(services, existing.registration_id, now):
+                continue  # an expiry the sweep has not reached: register anew
+            if _send_again(services, existing.registration_id):
+                return pending
+            continue
         except OverLimit as over:
             raise limits.too_many(over.counted) from None  # only a counted write is over
         except SeatsChanged:
@@ -133,6 +143,16 @@ def register(
             registration.registration_id, status, new=True, timezone=registration.timezone
         )
     raise StoreBusy()  # the seats kept changing under each attempt
+
+
+def _forgotten_if_expired(services: Services, registration_id: str, now: datetime) -> bool:
+    """Forget a pending registration whose time to confirm is over; whether it was."""
+    found = services.registrations.get(registration_id, consistent=True)
+    expired = found is not None and found.status is Status.PENDING
+    if not (expired and found.expires_at and found.expires_at <= now):
+        return False
+    services.registrations.forget_pending(found)
+    return True
 
 
 def _send_again(services: Services, registration_id: str) -> Registered | None:

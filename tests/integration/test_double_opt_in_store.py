@@ -117,3 +117,24 @@ def test_confirmations_from_one_address_are_limited(api, aws, clock):
 def _registration_of(aws, n: int) -> str:
     items = table_items(aws)
     return items[(f"EVENT#conf#EMAIL#person{n}@example.org", "EMAIL")]["registration_id"]["S"]
+
+
+def test_the_waiting_list_keeps_the_order_of_confirmation(aws, clock):
+    first = _pending(aws, 1)
+    early = _pending(aws, 2)  # registered before late, confirms after
+    late = _pending(aws, 3)
+    for registration_id in (first, late, early):
+        clock.advance(minutes=1)
+        optin.confirm(aws, _confirm_path(aws, registration_id).rsplit("/", 1)[1])
+    assert aws.registrations.get(first, consistent=True).status is Status.REGISTERED
+    aws.registrations.cancel(aws.registrations.get(first, consistent=True), clock())
+    promoted = aws.registrations.promote_next("conf", 1, clock())
+    assert promoted is not None and promoted.registration_id == late
+
+
+def test_a_cancelled_pending_registration_loses_its_expiry(aws, clock):
+    registration_id = _pending(aws)
+    aws.registrations.cancel(aws.registrations.get(registration_id, consistent=True), clock())
+    stored = table_items(aws)[(f"REG#{registration_id}", "REG")]
+    assert stored["status"] == {"S": "cancelled"}
+    assert schema.TTL not in stored and "gsi3pk" not in stored

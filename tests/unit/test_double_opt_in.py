@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from chalicelib.domain.campaigns import Audience
+from chalicelib.domain.errors import TooManyRequests
 from chalicelib.domain.registrations import Seats, Status
 from chalicelib.mail.render import registration_mail
 from chalicelib.signed_links import registration_links
@@ -157,3 +158,41 @@ def test_the_only_email_while_pending_is_the_confirm_link(majlis, clock, languag
         assert url not in rendered.text and url not in rendered.html
     assert ('dir="rtl"' in rendered.html) is (language in ("ar", "ur"))
     assert "24" in rendered.text  # the hours the link works for
+
+
+def test_a_429_tells_nothing_either(majlis, clock):
+    """Known and blocked addresses are counted like new ones: over the address's limit,
+    every address gets the same 429."""
+    majlis.settings = majlis.settings.model_copy(update={"registrations_per_minute": 3})
+    configure(majlis, double_opt_in=True, blocked=["spam.example"])
+    clock.now = clock.now.replace(second=5)
+    address = "192.0.2.7"
+
+    def attempt(n: int, email: str | None = None) -> str:
+        form = {"email": email} if email else {}
+        try:
+            return register(majlis, EVENT_ID, person(n, **form), False, address).status.value
+        except TooManyRequests:
+            return "429"
+
+    assert attempt(1) == "pending"  # known from now on
+    assert [attempt(1), attempt(4, "x@spam.example"), attempt(5)] == ["pending", "pending", "429"]
+    assert [attempt(1), attempt(4, "x@spam.example"), attempt(6)] == ["429"] * 3
+    clock.advance(minutes=1)
+    assert [attempt(6), attempt(1), attempt(4, "x@spam.example")] == ["pending"] * 3
+
+
+def test_an_expired_registration_the_sweep_has_not_reached_registers_anew(majlis, clock):
+    configure(majlis, double_opt_in=True, opt_in_hours=1)
+    stale = _pending(majlis, 1)
+    clock.advance(hours=1, minutes=1)
+    assert register(majlis, EVENT_ID, person(1), form=False).status is Status.PENDING
+    [fresh] = majlis.registrations.registrations.values()
+    assert fresh.registration_id != stale
+    assert fresh.expires_at == clock() + timedelta(hours=1)  # a link that works
+
+
+def test_an_audience_of_every_status_leaves_out_the_pending():
+    where = Audience(status=[]).where()
+    assert Status.PENDING not in where.status
+    assert {Status.REGISTERED, Status.WAITLISTED, Status.CANCELLED} <= where.status

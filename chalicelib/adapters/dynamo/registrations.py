@@ -18,7 +18,7 @@ from chalicelib.adapters.dynamo import schema
 from chalicelib.adapters.dynamo.limits import counter_update
 from chalicelib.adapters.dynamo.schema import from_attributes, to_attributes
 from chalicelib.adapters.dynamo.table import CONFLICT_RETRIES, THROTTLED, Table, backoff, reasons
-from chalicelib.domain.ids import is_id
+from chalicelib.domain.ids import is_id, new_id
 from chalicelib.domain.networks import MOST_NETWORKS
 from chalicelib.domain.registrations import EmailStatus, Registration, RegistrationFilter, Status
 from chalicelib.ports import (
@@ -237,7 +237,7 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             values.update(
                 {
                     ":wait": schema.waiting_list(registration.event_id),
-                    ":id": registration.registration_id,
+                    ":id": new_id(),  # in line from now: those who confirmed earlier go first
                 }
             )
         else:
@@ -303,14 +303,13 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             for registration_id in schema.registrations_in(answer.get("Items", [])):
                 found = self.get(registration_id, consistent=True)  # the index holds keys
                 if found is not None and found.status is Status.PENDING:
-                    deleted += self._forget_pending(found)
+                    deleted += self.forget_pending(found)
             if "LastEvaluatedKey" not in answer:
                 break
             query["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
         return deleted
 
-    def _forget_pending(self, registration: Registration) -> int:
-        """Delete a pending registration and its email key, if it is still pending."""
+    def forget_pending(self, registration: Registration) -> bool:
         registration_id = registration.registration_id
         try:
             self.db.transact_write_items(
@@ -332,7 +331,10 @@ class DynamoRegistrationStore(Table, RegistrationStore):
                             "Key": to_attributes(
                                 schema.email_key(registration.event_id, registration.email_key)
                             ),
-                            "ConditionExpression": "registration_id = :id",
+                            # (TTL may have taken the key first)
+                            "ConditionExpression": (
+                                "attribute_not_exists(pk) OR registration_id = :id"
+                            ),
                             "ExpressionAttributeValues": to_attributes({":id": registration_id}),
                         }
                     },
@@ -341,8 +343,8 @@ class DynamoRegistrationStore(Table, RegistrationStore):
         except ClientError as error:
             if error_code(error) != "TransactionCanceledException":
                 raise
-            return 0  # confirmed (or changed) meanwhile: the next sweep looks again
-        return 1
+            return False  # confirmed (or changed) meanwhile: the next sweep looks again
+        return True
 
     def cancel(self, registration: Registration, now: datetime) -> Registration:
         current: Registration | None = registration
@@ -359,10 +361,10 @@ class DynamoRegistrationStore(Table, RegistrationStore):
                             "SET #status = :cancelled, link_version = link_version + :one, "
                             "mail_seq = mail_seq + :one, mail_reason = :cancelled, "
                             "mail_requested_at = :now, updated_at = :now, cancelled_at = :now, "
-                            "calendar_cancel = :calendar REMOVE gsi3pk, gsi3sk"
+                            "calendar_cancel = :calendar REMOVE gsi3pk, gsi3sk, #ttl"
                         ),
                         "ConditionExpression": "#status = :was",
-                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeNames": {"#status": "status", "#ttl": schema.TTL},
                         "ExpressionAttributeValues": to_attributes(
                             {
                                 ":cancelled": Status.CANCELLED,
@@ -409,10 +411,11 @@ class DynamoRegistrationStore(Table, RegistrationStore):
                             "SET #status = :cancelled, email = :blank, email_key = :blank, "
                             "first_name = :blank, last_name = :blank, zoom = :zoom, "
                             "link_version = link_version + :one, mail_reason = :erased, "
-                            "updated_at = :now, erased_at = :now REMOVE gsi3pk, gsi3sk, networks"
+                            "updated_at = :now, erased_at = :now "
+                            "REMOVE gsi3pk, gsi3sk, networks, #ttl"
                         ),
                         "ConditionExpression": "#status = :was AND attribute_not_exists(erased_at)",
-                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeNames": {"#status": "status", "#ttl": schema.TTL},
                         "ExpressionAttributeValues": to_attributes(
                             {
                                 ":cancelled": Status.CANCELLED,

@@ -51,8 +51,9 @@ Indexes
   is the id of the last registration it looked at.
 - ``gsi2`` (``gsi2pk`` = ``SESMSG#{SES message id}``): the send record of an email SES
   accepted, for its bounce and complaint events.
-- ``gsi3`` (``gsi3pk`` = ``EVENT#{event}#WAIT``, ``gsi3sk`` = registration id): only the
-  registrations waiting, oldest first: the head of the waiting list is one Query away.
+- ``gsi3`` (``gsi3pk`` = ``EVENT#{event}#WAIT``, ``gsi3sk`` = registration id, or for a
+  double opt-in a new id made when it was confirmed): only the registrations waiting,
+  in the order they joined the list: the head of the waiting list is one Query away.
   Also (``gsi3pk`` = ``PENDING``, ``gsi3sk`` = ``{expiry, epoch seconds}#{registration}``)
   the pending registrations of every event, soonest to expire first: those expired are
   one Query away. A pending registration and its email key also carry the TTL.
@@ -302,7 +303,7 @@ def registration_from(item: dict[str, Any]) -> Registration:
 
 def waiting_head(items: list[dict[str, Any]]) -> str | None:
     """The registration id at the head of a gsi3 (waiting list) query's answer."""
-    return items[0]["gsi3sk"]["S"] if items else None
+    return registration_of(items[0]["pk"]["S"]) if items else None
 
 
 def page_position(last_evaluated_key: dict[str, Any]) -> str:
