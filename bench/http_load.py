@@ -93,13 +93,28 @@ def http_load(
     }
 
 
-def _backlog(server: Any, owed: int, seconds: float) -> dict[str, Any]:
-    """What the pump still owes when the registrations end, and how fast it pays."""
+def _backlog(server: Any, owed: int, seconds: float, limit: float = 180.0) -> dict[str, Any]:
+    """What the pump still owes when the registrations end, how fast it pays over
+    ``seconds``, and when the last email owed is in the outbox (watched up to ``limit``
+    seconds after the registrations ended)."""
+    ended = time.monotonic()
     emails, queues = len(server.emails()), server.queues()
     time.sleep(seconds)
     later = len(server.emails())
     rate = (later - emails) / seconds
+    sent, all_sent_after = later, None
+    while True:
+        if sent >= owed:
+            all_sent_after = time.monotonic() - ended
+            break
+        if time.monotonic() - ended >= limit:
+            break
+        time.sleep(0.5)
+        sent = len(server.emails())
     return {
+        "all_sent_after_seconds": all_sent_after,
+        "watched_seconds": limit,
+        "emails_when_watch_ended": sent,
         "emails_owed": owed,
         "emails_when_registrations_ended": emails,
         "queues_when_registrations_ended": queues,

@@ -219,8 +219,7 @@ def _rows_http_load(load: dict[str, Any]) -> Lines:
         f"pump backlog: {backlog['emails_when_registrations_ended']} of"
         f" {backlog['emails_owed']} emails sent when the registrations ended,"
         f" {backlog['emails_after_window']} after {backlog['window_seconds']:.0f} s more"
-        f" ({backlog['emails_per_second']:.1f}/s; all in"
-        f" {_seconds(backlog['projected_seconds_to_send_all'])} at that pace); queues then"
+        f" ({backlog['emails_per_second']:.1f}/s; {_all_sent(backlog)}); queues then"
         f" {_nonzero(backlog['queues_after_window'])}; dead letters"
         f" {sum(backlog['dead_letters'].values())};"
         f" server: {_failures(backlog['server_failures'])}",
@@ -229,6 +228,19 @@ def _rows_http_load(load: dict[str, Any]) -> Lines:
         f" pausing took {backlog['pause_seconds']:.1f} s (handlers running to their end)",
         f"floors: {load['registrations']['floor']['what']}",
     ]
+
+
+def _all_sent(backlog: dict[str, Any]) -> str:
+    """When the last email owed was in the outbox, as measured (older results: as
+    projected from the pace)."""
+    if "all_sent_after_seconds" not in backlog:
+        return f"all in {_seconds(backlog['projected_seconds_to_send_all'])} at that pace"
+    if backlog["all_sent_after_seconds"] is None:
+        return (
+            f"{backlog['emails_when_watch_ended']} of {backlog['emails_owed']} after"
+            f" {backlog['watched_seconds']:.0f} s"
+        )
+    return f"the last in the outbox {backlog['all_sent_after_seconds']:.0f} s after they ended"
 
 
 def _failures(failures: dict[str, Any]) -> str:

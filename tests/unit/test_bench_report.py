@@ -513,3 +513,19 @@ def test_make_bench_writes_the_page_beside_the_results(results, tmp_path, monkey
 )
 def test_the_terminal_table_prints_a_row_as_before(row, printed):
     assert _line(row) == printed
+
+
+def test_the_backlog_says_when_the_last_email_was_in_the_outbox():
+    from bench.report import _all_sent
+
+    measured = {"all_sent_after_seconds": 95.4, "emails_owed": 2000}
+    assert _all_sent(measured) == "the last in the outbox 95 s after they ended"
+    unfinished = {
+        "all_sent_after_seconds": None,
+        "emails_when_watch_ended": 1500,
+        "emails_owed": 2000,
+        "watched_seconds": 180.0,
+    }
+    assert _all_sent(unfinished) == "1500 of 2000 after 180 s"
+    older = {"projected_seconds_to_send_all": 73.0}  # results written before the watch
+    assert _all_sent(older).startswith("all in ")
