@@ -148,11 +148,11 @@ def register(
 def _forgotten_if_expired(services: Services, registration_id: str, now: datetime) -> bool:
     """Forget a pending registration whose time to confirm is over; whether it was."""
     found = services.registrations.get(registration_id, consistent=True)
-    expired = found is not None and found.status is Status.PENDING
-    if not (expired and found.expires_at and found.expires_at <= now):
+    if found is None or found.status is not Status.PENDING or found.expires_at is None:
         return False
-    services.registrations.forget_pending(found)
-    return True
+    if found.expires_at > now:
+        return False
+    return services.registrations.forget_pending(found)
 
 
 def _send_again(services: Services, registration_id: str) -> Registered | None:

@@ -118,7 +118,7 @@ def test_a_blocked_registration_answers_like_a_new_one_and_stores_nothing(
     assert blocked.view().keys() == real.view().keys()
     assert blocked.registration_id != real.registration_id
     assert list(majlis.registrations.registrations) == [real.registration_id]
-    assert majlis.registrations.writes == writes  # nothing written, nor counted
+    assert majlis.registrations.writes == writes  # nothing stored (only counted)
     assert majlis.events.seats[EVENT_ID] == Seats(registered=1)
 
 
