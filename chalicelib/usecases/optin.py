@@ -49,6 +49,8 @@ def confirm(services: Services, token: str, address: str | None = None) -> Confi
     event = services.events.get(registration.event_id, fresh=True)
     if event is None:
         raise LinkRefused(Refusal.UNAVAILABLE, registration.language)
+    if max(s.ends_at for s in event.sessions) <= services.clock():
+        raise LinkRefused(Refusal.EXPIRED, registration.language)  # nothing left to attend
     capacity = event.capacity
     status = services.seat_hint.first_try(registration.event_id)
     for _ in range(SEAT_ATTEMPTS):

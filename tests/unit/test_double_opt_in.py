@@ -196,3 +196,15 @@ def test_an_audience_of_every_status_leaves_out_the_pending():
     where = Audience(status=[]).where()
     assert Status.PENDING not in where.status
     assert {Status.REGISTERED, Status.WAITLISTED, Status.CANCELLED} <= where.status
+
+
+def test_a_confirmation_after_the_last_session_takes_no_seat(majlis, clock):
+    event = configure(majlis, double_opt_in=True, opt_in_hours=168)
+    pending = _pending(majlis, 1)
+    clock.now = max(s.ends_at for s in event.sessions) + timedelta(minutes=1)
+    assert clock.now < majlis.registrations.get(pending).expires_at  # the link still works
+    with pytest.raises(LinkRefused) as refused:
+        optin.confirm(majlis, _token(majlis, pending))
+    assert refused.value.reason is Refusal.EXPIRED
+    assert majlis.registrations.get(pending).status is Status.PENDING
+    assert majlis.events.seats[EVENT_ID] == Seats()
