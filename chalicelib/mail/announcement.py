@@ -22,7 +22,7 @@ from chalicelib.mail.render import (
     TEMPLATES,
     Rendered,
     addressed_parts,
-    email_style,
+    email_frame,
     interpretation_note,
     sessions_shown,
 )
@@ -102,12 +102,7 @@ def announcement_mail(
             for paragraph in paragraphs
         )
     context = {
-        "language": language,
-        "dir": i18n.direction(language),
-        "style": email_style(language),
-        "subject": subject,
-        "preheader": subject,
-        "event_title": event.title_in(language),
+        **email_frame(language, subject, event.title_in(language)),
         "manage_url": links.manage,
         "unsubscribe_url": unsubscribe_url,
         "sender_name": event.sender.name,
@@ -134,12 +129,7 @@ def reminder_mail(
     title = sessions[0]["title"] if sessions else event_title
     subject = gettext(REMINDER_SUBJECT) % {"session": title, "event": event_title}
     context = {
-        "language": language,
-        "dir": i18n.direction(language),
-        "style": email_style(language),
-        "subject": subject,
-        "preheader": subject,
-        "event_title": event_title,
+        **email_frame(language, subject, event_title),
         "sessions": sessions,
         "interpretation": interpretation_note(event, language),
         "manage_url": links.manage,

@@ -18,7 +18,7 @@ from chalicelib.mail.render import (
     addressed_parts,
     calendar_entry,
     calendar_people,
-    email_style,
+    email_frame,
     interpretation_note,
     other_zones,
     sessions_shown,
@@ -92,12 +92,7 @@ def change_mail(
     told = campaign.change.for_sessions(registration.sessions)
     subject = gettext(SUBJECT) % {"event": event_title}
     context = {
-        "language": language,
-        "dir": i18n.direction(language),
-        "style": email_style(language),
-        "subject": subject,
-        "preheader": subject,
-        "event_title": event_title,
+        **email_frame(language, subject, event_title),
         "changes": [_told(event, registration, c, registered) for c in told],
         "waitlisted": registration.status is Status.WAITLISTED,
         "sessions": sessions_shown(event, registration, links) if registered else [],

@@ -81,6 +81,19 @@ def calendar_people(
 
 
 @functools.lru_cache(maxsize=16)
+def email_frame(language: str, subject: str, event_title: str) -> dict[str, Any]:
+    """What every email's layout takes: its language and direction, styles, subject
+    (also the preheader) and the event's title."""
+    return {
+        "language": language,
+        "dir": i18n.direction(language),
+        "style": email_style(language),
+        "subject": subject,
+        "preheader": subject,
+        "event_title": event_title,
+    }
+
+
 def email_style(language: str) -> dict[str, Markup]:
     """Inline styles for the HTML email: right to left on every table and cell, because
     Gmail drops attributes on <html> and <body>; fonts that clients have."""
@@ -227,12 +240,7 @@ def confirm_mail(event: Event, registration: Registration, links: RegistrationLi
     event_title = event.title_in(language)
     subject = gettext("Please confirm your registration: %(event)s") % {"event": event_title}
     context = {
-        "language": language,
-        "dir": i18n.direction(language),
-        "style": email_style(language),
-        "subject": subject,
-        "preheader": subject,
-        "event_title": event_title,
+        **email_frame(language, subject, event_title),
         "confirm_url": links.confirm,
         "hours": event.opt_in_hours,
         "sender_name": event.sender.name,
@@ -275,12 +283,7 @@ def registration_mail(
     subject = subject % {"event": event_title}
     sessions = [] if cancelled or waitlisted else sessions_shown(event, registration, links)
     context = {
-        "language": language,
-        "dir": i18n.direction(language),
-        "style": email_style(language),
-        "subject": subject,
-        "preheader": subject,
-        "event_title": event_title,
+        **email_frame(language, subject, event_title),
         "cancelled": cancelled,
         "waitlisted": waitlisted,
         "promoted": reason == "promoted",

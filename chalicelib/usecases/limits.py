@@ -7,7 +7,8 @@ Limits per client address and minute, and one per event and minute:
   real crowd behind one address: a university network registering 200 people in a
   minute stays under it. (Refused bodies store nothing and cost no write; an address
   already registered is answered from its registration, its email resent at most
-  every 10 minutes.)
+  every 10 minutes; on a double opt-in event it is counted too, and so is a blocked
+  one, so that a 429 tells nobody apart.)
 - ``event-registrations``: every new registration of one event, whatever the address
   (the event's ``registrations_per_minute``, 3,000 unless set: well above the real
   burst), counted in the same transaction: many addresses at once cannot take the
