@@ -8,7 +8,7 @@ PYTEST_WORKERS ?= 2
 STAGE ?= dev
 BUILD := build/$(STAGE)
 
-.PHONY: run test lint fmt browser package deploy bench messages clean
+.PHONY: run test lint fmt browser assets package deploy bench messages clean
 
 # The virtual environment, rebuilt whenever a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -34,7 +34,7 @@ lint: $(VENV)/.installed
 BROWSER_PACKAGES := chromium chromium-driver fonts-noto-core
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-browser: tests/browser/node_modules/.package-lock.json
+browser: tests/browser/node_modules/.package-lock.json infra/assets/node_modules/.package-lock.json
 	@missing=$$(for p in $(BROWSER_PACKAGES); do \
 		dpkg-query -W -f='$${db:Status-Status}' $$p 2>/dev/null | grep -qx installed || echo $$p; \
 	done); \
@@ -49,6 +49,23 @@ browser: tests/browser/node_modules/.package-lock.json
 tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
 	@if command -v npm >/dev/null; then npm ci --prefix tests/browser --no-audit --no-fund; \
 	else echo "No npm for axe-core: the accessibility tests will skip, or fail on CI." >&2; \
+		[ -z "$$CI" ]; fi
+
+# The front-end libraries the pages serve from /assets, pinned in infra/assets/package-lock.json
+# and kept in chalicelib/pages/static (so that `make run` needs no npm): `make assets`
+# copies them again from npm, and a test checks the copies against the lock's package.
+VENDOR := infra/assets/node_modules/altcha
+STATIC := chalicelib/pages/static
+
+assets: infra/assets/node_modules/.package-lock.json
+	cp $(VENDOR)/dist/external/altcha.min.js $(STATIC)/altcha.js
+	cp $(VENDOR)/dist/external/altcha.css $(STATIC)/altcha.css
+	cp $(VENDOR)/dist/workers/pbkdf2.js $(STATIC)/altcha-pbkdf2.js
+	cp $(VENDOR)/LICENSE.txt $(STATIC)/altcha-LICENSE.txt
+
+infra/assets/node_modules/.package-lock.json: infra/assets/package.json infra/assets/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix infra/assets --no-audit --no-fund; \
+	else echo "No npm: the served copies of the front-end libraries are not checked." >&2; \
 		[ -z "$$CI" ]; fi
 
 fmt: $(VENV)/.installed

@@ -30,6 +30,7 @@ SECTION_TITLES = {
     "mail_priority": "Confirmations during a campaign",
     "http_load": "HTTP load on local mode",
     "programme_change": "Programme change",
+    "challenge": "ALTCHA's proof of work",
 }
 
 FIGURE_COLOUR = "#1d5fa8"  # 6.6:1 on white

@@ -390,6 +390,62 @@ def _rows_mail_priority(row: dict[str, Any]) -> Lines:
 
 
 # Every section's lines, by its name in bench/sections.py.
+def _rows_challenge(result: dict[str, Any]) -> Lines:
+    path = result["request_path"]
+    check, make = path["check"], path["make"]
+    lines: Lines = [
+        Row(
+            "ALTCHA: check a solution (CPU)",
+            check["figure"]["median"],
+            "µs",
+            check["figure"]["min"],
+            check["figure"]["max"],
+            check["floor"]["median"],
+            check["floor"]["min"],
+            check["floor"]["max"],
+            check["ratio"],
+        ),
+        Row(
+            "ALTCHA: make a challenge (CPU)",
+            make["figure"]["median"],
+            "ms",
+            make["figure"]["min"],
+            make["figure"]["max"],
+            make["floor"]["median"],
+            make["floor"]["min"],
+            make["floor"]["max"],
+            make["ratio"],
+            decimals=2,
+        ),
+        f"check floor: {check['floor']['what']}; AWS calls: {check['aws_calls']}",
+        f"make floor: {make['floor']['what']}",
+    ]
+    person = result["person"]
+    if "skipped" in person:
+        lines.append(f"a person's solve: skipped ({person['skipped']})")
+        return lines
+    figure, wall = person["figure"], person["focus_to_tick"]
+    lines += [
+        Row(
+            "ALTCHA: a person's solve (headless Chromium)",
+            figure["median"],
+            "s",
+            figure["min"],
+            figure["max"],
+            person["floor"]["median"],
+            person["floor"]["min"],
+            person["floor"]["max"],
+            person["ratio"],
+            decimals=2,
+        ),
+        f"floor: {person['floor']['what']}; work: {path['work']['counter']} derivations"
+        f" of {path['work']['cost']} PBKDF2 iterations (drawn ±50 %), {figure['n']} pages;"
+        f" from the first focus to the tick: {wall['median']:.2f} s median"
+        f" [{wall['min']:.2f}–{wall['max']:.2f}] (fetch, work, the widget's 0.5 s minimum)",
+    ]
+    return lines
+
+
 ROWS: dict[str, Callable[[Any], Lines]] = {
     "cold_start": _rows_cold_start,
     "registration": _rows_registration,
@@ -403,11 +459,16 @@ ROWS: dict[str, Callable[[Any], Lines]] = {
     "mail_priority": _rows_mail_priority,
     "http_load": _rows_http_load,
     "programme_change": _rows_programme_change,
+    "challenge": _rows_challenge,
 }
 
 
 def _show_cold_start(cold: dict[str, Any]) -> None:
     _print(_rows_cold_start(cold))
+
+
+def _show_challenge(result: dict[str, Any]) -> None:
+    _print(_rows_challenge(result))
 
 
 def _show_registration(reg: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.campaigns import campaign_fanout, campaign_sending
+from bench.challenge import challenge
 from bench.cold_start import cold_start
 from bench.email_cpu import email_cpu
 from bench.http_load import http_load
@@ -20,6 +21,7 @@ from bench.programme import programme_change
 from bench.report import (
     _show_campaign_fanout,
     _show_campaign_sending,
+    _show_challenge,
     _show_cold_start,
     _show_email_cpu,
     _show_http_load,
@@ -48,4 +50,5 @@ SECTIONS: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {
     "mail_priority": (mail_priority, _show_mail_priority),
     "http_load": (http_load, _show_http_load),
     "programme_change": (programme_change, _show_programme_change),
+    "challenge": (challenge, _show_challenge),
 }

@@ -42,6 +42,10 @@ class Settings(BaseModel):
     refused_links_per_minute: int = 30
     lost_links_per_minute: int = 10  # "lost your links?" requests
     confirms_per_minute: int = 30  # double opt-in confirmations (a family, an office)
+    # What a registration's proof of work costs a browser (chalicelib/challenges.py):
+    # about this many PBKDF2 derivations of this many iterations each.
+    challenge_cost: int = 1_000
+    challenge_counter: int = 2_000
     # How long a Lambda container trusts its cached copy of an event's settings.
     event_cache_seconds: float = 30.0
     # A registrant re-registering gets their email again at most this often.

@@ -235,6 +235,9 @@ class Event(_Strict):
     double_opt_in: bool = False
     opt_in_hours: Annotated[int, Field(strict=True, ge=1, le=168)] = 24
     refuse_disposable: bool = False
+    # Registrations carry a solved proof of work (chalicelib/challenges.py): the forms
+    # show ALTCHA's tick box, and a script has to solve one per registration too.
+    challenge: bool = False
     # New registrations a minute for the whole event, on top of each address's limit.
     registrations_per_minute: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] = 3_000
     # A registrant's join links opened from more client networks than this are flagged
@@ -447,6 +450,7 @@ class Event(_Strict):
             "timezone": self.timezone,
             "display_timezones": self.time_zones,
             "registration_open": self.registration_open(now),
+            "challenge": self.challenge,  # the form solves GET …/challenge first
             "sessions": [
                 {
                     "id": s.id,

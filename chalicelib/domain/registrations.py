@@ -145,6 +145,7 @@ class RegistrationForm(BaseModel):
     consent: StrictBool
     updates: StrictBool = True
     website: StrictStr | None = None  # the honeypot: checked before validation
+    altcha: StrictStr | None = None  # a proof of work's solution (chalicelib/challenges.py)
 
     @field_validator("email")
     @classmethod

@@ -176,6 +176,22 @@ def registrations_preflight(event_id: str) -> Response:
     return _preflight(event_id)
 
 
+@api.route("/events/{event_id}/challenge", methods=["GET"], content_types=ANY)
+@with_cors
+@json_route
+def challenge(event_id: str) -> Response:
+    """A proof of work for the event's form to solve (chalicelib/challenges.py)."""
+    return json_response(
+        registrations.challenge(services(), event_id), headers={"Cache-Control": "no-store"}
+    )
+
+
+@api.route("/events/{event_id}/challenge", methods=["OPTIONS"], content_types=ANY)
+@json_route
+def challenge_preflight(event_id: str) -> Response:
+    return _preflight(event_id)
+
+
 @api.route("/events/{event_id}/registrations", methods=["POST"], content_types=ANY)
 @with_cors
 @json_route

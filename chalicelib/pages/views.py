@@ -75,6 +75,31 @@ FIELD_MESSAGES = {
     "choose_per_slot": N_(
         "Some sessions are at the same time: please choose one session for each time slot."
     ),
+    # The proof of work's field, altcha (chalicelib/challenges.py).
+    "challenge_required": N_("Please tick the box “I'm not a robot”."),
+    "challenge_expired": N_("The check has expired: please tick the box “I'm not a robot” again."),
+    "challenge_used": N_("Please tick the box “I'm not a robot” again."),
+    "challenge_invalid": N_("Please tick the box “I'm not a robot” again."),
+}
+# A form posted without JavaScript cannot have solved the event's challenge.
+NO_SCRIPT_CHALLENGE = N_(
+    "This form checks that you are a person with a short calculation in your browser, "
+    "which needs JavaScript. Please turn JavaScript on, or use another browser, and try "
+    "again."
+)
+# What ALTCHA's widget says (its own keys), from our catalogs: in all seven languages.
+WIDGET_MESSAGES = {
+    "label": N_("I'm not a robot"),
+    "loading": N_("Loading…"),
+    "verifying": N_("Checking…"),
+    "waitAlert": N_("Checking… please wait."),
+    "verified": N_("Checked"),
+    "verificationRequired": N_("Please tick the box “I'm not a robot”."),
+    "expired": N_("The check has expired: please tick the box “I'm not a robot” again."),
+    "error": N_("The check failed. Please try again later."),
+    "reload": N_("Try again"),
+    "verify": N_("Check"),
+    "cancel": N_("Cancel"),
 }
 GENERIC_FIELD_MESSAGE = N_("Please check this field.")
 EMBED_MESSAGES = {
@@ -152,6 +177,8 @@ def field_errors_for(problem: Problem, language: str) -> dict[str, str]:
         field = error.field.split(".")[0]
         code = "consent_required" if field == "consent" else error.code
         message = FIELD_MESSAGES.get(code, GENERIC_FIELD_MESSAGE)
+        if field == "altcha":  # the page's own post: no script ran to solve it
+            message = NO_SCRIPT_CHALLENGE
         errors.setdefault(field, gettext(message))
     return errors
 
@@ -383,6 +410,7 @@ def client_messages(language: str) -> dict[str, Any]:
         "generic": gettext(GENERIC_FIELD_MESSAGE),
         **{key: gettext(text) for key, text in PAGE_MESSAGES.items()},
         **{key: gettext(text) for key, text in EMBED_MESSAGES.items()},
+        "widget": {key: gettext(text) for key, text in WIDGET_MESSAGES.items()},
     }
 
 
@@ -449,6 +477,8 @@ def registration_page(
         errors=errors or {},
         summary=_gettext(language)(PAGE_MESSAGES["summary"]) if errors else "",
         client_messages=_client_messages(language),
+        challenge=f"{base_url}/events/{event.id}/challenge" if event.challenge else "",
+        no_script=_gettext(language)(NO_SCRIPT_CHALLENGE),
     )
     return html, 422 if errors else 200
 

@@ -16,6 +16,10 @@ Limits per client address and minute, and one per event and minute:
 - ``lost_links``: requests to have one's links emailed again ("lost your links?"), each
   one write, whatever the address.
 - ``confirms``: double opt-in confirmations (the confirm link's POST), each one write.
+- ``challenge``: a proof of work's solution (``chalicelib/challenges.py``), one use per
+  challenge: counted last in the registration's transaction (or on its own for an
+  address already registered, or blocked), so that a solution of a registration
+  refused for another limit stays good for its retry. A second use is a 422 ``altcha``.
 - ``refused_links``: only links that fail their signature check, which is what guessing
   at tokens produces. A person following their own valid link is never counted nor
   refused, so a room of attendees behind one address can all click "join" at once.
@@ -28,15 +32,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.domain.errors import TooManyRequests
+from chalicelib.domain.errors import FieldError, Invalid, Refused, TooManyRequests
 from chalicelib.domain.limits import Limit
 from chalicelib.ports import Counted, Services
 
 if TYPE_CHECKING:
+    from chalicelib.challenges import Solved
     from chalicelib.domain.events import Event
     from chalicelib.usecases.access import Refusal
 
 EVENT_REGISTRATIONS = "event-registrations"
+CHALLENGE = "challenge"
+# A solution's use counts at its challenge's expiry, not at the request's time, so that
+# every use of one challenge falls in one window; its marker is kept one to two windows
+# past that expiry (the counters' TTL), then forgotten.
+CHALLENGE_WINDOW = 1_200
 
 
 def registrations(services: Services) -> Limit:
@@ -70,19 +80,46 @@ def counted(services: Services, limit: Limit, address: str | None) -> Counted | 
     return Counted(limit, address, services.clock()) if address else None
 
 
-def new_registration(services: Services, event: Event, address: str | None) -> list[Counted]:
-    """What a new registration of ``event`` from ``address`` counts against."""
+def new_registration(
+    services: Services, event: Event, address: str | None, solved: Solved | None = None
+) -> list[Counted]:
+    """What a new registration of ``event`` from ``address`` counts against (with the
+    use of its challenge's solution last, when it has one)."""
     now = services.clock()
     per_event = Counted(Limit(EVENT_REGISTRATIONS, event.registrations_per_minute), event.id, now)
-    return [c for c in (counted(services, registrations(services), address), per_event) if c]
+    used = (
+        Counted(Limit(CHALLENGE, 1, CHALLENGE_WINDOW), solved.signature, solved.expires_at)
+        if solved
+        else None
+    )
+    return [c for c in (counted(services, registrations(services), address), per_event, used) if c]
 
 
 def admit_all(services: Services, counted: list[Counted]) -> None:
     """Count requests outside a registration's own write; raises TooManyRequests once one
-    of their limits is over."""
+    of their limits is over (Invalid for a challenge's solution used before)."""
     for request in counted:
         if not services.limiter.admit(request):
-            raise too_many(request)
+            raise refusal(request)
+
+
+def solution_use(counted: list[Counted]) -> list[Counted]:
+    """Of what a registration counts, the use of its challenge's solution alone."""
+    return [c for c in counted if c.limit.name == CHALLENGE]
+
+
+def refusal(counted: Counted) -> Refused:
+    """The answer to a request over ``counted``'s limit: a 429, or a 422 for a
+    challenge's solution used before."""
+    if counted.limit.name == CHALLENGE:
+        return Invalid(
+            [
+                FieldError(
+                    "altcha", "challenge_used", "This check was used already: tick the box again."
+                )
+            ]
+        )
+    return too_many(counted)
 
 
 def too_many(counted: Counted) -> TooManyRequests:

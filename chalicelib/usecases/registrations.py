@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -45,6 +45,9 @@ from chalicelib.ports import (
 )
 from chalicelib.usecases import limits
 from chalicelib.usecases.events import known_event
+
+if TYPE_CHECKING:
+    from chalicelib.challenges import Solved
 
 FORM_LISTS = frozenset({"sessions"})
 FORM_BOOLS = frozenset({"consent", "updates"})
@@ -88,7 +91,11 @@ def register(
     try:
         checked = RegistrationForm.model_validate(fields, context={"event": event})
     except ValidationError as error:
-        raise invalid(error) from None
+        # The challenge's verdict too, so that a form is put right in one go.
+        raise Invalid(
+            [*invalid(error).errors, *_challenge_errors(services, event, fields)]
+        ) from None
+    solved = _solved(services, event, fields) if event.challenge else None
     if form and checked.timezone is None:
         # A form sent without a zone (no JavaScript to find the browser's): the zone of
         # the person's country, when tzdata knows one, rather than the event's.
@@ -103,7 +110,7 @@ def register(
     status = registration.status
     if status is not Status.PENDING:
         status = services.seat_hint.first_try(event.id)
-    counted = limits.new_registration(services, event, address)
+    counted = limits.new_registration(services, event, address, solved)
     if event.blocks(registration.email_key):
         # Answered as a registration would be (counted too, so that even a 429 cannot
         # tell a block apart).
@@ -116,19 +123,25 @@ def register(
             )
         except AlreadyRegistered as existing:
             if not event.double_opt_in:
+                # A solution is good once, whoever it registers (and is not counted
+                # again when this registers anew below).
+                used = limits.solution_use(counted)
+                limits.admit_all(services, used)
+                counted = [c for c in counted if c not in used]
                 again = _send_again(services, existing.registration_id)
                 if again:
                     return again
                 continue  # cancelled in the meantime: register anew
             # Counted as a new one would be: the limits' answers must not tell either.
             limits.admit_all(services, counted)
+            counted = []  # and once only, should it register anew below
             if _forgotten_if_expired(services, existing.registration_id, now):
                 continue  # an expiry the sweep has not reached: register anew
             if _send_again(services, existing.registration_id):
                 return pending
             continue
         except OverLimit as over:
-            raise limits.too_many(over.counted) from None  # only a counted write is over
+            raise limits.refusal(over.counted) from None  # only a counted write is over
         except SeatsChanged:
             status = Status.REGISTERED if status is Status.WAITLISTED else Status.WAITLISTED
             continue
@@ -143,6 +156,34 @@ def register(
             registration.registration_id, status, new=True, timezone=registration.timezone
         )
     raise StoreBusy()  # the seats kept changing under each attempt
+
+
+def challenge(services: Services, event_id: str) -> dict[str, Any]:
+    """GET /events/{id}/challenge: a proof of work for one registration of the event."""
+    from chalicelib import challenges
+
+    event = known_event(services, event_id)
+    if not event.challenge:
+        raise NotFound("This event's registrations need no challenge.")
+    work = challenges.Work(services.settings.challenge_cost, services.settings.challenge_counter)
+    return challenges.new_challenge(services.keys.keys(), event.id, work, services.clock())
+
+
+def _solved(services: Services, event: Event, fields: dict[str, Any]) -> Solved:
+    """The registration's proof of work (chalicelib/challenges.py); raises Invalid."""
+    from chalicelib import challenges
+
+    return challenges.check(services.keys.keys(), event.id, fields.get("altcha"), services.clock())
+
+
+def _challenge_errors(services: Services, event: Event, fields: dict[str, Any]) -> list[FieldError]:
+    if not event.challenge:
+        return []
+    try:
+        _solved(services, event, fields)
+    except Invalid as refused:
+        return refused.errors
+    return []
 
 
 def _forgotten_if_expired(services: Services, registration_id: str, now: datetime) -> bool:

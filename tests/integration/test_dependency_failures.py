@@ -193,6 +193,7 @@ def _requests(
                 ]
             ),
         ),
+        "challenge": ("GET", f"{conf}/challenge", {}, b""),
         "lost links page": ("GET", f"{conf}/links", {}, b""),
         "lost links": (
             "POST",
@@ -265,7 +266,8 @@ PAGES = {
     "unsubscribe post",
 }
 ROUTES = [
-    *("event", "page", "preflight", "register", "form", "lost links page", "lost links"),
+    *("event", "page", "preflight", "register", "form", "challenge"),
+    *("lost links page", "lost links"),
     *("join", "join head", "manage", "manage post", "unsubscribe", "unsubscribe post", "zoom"),
     *sorted(ORGANIZER),
 ]
@@ -360,3 +362,39 @@ def test_secrets_manager_failing_when_a_container_reads_its_secrets_is_a_503(
         assert outage.failed, (route, kind, "the secret was not read")
         _assert_unavailable(response, route)
         assert _table(aws) == before, (route, kind)
+
+
+@pytest.mark.parametrize("route", ["challenge", "register"])
+def test_secrets_manager_failing_on_a_challenge_s_routes_is_a_503(aws, api, outage, route):
+    """The challenge is made and checked with the signing keys: a new container that
+    cannot read them answers 503, and stores nothing."""
+    import altcha
+
+    from chalicelib.usecases.events import put_event
+    from chalicelib.usecases.registrations import challenge
+    from tests.builders import event_body, zoom_base_for
+
+    put_event(aws, "guarded", event_body(zoom_base_for("guarded"), challenge=True))
+    parsed = altcha.Challenge.from_dict(challenge(aws, "guarded"))
+    payload = altcha.Payload(parsed, altcha.solve_challenge(parsed)).to_base64()
+    path = "/events/guarded/" + ("challenge" if route == "challenge" else "registrations")
+    method, body = ("GET", b"") if route == "challenge" else ("POST", b"")
+    if route == "register":
+        body = json.dumps(person(31, email="guarded@example.org", altcha=payload)).encode()
+    for kind in FAILURES:
+        _forget_caches(aws)
+        before = _table(aws)
+        outage.start("secretsmanager", kind)
+        response = api.http.request(
+            method, path, headers={"content-type": "application/json"}, body=body
+        )
+        outage.stop()
+        assert outage.failed, (route, kind, "the secret was not read")
+        _assert_unavailable(response, route)
+        assert _table(aws) == before, (route, kind)
+    # The keys back: the same solution registers
+    _forget_caches(aws)
+    answered = api.http.request(
+        method, path, headers={"content-type": "application/json"}, body=body
+    )
+    assert answered.status_code in (200, 201), answered.body[:300]

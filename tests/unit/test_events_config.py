@@ -317,10 +317,11 @@ def test_the_public_view_hides_capacity_sender_and_zoom(majlis: Services) -> Non
         "timezone",
         "display_timezones",
         "registration_open",
+        "challenge",  # whether the form solves a proof of work first
         "sessions",
         "slots",
     }
-    assert view["registration_open"] is True
+    assert view["registration_open"] is True and view["challenge"] is False
     for session in view["sessions"]:
         assert set(session) == {"id", "title", "starts_at", "ends_at", "status"}
     text = json.dumps(view, ensure_ascii=False)

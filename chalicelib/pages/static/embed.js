@@ -6,7 +6,12 @@
    Sessions come by time slot (the event's "slots"): a slot of one session is a checkbox
    (ticked unless it overlaps another session),
    sessions at the same time a radio group with "none of these"; cancelled sessions are
-   shown, not offered. */
+   shown, not offered.
+   On an event with a challenge, ALTCHA's widget comes from the same /assets (a module,
+   its styles, and its worker's code made into a blob: workers must be of the page's
+   own origin), says our catalogs' words and solves from the first focus in the form.
+   A site with a Content-Security-Policy allows the API's origin in script-src,
+   style-src and connect-src, and blob: in worker-src. */
 (function () {
   "use strict";
   var DATA = /*MAJLIS_DATA*/{};
@@ -17,6 +22,28 @@
     for (var key in attrs || {}) { if (attrs[key] !== null) { node.setAttribute(key, attrs[key]); } }
     if (text) { node.textContent = text; }
     return node;
+  }
+  var widgetReady = null;
+  // ALTCHA's widget, loaded once for every form on the page.
+  function loadWidget() {
+    if (widgetReady) { return widgetReady; }
+    var worker = null;
+    widgetReady = new Promise(function (done, fail) {
+      document.head.appendChild(el("link", { rel: "stylesheet", href: api + "/assets/altcha.css" }));
+      var module = el("script", { type: "module", src: api + "/assets/altcha.js", crossorigin: "anonymous" });
+      module.onload = function () {
+        window.$altcha.algorithms.set("PBKDF2/SHA-256", function () {
+          worker = worker || fetch(api + "/assets/altcha-pbkdf2.js", { credentials: "omit" })
+            .then(function (r) { return r.text(); })
+            .then(function (code) { return URL.createObjectURL(new Blob([code], { type: "text/javascript" })); });
+          return worker.then(function (url) { return new Worker(url); });
+        });
+        done();
+      };
+      module.onerror = fail;
+      document.head.appendChild(module);
+    });
+    return widgetReady;
   }
   function field(form, id, label, control, note) {
     var box = el("div", { "class": "majlis-field" });
@@ -106,6 +133,31 @@
     });
     var trap = el("input", { name: "website", type: "text", tabindex: "-1", autocomplete: "off", "aria-hidden": "true", style: "position:absolute;left:-10000px" });
     form.appendChild(trap);
+    var widget = null;
+    if (event.challenge) {
+      var check = el("div", { "class": "majlis-field" });
+      widget = el("altcha-widget", { name: "altcha", language: lang, challenge: api + "/events/" + encodeURIComponent(event.id) + "/challenge" });
+      check.appendChild(widget);
+      check.appendChild(el("p", { id: uid + "altcha-error", "class": "majlis-error", hidden: "" }));
+      form.appendChild(check);
+      loadWidget().then(function () {
+        window.$altcha.i18n.set(lang, t.widget);
+        widget.configure({ auto: "onfocus", hideFooter: true, humanInteractionSignature: false, language: lang });
+      });
+    }
+    // The widget's solution: solved first when the person was quicker than it.
+    function solved() {
+      if (!widget) { return Promise.resolve(); }
+      if (!widget.getState) { return loadWidget().then(solved); } // still loading
+      var state = widget.getState();
+      if (state === "verified") { return Promise.resolve(); }
+      if (state !== "verifying") { return widget.verify(); }
+      return new Promise(function (done) {
+        widget.addEventListener("statechange", function wait(e) {
+          if (e.detail.state !== "verifying") { widget.removeEventListener("statechange", wait); done(); }
+        });
+      });
+    }
     form.appendChild(el("button", { type: "submit" }, t.register));
     form.addEventListener("submit", function (e) {
       e.preventDefault();
@@ -117,8 +169,12 @@
         sessions: Array.prototype.filter.call(form.querySelectorAll("[name=sessions], input[type=radio]"), function (b) { return b.checked && b.value; }).map(function (b) { return b.value; }) };
       if (form.last_name.value) { body.last_name = form.last_name.value; }
       if (trap.value) { body.website = trap.value; }
-      fetch(api + "/events/" + encodeURIComponent(event.id) + "/registrations", {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), credentials: "omit"
+      solved().then(function () {
+        var solution = form.querySelector("input[name=altcha]");
+        if (solution && solution.value) { body.altcha = solution.value; }
+        return fetch(api + "/events/" + encodeURIComponent(event.id) + "/registrations", {
+          method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), credentials: "omit"
+        });
       }).then(function (r) { return r.json().then(function (d) { return [r.status, d]; }); })
         .then(function (result) {
           if (result[0] === 200 || result[0] === 201 || result[0] === 202) {
@@ -132,6 +188,8 @@
           }
           (result[1].errors || []).forEach(function (error) {
             var name = error.field.split(".")[0];
+            // A solution used, expired or refused: the box is to be ticked again.
+            if (name === "altcha" && widget && error.code !== "challenge_required") { widget.reset(); }
             var note = document.getElementById(uid + name + "-error");
             var control = document.getElementById(uid + name);
             if (note) { note.textContent = t.fields[error.code] || t.generic; note.hidden = false; }

@@ -1,7 +1,10 @@
 /* Majlis registration page: progressive enhancement of a form that works without it.
    - shows each session's time in the visitor's own time zone and preselects that zone
      (zones.js adds the search box to the zone list);
-   - posts JSON to the API and shows the problem document's field errors inline. */
+   - posts JSON to the API and shows the problem document's field errors inline;
+   - on an event with a challenge, runs ALTCHA's widget (altcha.js, a module that runs
+     before this script): our catalogs' words, its worker from /assets, no tracking,
+     solving from the first focus in the form, and solved before the form is sent. */
 (function () {
   "use strict";
   var form = document.getElementById("registration");
@@ -50,6 +53,27 @@
       } catch (e) { spans[j].hidden = true; }
     }
   }
+  var widget = document.getElementById("altcha");
+  if (widget && window.$altcha && widget.configure) {
+    var worker = widget.dataset.worker;
+    window.$altcha.algorithms.set("PBKDF2/SHA-256", function () { return new Worker(worker); });
+    window.$altcha.i18n.set(lang, messages.widget);
+    widget.configure({ auto: "onfocus", hideFooter: true, humanInteractionSignature: false, language: lang });
+  } else {
+    widget = null;
+  }
+  // The widget's solution: solved first when the person was quicker than it.
+  function solved() {
+    var state = widget ? widget.getState() : "verified";
+    if (state === "verified") { return Promise.resolve(); }
+    if (state !== "verifying") { return widget.verify(); }
+    return new Promise(function (done) {
+      widget.addEventListener("statechange", function wait(e) {
+        if (e.detail.state !== "verifying") { widget.removeEventListener("statechange", wait); done(); }
+      });
+    });
+  }
+
   showLocalTimes();
   if (zoneSelect) { zoneSelect.addEventListener("change", showLocalTimes); }
   if (countrySelect) { countrySelect.addEventListener("change", showLocalTimes); }
@@ -80,6 +104,7 @@
       // A time slot's radio group: its session, or "" for none of them.
       if (el.type === "radio") { if (el.checked && el.value) { data.sessions.push(el.value); } continue; }
       if (el.type === "checkbox") { data[el.name] = el.checked; continue; }
+      if (el.name === "altcha") { if (el.value) { data.altcha = el.value; } continue; }
       if (el.type === "hidden") { continue; }
       if (el.value !== "" || el.name === "website") { data[el.name] = el.value; }
     }
@@ -92,13 +117,16 @@
     clearErrors();
     var button = form.querySelector("button[type=submit]");
     var label = button.textContent;
-    var posted = body();
+    var posted = null;
     button.disabled = true;
     button.textContent = messages.sending;
-    fetch(form.dataset.api, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify(posted)
+    solved().then(function () {
+      posted = body();
+      return fetch(form.dataset.api, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        body: JSON.stringify(posted)
+      });
     }).then(function (response) {
       return response.json().then(function (doc) { return { status: response.status, doc: doc }; });
     }).then(function (result) {
@@ -128,6 +156,8 @@
         for (var e = 0; e < result.doc.errors.length; e++) {
           var error = result.doc.errors[e];
           var field = error.field.split(".")[0];
+          // A solution used, expired or refused: the box is to be ticked again.
+          if (field === "altcha" && widget && error.code !== "challenge_required") { widget.reset(); }
           var control = showError(field, messages.fields[error.code] || messages.generic);
           // A group of choices (the sessions) takes focus on its first choice.
           if (control && control.tagName === "FIELDSET") { control = control.querySelector("input") || control; }
