@@ -133,26 +133,13 @@ def _browser_solves(local_url: str, runs: int) -> tuple[list[float], list[float]
 def _person(runs: int = SOLVES) -> dict[str, Any]:
     if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
         return {"skipped": f"no Chromium at {CHROMIUM} (make browser installs it)"}
-    import requests
-
     from infra.local.runner import LocalMajlis
-    from tests.builders import event_body, zoom_base_for
+    from tests.builders import put_open_event
 
     with tempfile.TemporaryDirectory(prefix="majlis-bench-") as root:
         runner = LocalMajlis(root=Path(root), port=0, keep_state=False).start()
         try:
-            body = event_body(
-                zoom_base_for("bench-challenge"),
-                registration={"opens_at": "2020-01-01T00:00:00Z"},
-                challenge=True,
-            )
-            saved = requests.put(
-                f"{runner.url}/events/bench-challenge",
-                json=body,
-                headers={"Authorization": f"Bearer {runner.organizer_token}"},
-                timeout=30,
-            )
-            assert saved.status_code in (200, 201), saved.text
+            put_open_event(runner.url, runner.organizer_token, "bench-challenge", challenge=True)
             work, wall = _browser_solves(runner.url, runs)
             bot = _python_solves(runner.url, runs)
         finally:

@@ -84,3 +84,21 @@ def person(n: int = 1, **overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def put_open_event(url: str, token: str, event_id: str, **overrides: Any) -> dict[str, Any]:
+    """PUT an event like the reference one, open for registration, with ``overrides``,
+    through the API at ``url`` (local mode's); the body it stored."""
+    import requests
+
+    body = event_body(
+        zoom_base_for(event_id), registration={"opens_at": "2020-01-01T00:00:00Z"}, **overrides
+    )
+    response = requests.put(
+        f"{url}/events/{event_id}",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert response.status_code in (200, 201), response.text
+    return body

@@ -63,6 +63,7 @@ class MotoSession:
         embedded.install_faithful_queues()
         embedded.install_quick_answers()
         embedded.install_quick_queues()
+        embedded.install_quick_parsing()
         if self.mock is None:
             self.mock = mock_aws()
             self.mock.start()

@@ -186,13 +186,14 @@ def mail_batch(
     bulk = queue == "majlis-announcements"
     pace = Pace(wired, ahead=IN_FLIGHT, bulk=bulk)
     jobs_queue = wired.announcement_queue if bulk else wired.mail_queue
+    events: dict[str, Any] = {}  # each event read once for the batch (sending.py)
 
     def send(job: Any, delivery: Delivery) -> Any:
         try:
             if isinstance(job, CampaignMail):
                 outcome: Any = send_campaign_mail(wired, job, seconds_left, pace)
             else:
-                outcome = send_registration_mail(wired, job)
+                outcome = send_registration_mail(wired, job, events)
         except RetryLater as later:
             logger.info("mail job retried later", extra={**_ids(job), "reason": str(later)})
             if later.seconds is not None:  # sooner than the queue's visibility timeout

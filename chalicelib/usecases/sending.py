@@ -22,6 +22,7 @@ from typing import Any
 from chalicelib import metrics
 from chalicelib.domain.addresses import parse_address
 from chalicelib.domain.campaigns import ACTIVE, may_receive
+from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import EmailStatus, Status
 from chalicelib.jobs import CampaignMail, RegistrationMail
 from chalicelib.logs import logger
@@ -61,8 +62,14 @@ class Behind(Exception):
     """No turn for an announcement in the next seconds: transactional mail has them."""
 
 
-def send_registration_mail(services: Services, job: RegistrationMail) -> str:
-    """Send what the registration is owed for ``job.seq``; returns what happened."""
+def send_registration_mail(
+    services: Services, job: RegistrationMail, events: dict[str, Event | None] | None = None
+) -> str:
+    """Send what the registration is owed for ``job.seq``; returns what happened.
+
+    ``events`` holds the events this batch of jobs has read so far: each is read from
+    the table once per batch, after the batch was received, so after every change that
+    set off one of its jobs."""
     registration = services.registrations.get(job.registration_id, consistent=True)
     if registration is None:
         return "gone"
@@ -79,7 +86,10 @@ def send_registration_mail(services: Services, job: RegistrationMail) -> str:
         )
         return "suppressed"
     # Fresh: its revision goes into the calendar's SEQUENCE.
-    event = services.events.get(registration.event_id, fresh=True)
+    events = {} if events is None else events
+    if registration.event_id not in events:
+        events[registration.event_id] = services.events.get(registration.event_id, fresh=True)
+    event = events[registration.event_id]
     if event is None:
         return "gone"
     claim = services.send_log.claim(

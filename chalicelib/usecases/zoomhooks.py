@@ -24,7 +24,7 @@ from chalicelib.domain.events import Event
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.registrations import Registration, Status
 from chalicelib.domain.text import TextError, clean_text
-from chalicelib.domain.zoom import registrant_of
+from chalicelib.domain.zoom import registrant_of, sync_state_of
 from chalicelib.ports import AlreadyRegistered, Services, ZoomRegistrant, ZoomSession
 
 TIMESTAMP_WINDOW = 300
@@ -212,6 +212,10 @@ def joined_zoom(
             if registration is None:
                 return "raced"
     elif registration.status is not Status.CANCELLED and session_id not in registration.sessions:
+        if sync_state_of(registration, event.session(session_id)) is not None:
+            # Our own add for a session the person has dropped since (its echo came
+            # late; their change cancels the registrant): not a choice of theirs.
+            return "dropped since"
         sessions = [s for s in event.session_ids if s in {*registration.sessions, session_id}]
         services.registrations.replace_sessions(registration.registration_id, sessions, now)
         outcome = "session added"

@@ -274,6 +274,7 @@ class QueueSource:
         self.batches: list[int] = []
         self.failures = self.killed = self.most_receives = 0
         self._counting = threading.Lock()  # local mode polls from several threads at once
+        self.on_received: Callable[[int], None] | None = None  # before the function runs
 
     def _receive(self, most: int, wait: int) -> list[dict[str, Any]]:
         return self.sqs.receive_message(
@@ -295,6 +296,8 @@ class QueueSource:
             messages += more
         if not messages:
             return 0
+        if self.on_received:
+            self.on_received(len(messages))
         everyone = {m["MessageId"] for m in messages}
         with self._counting:
             self.batches.append(len(messages))

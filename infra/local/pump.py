@@ -10,6 +10,13 @@ A queue's function runs as many invocations at once as ``concurrency`` gives it
 :func:`concurrency`), as Lambda's SQS poller scales up: one poller long-polls the
 queue; while it finds full batches, the others poll too, and they rest again once the
 backlog is gone.
+
+Transactional mail comes first on this machine too. In AWS each function has its own
+invocations and DynamoDB serves them all at once; here one embedded DynamoDB answers
+one request at a time, and a Zoom sync's parallel writes would take most of its turns
+from the confirmations behind them. So while the mail queue has a backlog, the queues
+of work that can wait (``YIELDING``) poll no new batch, for at most ``YIELD_SECONDS``
+at a time (a batch already running finishes).
 """
 
 from __future__ import annotations
@@ -25,12 +32,15 @@ POLL_SECONDS = 0.2
 # Invocations of a queue's function at once on this machine (MAJLIS_LOCAL_CONCURRENCY),
 # never more than the function's reserved concurrency.
 CONCURRENCY_VARIABLE = "MAJLIS_LOCAL_CONCURRENCY"
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = 8
+FIRST = "mail_worker"  # transactional mail: confirmations, notices, reminders
+YIELDING = frozenset({"zoom_worker", "announcement_worker", "campaign_fanout"})
+YIELD_SECONDS = 10.0  # the longest a yielding queue waits before one batch of its own
 
 
 def concurrency(functions: list[str], stage: str = "dev") -> dict[str, int]:
     """How many invocations of each function may run at once: ``MAJLIS_LOCAL_CONCURRENCY``
-    (a number from 1; 4 when unset), bounded by the function's reserved concurrency
+    (a number from 1; 8 when unset), bounded by the function's reserved concurrency
     (``.chalice/config.json``, as the template has it; 1 without one)."""
     from infra.local.gateway import chalice_config
 
@@ -60,6 +70,9 @@ class Pump:
         self.concurrency = {name: 1 for name in self.sources.queues} | (concurrency or {})
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.mail_backlog = threading.Event()  # set while the mail queue has messages
+        self.yielded = 0  # polls held back for the mail, for the tests
+        self._counting = threading.Lock()
 
     @property
     def invocations(self) -> int:
@@ -77,6 +90,8 @@ class Pump:
         if self.sources.stream is not None:
             runs.append((self.sources.stream.name, lambda: self._run_stream(self.sources.stream)))
         for queue in self.sources.queues.values():
+            if queue.function == FIRST:  # known as soon as a batch is received
+                queue.on_received = lambda _: self.mail_backlog.set()
             backlog = threading.Event()  # set while the first poller finds full batches
             for index in range(self.concurrency[queue.function]):
                 runs.append(
@@ -119,17 +134,32 @@ class Pump:
         while not self._stop.is_set():
             if index and not backlog.wait(timeout=POLL_SECONDS):
                 continue
+            if queue.function in YIELDING:
+                self._yield_to_mail()
             try:
                 received = queue.poll(wait=0 if index else 1)
             except Exception as error:  # noqa: BLE001 - keep pumping
                 self.on_error(queue.function, error)
                 self._stop.wait(1)
                 continue
+            if queue.function == FIRST and not index and not received:
+                self.mail_backlog.clear()
             if not index:
                 (backlog.set if received >= queue.batch_size else backlog.clear)()
             elif not received:
                 self._stop.wait(POLL_SECONDS)
             queue.forget_waiting()  # failed deliveries come back when their visibility ends
+
+    def _yield_to_mail(self) -> None:
+        """Wait while transactional mail has a backlog, for at most YIELD_SECONDS."""
+        if not self.mail_backlog.is_set():
+            return
+        with self._counting:
+            self.yielded += 1
+        waited = 0.0
+        while self.mail_backlog.is_set() and waited < YIELD_SECONDS and not self._stop.is_set():
+            self._stop.wait(POLL_SECONDS)
+            waited += POLL_SECONDS
 
     def _run_schedule(self, schedule: ScheduleSource) -> None:
         while not self._stop.wait(schedule.seconds):

@@ -8,12 +8,11 @@ import base64
 import json
 
 import pytest
-import requests
 
 from chalicelib.pages.views import NO_SCRIPT_CHALLENGE
 from tests.browser.support import Page, describe, email_to, outbox, translated
 from tests.browser.test_embedded_form import ORGANISER_PAGE, organiser_site  # noqa: F401
-from tests.builders import event_body, zoom_base_for
+from tests.builders import put_open_event
 
 # An organiser's page that is itself accessible (a main landmark), so that axe judges
 # the form and its widget.
@@ -23,19 +22,7 @@ WIDGET = "altcha-widget"
 
 
 def _put_event(local, event_id: str, **settings) -> None:
-    body = event_body(
-        zoom_base_for(event_id),
-        registration={"opens_at": "2020-01-01T00:00:00Z"},
-        challenge=True,
-        **settings,
-    )
-    response = requests.put(
-        f"{local.url}/events/{event_id}",
-        json=body,
-        headers={"Authorization": f"Bearer {local.organizer_token}"},
-        timeout=30,
-    )
-    assert response.status_code in (200, 201), response.text
+    put_open_event(local.url, local.organizer_token, event_id, challenge=True, **settings)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import requests
 
 from chalicelib import challenges
 from chalicelib.bootstrap import services
-from tests.builders import event_body, person, zoom_base_for
+from tests.builders import person, put_open_event
 
 EVENT = "challenge-e2e"
 ORIGIN = "https://conference.example.org"
@@ -21,16 +21,7 @@ ORIGIN = "https://conference.example.org"
 
 def _put_event(local, event_id: str = EVENT, **overrides: Any) -> None:
     settings = {"challenge": True, "allowed_origins": [ORIGIN], **overrides}
-    body = event_body(
-        zoom_base_for(event_id), registration={"opens_at": "2020-01-01T00:00:00Z"}, **settings
-    )
-    response = requests.put(
-        f"{local.url}/events/{event_id}",
-        json=body,
-        headers={"Authorization": f"Bearer {local.organizer_token}"},
-        timeout=30,
-    )
-    assert response.status_code in (200, 201), response.text
+    put_open_event(local.url, local.organizer_token, event_id, **settings)
 
 
 def solved(challenge: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.parsers import create_parser
 from moto import mock_aws
 from moto.core.responses import ActionResult
@@ -285,3 +286,82 @@ def test_receives_at_once_get_each_message_once(monkeypatch):
         for thread in threads:
             thread.join()
     assert sorted(received) == list(range(300))  # none twice, none left
+
+
+def test_an_update_expression_parsed_once_serves_every_update_alike(monkeypatch):
+    """The kept syntax tree of an update expression is never changed by an update:
+    the same text with other values, on other items, in a transaction too, updates
+    each as its own values say; an invalid expression is refused every time."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    embedded.install_quick_parsing()
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name=REGION)
+        t = _table(db)
+        expression = "SET #n = :name, hits = if_not_exists(hits, :zero) + :one REMOVE gone"
+        for n in range(3):
+            db.put_item(
+                TableName=t, Item={"pk": {"S": f"k{n}"}, "sk": {"S": "A"}, "gone": {"S": "x"}}
+            )
+        for n in range(3):
+            db.update_item(
+                TableName=t,
+                Key={"pk": {"S": f"k{n}"}, "sk": {"S": "A"}},
+                UpdateExpression=expression,
+                ExpressionAttributeNames={"#n": "name"},
+                ExpressionAttributeValues={
+                    ":name": {"S": f"name {n}"},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": str(n + 1)},
+                },
+            )
+        db.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": t,
+                        "Key": {"pk": {"S": "k0"}, "sk": {"S": "A"}},
+                        "UpdateExpression": expression,
+                        "ExpressionAttributeNames": {"#n": "name"},
+                        "ExpressionAttributeValues": {
+                            ":name": {"S": "again"},
+                            ":zero": {"N": "0"},
+                            ":one": {"N": "10"},
+                        },
+                    }
+                }
+            ]
+        )
+        items = {
+            item["pk"]["S"]: item for item in db.scan(TableName=t, ConsistentRead=True)["Items"]
+        }
+        assert items["k0"] == {
+            "pk": {"S": "k0"},
+            "sk": {"S": "A"},
+            "name": {"S": "again"},
+            "hits": {"N": "11"},
+        }
+        assert items["k1"] == {
+            "pk": {"S": "k1"},
+            "sk": {"S": "A"},
+            "name": {"S": "name 1"},
+            "hits": {"N": "2"},
+        }
+        assert items["k2"] == {
+            "pk": {"S": "k2"},
+            "sk": {"S": "A"},
+            "name": {"S": "name 2"},
+            "hits": {"N": "3"},
+        }
+        assert UpdateExpressionParser.make.cache_info().hits >= 3  # parsed once, kept
+        for _ in range(2):
+            with pytest.raises(ClientError) as refused:
+                db.update_item(
+                    TableName=t,
+                    Key={"pk": {"S": "k0"}, "sk": {"S": "A"}},
+                    UpdateExpression="SET = broken",
+                )
+            assert refused.value.response["Error"]["Code"] == "ValidationException"

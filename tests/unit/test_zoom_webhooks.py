@@ -829,3 +829,21 @@ def test_a_zoom_retry_90_minutes_later_still_loses_to_a_newer_event(zmajlis):
     apply(zmajlis, cancelled("webinar", "81234567890", "zr-1", "x@example.org", ts=late))
     apply(zmajlis, created("webinar", "81234567890", "zr-1", "x@example.org", ts=1700000000000))
     assert by_email(zmajlis, WEBINAR_EVENT, "x@example.org") is None
+
+
+@pytest.mark.parametrize("kind", ["meeting", "webinar"])
+def test_a_late_echo_of_our_own_add_does_not_give_back_a_session_the_person_dropped(zmajlis, kind):
+    """Zoom's registration_created for a registrant we added can come after the person
+    dropped that session on their page: it is our echo, not their choice."""
+    event_id, _education, family = KINDS[kind]
+    mine = form_registration(zmajlis, event_id, 1, ["education", "family"])
+    ours = ZoomRegistrant("person1@example.org", "zr-ours", "u")
+    zmajlis.zoom_store.synced(
+        mine.registration_id, {"family": (ours, f"{kind}:{family}")}, zmajlis.clock()
+    )
+    held = zmajlis.registrations.get(mine.registration_id)
+    zmajlis.registrations.change(held, {"sessions": ["education"]}, ["family"], zmajlis.clock())
+    echo = created(kind, family, "zr-ours", "person1@example.org")
+    assert apply(zmajlis, echo) == "dropped since"
+    assert zmajlis.registrations.get(mine.registration_id).sessions == ["education"]
+    # (A session chosen in Zoom itself is still added: the test above.)
