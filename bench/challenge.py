@@ -43,26 +43,30 @@ def _request_path() -> dict[str, Any]:
     made = challenges.new_challenge(keys, "bench", challenges.Work(10, 10), now)
     parsed = altcha.Challenge.from_dict(made)
     payload = altcha.Payload(parsed, altcha.solve_challenge(parsed)).to_base64()
-    check = [_cpu_per_call(lambda: challenges.check(keys, "bench", payload, now), 500)]
-    read = [_cpu_per_call(lambda: json.loads(base64.b64decode(payload)), 500)]
-    for _ in range(6):
-        check.append(_cpu_per_call(lambda: challenges.check(keys, "bench", payload, now), 500))
-        read.append(_cpu_per_call(lambda: json.loads(base64.b64decode(payload)), 500))
+
+    def check_it() -> None:
+        challenges.check(keys, "bench", payload, now)
+
+    def read_it() -> None:
+        json.loads(base64.b64decode(payload))
+
     settings = Settings()
     work = challenges.Work(settings.challenge_cost, settings.challenge_counter)
-    make = [_cpu_per_call(lambda: challenges.new_challenge(keys, "bench", work, now), 20)]
-    derive = [
-        _cpu_per_call(
-            lambda: hashlib.pbkdf2_hmac("sha256", b"x" * 20, b"y" * 16, work.cost, 32), 20
-        )
-    ]
-    for _ in range(4):
-        make.append(_cpu_per_call(lambda: challenges.new_challenge(keys, "bench", work, now), 20))
-        derive.append(
-            _cpu_per_call(
-                lambda: hashlib.pbkdf2_hmac("sha256", b"x" * 20, b"y" * 16, work.cost, 32), 20
-            )
-        )
+
+    def make_it() -> None:
+        challenges.new_challenge(keys, "bench", work, now)
+
+    def derive_it() -> None:
+        hashlib.pbkdf2_hmac("sha256", b"x" * 20, b"y" * 16, work.cost, 32)
+
+    # Figure and floor taken in turns, so that the machine's moods fall on both alike.
+    check, read, make, derive = [], [], [], []
+    for _ in range(7):
+        check.append(_cpu_per_call(check_it, 500))
+        read.append(_cpu_per_call(read_it, 500))
+    for _ in range(5):
+        make.append(_cpu_per_call(make_it, 20))
+        derive.append(_cpu_per_call(derive_it, 20))
     return {
         "check": {
             "figure": _spread(check),

@@ -64,6 +64,24 @@ def _row(
     )
 
 
+def _compared(title: str, part: dict[str, Any], unit: str, decimals: int = 1) -> Row:
+    """The row of a result that holds its ``figure``, its ``floor`` (each a spread) and
+    their ``ratio``."""
+    figure, floor = part["figure"], part["floor"]
+    return Row(
+        title,
+        figure["median"],
+        unit,
+        figure["min"],
+        figure["max"],
+        floor["median"],
+        floor["min"],
+        floor["max"],
+        part["ratio"],
+        decimals=decimals,
+    )
+
+
 def _line(row: Row) -> str:
     """The row as the terminal table prints it."""
     scale, unit, places = SCALES[row.unit], row.unit, row.decimals
@@ -159,17 +177,7 @@ def _rows_join_click(join: dict[str, Any]) -> Lines:
     check, click = join["link_check"], join["click"]
     calls = ", ".join(f"{op} {n}" for op, n in click["calls"].items())
     return [
-        Row(
-            "join link signature check (CPU)",
-            check["figure"]["median"],
-            "µs",
-            check["figure"]["min"],
-            check["figure"]["max"],
-            check["floor"]["median"],
-            check["floor"]["min"],
-            check["floor"]["max"],
-            check["ratio"],
-        ),
+        _compared("join link signature check (CPU)", check, "µs"),
         _row(
             "join click through the handler (moto)",
             click["figure"],
@@ -394,29 +402,8 @@ def _rows_challenge(result: dict[str, Any]) -> Lines:
     path = result["request_path"]
     check, make = path["check"], path["make"]
     lines: Lines = [
-        Row(
-            "ALTCHA: check a solution (CPU)",
-            check["figure"]["median"],
-            "µs",
-            check["figure"]["min"],
-            check["figure"]["max"],
-            check["floor"]["median"],
-            check["floor"]["min"],
-            check["floor"]["max"],
-            check["ratio"],
-        ),
-        Row(
-            "ALTCHA: make a challenge (CPU)",
-            make["figure"]["median"],
-            "ms",
-            make["figure"]["min"],
-            make["figure"]["max"],
-            make["floor"]["median"],
-            make["floor"]["min"],
-            make["floor"]["max"],
-            make["ratio"],
-            decimals=2,
-        ),
+        _compared("ALTCHA: check a solution (CPU)", check, "µs"),
+        _compared("ALTCHA: make a challenge (CPU)", make, "ms", decimals=2),
         f"check floor: {check['floor']['what']}; AWS calls: {check['aws_calls']}",
         f"make floor: {make['floor']['what']}",
     ]
@@ -426,18 +413,7 @@ def _rows_challenge(result: dict[str, Any]) -> Lines:
         return lines
     figure, wall = person["figure"], person["focus_to_tick"]
     lines += [
-        Row(
-            "ALTCHA: a person's solve (headless Chromium)",
-            figure["median"],
-            "s",
-            figure["min"],
-            figure["max"],
-            person["floor"]["median"],
-            person["floor"]["min"],
-            person["floor"]["max"],
-            person["ratio"],
-            decimals=2,
-        ),
+        _compared("ALTCHA: a person's solve (headless Chromium)", person, "s", decimals=2),
         f"floor: {person['floor']['what']}; work: {path['work']['counter']} derivations"
         f" of {path['work']['cost']} PBKDF2 iterations (drawn ±50 %), {figure['n']} pages;"
         f" from the first focus to the tick: {wall['median']:.2f} s median"
