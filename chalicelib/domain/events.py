@@ -89,6 +89,13 @@ def _check_title(value: Title) -> Title:
     return checked
 
 
+def _checked_address(value: str) -> str:
+    try:
+        return parse_address(value).ascii
+    except TextError as error:
+        raise _custom(error.code, error.message) from None
+
+
 def _check_zone(value: str) -> str:
     if not is_time_zone(value):
         raise _custom("invalid_timezone", "Not a known IANA time zone name.")
@@ -135,6 +142,149 @@ class ZoomLink(_Strict):
         return value
 
 
+ZOOM_REGISTRANTS_MAX = 4_999  # a meeting's registrants (Zoom's error 3043 beyond)
+WEBINAR_CAPACITY_MAX = 10_000  # the largest webinar licence
+INTERPRETERS_MAX = 20  # Zoom's limit per meeting or webinar
+MAX_ROOMS = 20
+MAX_SPEAKERS = 50
+WATCH = "watch"  # the key of a session's watch room (its live stream page)
+
+
+class Room(_Strict):
+    """Where a session's registrants are seated: a Zoom meeting or webinar holding at
+    most ``capacity`` registrants, or a page to watch it from (no registrants, no cap).
+    A session's rooms are filled in order."""
+
+    zoom: ZoomLink | None = None
+    # A Zoom room's shared join URL, for whoever has no registrant of their own yet.
+    join_url: str | None = None
+    capacity: Annotated[int, Field(strict=True, ge=1, le=WEBINAR_CAPACITY_MAX)] | None = None
+    watch_url: str | None = None
+    label: Title = {}
+
+    @field_validator("join_url", "watch_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not _JOIN_URL.fullmatch(value):
+            raise _custom("invalid_url", "A room's address must be an https:// address.")
+        return value
+
+    @field_validator("label")
+    @classmethod
+    def _label(cls, value: Title) -> Title:
+        return _check_title(value) if value else {}
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Room:
+        if (self.zoom is None) == (self.watch_url is None):
+            raise _custom(
+                "invalid_room", "A room has either a zoom meeting or webinar, or a watch_url."
+            )
+        if self.watch_url is not None and (self.capacity is not None or self.join_url):
+            raise _custom(
+                "invalid_room", "A watch_url room has no capacity and no join_url.", "capacity"
+            )
+        if self.zoom is not None and self.capacity is None:
+            raise _custom("required", "A Zoom room needs its capacity.", "capacity")
+        if (
+            self.zoom is not None
+            and self.zoom.type == "meeting"
+            and (self.capacity or 0) > ZOOM_REGISTRANTS_MAX
+        ):
+            raise _custom(
+                "too_large",
+                f"A Zoom meeting takes at most {ZOOM_REGISTRANTS_MAX:,} registrants.",
+                "capacity",
+            )
+        return self
+
+    @property
+    def key(self) -> str:
+        """The room as a registration names it: its meeting or webinar, or ``watch``."""
+        return self.zoom.key if self.zoom is not None else WATCH
+
+
+class Interpreter(_Strict):
+    email: str
+    languages: Annotated[list[str], Field(min_length=2, max_length=2)]
+
+    _address = field_validator("email")(lambda cls, v: _checked_address(v))
+
+    @field_validator("languages")
+    @classmethod
+    def _pair(cls, value: list[str]) -> list[str]:
+        for language in value:
+            if language not in LANGUAGES:
+                raise _custom("unknown_language", f"Languages are {', '.join(LANGUAGES)}.")
+        if value[0] == value[1]:
+            raise _custom("duplicate", "An interpreter works between two different languages.")
+        return value
+
+
+class Interpretation(_Strict):
+    """Simultaneous interpretation of a session: spoken in ``from``, interpreted into
+    each of ``into`` (Zoom's language channels), by ``interpreters``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        defer_build=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
+
+    source: str = Field(alias="from")
+    into: Annotated[list[str], Field(min_length=1, max_length=len(LANGUAGES) - 1)]
+    interpreters: Annotated[list[Interpreter], Field(max_length=INTERPRETERS_MAX)] = []
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise _custom("unknown_language", f"Languages are {', '.join(LANGUAGES)}.")
+        return value
+
+    @field_validator("into")
+    @classmethod
+    def _into(cls, value: list[str]) -> list[str]:
+        for language in value:
+            if language not in LANGUAGES:
+                raise _custom("unknown_language", f"Languages are {', '.join(LANGUAGES)}.")
+        if len(set(value)) != len(value):
+            raise _custom("duplicate", "A language is listed twice.")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Interpretation:
+        if self.source in self.into:
+            raise _custom(
+                "invalid_language", "A session is not interpreted into its own language.", "into"
+            )
+        spoken = {self.source, *self.into}
+        for i, interpreter in enumerate(self.interpreters):
+            if not set(interpreter.languages) <= spoken:
+                raise _custom(
+                    "invalid_language",
+                    "An interpreter's languages are the session's language and those it is "
+                    "interpreted into.",
+                    f"interpreters.{i}.languages",
+                )
+        return self
+
+    def offers(self, language: str) -> bool:
+        """Whether someone who speaks ``language`` can follow the session in it."""
+        return language == self.source or language in self.into
+
+
+class Speaker(_Strict):
+    name: str
+    email: str
+
+    _name = field_validator("name")(lambda cls, v: _check_text(v, 200))
+    _address = field_validator("email")(lambda cls, v: _checked_address(v))
+
+
 class Session(_Strict):
     id: str
     title: Title
@@ -144,6 +294,13 @@ class Session(_Strict):
     join_url: str | None = None
     # A cancelled session stays listed (its registrants were told), and takes nobody new.
     status: Literal["scheduled", "cancelled"] = "scheduled"
+    # Several rooms, filled in order (instead of ``zoom``, which is one room).
+    rooms: Annotated[list[Room], Field(max_length=MAX_ROOMS)] = []
+    interpretation: Interpretation | None = None
+    # They speak in the session's webinar rooms as panelists, never as registrants.
+    speakers: Annotated[list[Speaker], Field(max_length=MAX_SPEAKERS)] = []
+    # Set after the session: campaigns may link to it ({{recording_url}}).
+    recording_url: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -155,7 +312,7 @@ class Session(_Strict):
     _title = field_validator("title")(lambda cls, v: _check_title(v))
     _utc = field_validator("starts_at", "ends_at")(lambda cls, v: _to_utc(v))
 
-    @field_validator("join_url")
+    @field_validator("join_url", "recording_url")
     @classmethod
     def _https(cls, value: str | None) -> str | None:
         if value is not None and not _JOIN_URL.fullmatch(value):
@@ -166,7 +323,32 @@ class Session(_Strict):
     def _order(self) -> Session:
         if self.ends_at <= self.starts_at:
             raise _custom("invalid_times", "A session must end after it starts.", "ends_at")
+        if self.rooms and (self.zoom is not None or self.join_url is not None):
+            raise _custom(
+                "invalid_rooms",
+                "A session has either rooms, or one zoom meeting (and join_url): not both.",
+                "rooms",
+            )
+        keys = [room.key for room in self.rooms]
+        if len(set(keys)) != len(keys):
+            raise _custom("duplicate", "Two rooms of the session are the same.", "rooms")
+        if WATCH in keys[:-1]:
+            raise _custom("invalid_rooms", "A watch_url room has no cap: it comes last.", "rooms")
         return self
+
+    @property
+    def zoom_links(self) -> list[ZoomLink]:
+        """Every Zoom meeting or webinar of the session (its rooms', or its one)."""
+        if self.rooms:
+            return [room.zoom for room in self.rooms if room.zoom is not None]
+        return [self.zoom] if self.zoom is not None else []
+
+    @property
+    def has_zoom(self) -> bool:
+        return bool(self.zoom_links)
+
+    def room(self, key: str | None) -> Room | None:
+        return next((room for room in self.rooms if room.key == key), None)
 
     def title_in(self, language: str, default_language: str) -> str:
         return self.title.get(language) or self.title[default_language]
@@ -369,6 +551,11 @@ class Event(_Strict):
         ids = [s.id for s in self.sessions]
         if len(set(ids)) != len(ids):
             raise _custom("duplicate", "Two sessions have the same id.", "sessions")
+        meetings = [link.id for s in self.sessions for link in s.zoom_links]
+        if len(set(meetings)) != len(meetings):
+            raise _custom(
+                "duplicate", "A Zoom meeting or webinar is a room of one session only.", "sessions"
+            )
         return self
 
     # -- rules -------------------------------------------------------------------

@@ -231,6 +231,9 @@ class Registration(BaseModel):
     zoom_sync: dict[str, dict[str, str]] = {}
     zoom_tries: dict[str, int] = {}  # "<session>@<UTC day>" -> add requests sent to Zoom
     attended: dict[str, str] = {}  # session id -> first join time reported by Zoom
+    # session id -> the key of the room the person is seated in (domain/rooms.py), for
+    # the sessions that have rooms.
+    rooms: dict[str, str] = {}
     # session id -> {"first": time, "last": time} of join-link clicks; one (empty) map per
     # chosen session, so a click is one update.
     clicks: dict[str, dict[str, datetime]] = {}
@@ -307,6 +310,7 @@ class Registration(BaseModel):
             "source": self.source,
             "updates": self.updates,
             "email_status": self.email_status.value,
+            "room": self.rooms,
             "zoom": self.zoom,
             "zoom_sync": self.zoom_sync,
             "attended": self.attended,
