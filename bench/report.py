@@ -304,6 +304,19 @@ def _rows_zoom(rows: dict[str, Any]) -> Lines:
                 f" per registrant; {row['states']}",
             )
         )
+    if "rooms" in rows:
+        row = rows["rooms"]
+        lines.append(
+            Row(
+                f"Zoom sync, {row['registrants']} seated in rooms of 4,999 and 1,000",
+                row["seconds"],
+                "s",
+                floor=row["floor_seconds"],
+                ratio=row["ratio"],
+                note=f"{row['calls_per_registrant']:.3f} calls/registrant; seated {row['seated']}"
+                f" in {row['seating_seconds']:.2f} s; in Zoom {row['zoom_registrants']}",
+            )
+        )
     lines.append("floor: what the Pro plan's per-second limits allow (30 light, 10 heavy calls/s)")
     return lines
 

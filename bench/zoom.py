@@ -39,6 +39,33 @@ def _one_webinar(majlis: Any, event_id: str, zoom_id: str, people: int) -> list[
     return ids
 
 
+def _rooms_event(majlis: Any, event_id: str, zoom_ids: tuple[str, str], people: int) -> list[str]:
+    """An event whose one session has rooms (a webinar of 4,999, a meeting of 1,000 and
+    the live stream), and ``people`` registered and seated in them as the stream does."""
+    from chalicelib.usecases import rooms
+    from chalicelib.usecases.events import put_event
+
+    ids = _one_webinar(majlis, event_id, zoom_ids[0], people)
+    event = majlis.events.get(event_id, fresh=True)
+    body = event.organizer_view()
+    del body["id"], body["revision"]
+    session = body["sessions"][0]
+    session.pop("zoom"), session.pop("join_url", None)
+    session["rooms"] = [
+        {"zoom": {"type": "webinar", "id": zoom_ids[0]}, "capacity": 4999},
+        {"zoom": {"type": "meeting", "id": zoom_ids[1]}, "capacity": 1000},
+        {"watch_url": "https://stream.example.org/live"},
+    ]
+    put_event(majlis, event_id, body)
+    event = majlis.events.get(event_id, fresh=True)
+    seating = rooms.Seating()
+    start = time.perf_counter()
+    for registration_id in ids:
+        rooms.settle(majlis, event, registration_id, seating)
+    majlis.bench_seating_seconds = time.perf_counter() - start  # type: ignore[attr-defined]
+    return ids
+
+
 def _zoom_worker(containers: list[Any], batches: list[list[str]]) -> dict[str, Any]:
     """The zoom worker draining its queue: one thread per container (the event source
     runs at most two), a batch of messages per call; what Zoom slows down comes back
@@ -155,6 +182,31 @@ def zoom_sync(registrants: int = 5000, trickle: int = 150) -> dict[str, Any]:
             row["floor_seconds"] = calls / PRO_PLAN["light" if per_message == 1 else "heavy"]
             row["ratio"] = row["seconds"] / row["floor_seconds"]
             rows[name] = row
+        # Rooms: 5,000 people seated in a webinar of 4,999, a meeting of 1,000 and the
+        # stream, then synced to each room's Zoom registrants.
+        zoom_ids = ("85550000003", "85550000004")
+        ids = _rooms_event(shared, "rooms", zoom_ids, registrants)
+        seating_seconds = shared.bench_seating_seconds
+        batches = [ids[i : i + 120] for i in range(0, len(ids), 120)]
+        row = _zoom_worker(containers, batches)
+        seated: dict[str, int] = {}
+        for registration in shared.registrations.get_many(ids).values():
+            room = registration.rooms.get(registration.sessions[0], "none")
+            seated[room] = seated.get(room, 0) + 1
+        in_zoom = {
+            kind: len(zoom.registrants(kind, i))
+            for kind, i in zip(("webinar", "meeting"), zoom_ids, strict=True)
+        }
+        row.update(
+            registrants=registrants,
+            seating_seconds=seating_seconds,
+            seated=seated,
+            zoom_registrants=in_zoom,
+            calls_per_registrant=row["calls"] / registrants,
+            floor_seconds=sum(-(-n // 30) for n in in_zoom.values()) / PRO_PLAN["heavy"],
+        )
+        row["ratio"] = row["seconds"] / row["floor_seconds"]
+        rows["rooms"] = row
     return rows
 
 

@@ -16,6 +16,7 @@ queue                  job                   written by
 ``majlis-exports``     ``export``            the outbox: a new export
 ``majlis-zoom``        ``zoom_sync``         the outbox, reconciliation
 ``majlis-zoom``        ``zoom_webhook``      the outbox: a webhook recorded on the request path
+``majlis-zoom``        ``zoom_setup``        the outbox: an event saved (interpretation, speakers)
 =====================  ====================  =======================================
 
 A message that is not JSON, names no known kind, or lacks what its kind needs is
@@ -99,9 +100,17 @@ class ZoomWebhook(_Job):
     body: str
 
 
+class ZoomSetup(_Job):
+    """Make the event's Zoom rooms what its sessions say: interpretation, and speakers
+    as the panelists of its webinars."""
+
+    type: Literal["zoom_setup"] = "zoom_setup"
+    event_id: str
+
+
 MailJob = Annotated[RegistrationMail | CampaignMail, Field(discriminator="type")]
-ZoomJob = Annotated[ZoomSync | ZoomWebhook, Field(discriminator="type")]
-Job = RegistrationMail | CampaignMail | CampaignFanOut | Export | ZoomSync | ZoomWebhook
+ZoomJob = Annotated[ZoomSync | ZoomWebhook | ZoomSetup, Field(discriminator="type")]
+Job = RegistrationMail | CampaignMail | CampaignFanOut | Export | ZoomSync | ZoomWebhook | ZoomSetup
 
 # What each queue carries (the queue's name, as infra/resources.yaml gives it).
 QUEUES: dict[str, Any] = {

@@ -54,6 +54,34 @@ class Stale(Exception):
 
 
 @dataclass(frozen=True)
+class RoomCount:
+    """A room's seat counter: how many are seated in it, and whether Zoom said it was
+    full (then nobody new is seated in it, whatever its capacity)."""
+
+    seated: int = 0
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class RoomMove:
+    """One session's change of room for a registration: from ``old`` (None: seated in
+    none) to ``new`` (None: leaves), taking a seat of ``capacity`` (None: no cap)."""
+
+    session_id: str
+    old: str | None
+    new: str | None
+    capacity: int | None = None
+
+
+class RoomTaken(Exception):
+    """The room chosen for ``session_id`` had no seat left (or was closed)."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(session_id)
+        self.session_id = session_id
+
+
+@dataclass(frozen=True)
 class Counted:
     """One request from ``address`` to count against ``limit`` (usecases/limits.py)."""
 
@@ -261,6 +289,22 @@ class RegistrationStore(abc.ABC):
     @abc.abstractmethod
     def flag_shared(self, registration_id: str, now: datetime) -> None:
         """Mark the registration's join links as shared (``link_shared``)."""
+
+    @abc.abstractmethod
+    def room_counts(self, event_id: str, session_id: str) -> dict[str, RoomCount]:
+        """The seat counters of a session's rooms, by room key (read consistently)."""
+
+    @abc.abstractmethod
+    def move_rooms(self, registration_id: str, event_id: str, moves: Sequence[RoomMove]) -> bool:
+        """Seat the registration as ``moves`` say, in one transaction with the rooms'
+        counters: a new room only while it has a seat and is open, and only while the
+        registration is registered for that session and in each ``old`` room still.
+        Returns False when the registration is not as the moves assume (read it again);
+        raises RoomTaken when a new room has no seat left."""
+
+    @abc.abstractmethod
+    def close_room(self, event_id: str, session_id: str, room: str, now: datetime) -> None:
+        """Zoom said the room is full: seat nobody new in it."""
 
     @abc.abstractmethod
     def page(
@@ -559,6 +603,39 @@ class ZoomFailure(Exception):
         return self.kind in ("auth", "rejected")
 
 
+@dataclass(frozen=True)
+class ZoomInterpreter:
+    """An interpreter of a meeting or webinar, between two of Zoom's languages, by name
+    ("Arabic", "English"): built in, or custom languages of the account."""
+
+    email: str
+    languages: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class ZoomInterpretation:
+    """A meeting's or webinar's ``settings.language_interpretation``."""
+
+    enable: bool
+    interpreters: tuple[ZoomInterpreter, ...] = ()
+
+
+@dataclass(frozen=True)
+class ZoomPanelist:
+    panelist_id: str
+    email: str
+    name: str
+
+
+class ZoomLanguageUndefined(ZoomFailure):
+    """Zoom refused a language the account does not define (a ``rejected`` failure:
+    nothing changes until an organiser creates it in Zoom's web portal)."""
+
+    def __init__(self, language: str, reason: str) -> None:
+        super().__init__("rejected", reason)
+        self.language = language
+
+
 class ZoomClient(abc.ABC):
     @abc.abstractmethod
     def add(self, kind: str, zoom_id: str, person: dict[str, str]) -> ZoomRegistrant: ...
@@ -577,6 +654,24 @@ class ZoomClient(abc.ABC):
 
     @abc.abstractmethod
     def cancel(self, kind: str, zoom_id: str, registrants: list[ZoomRegistrant]) -> None: ...
+
+    @abc.abstractmethod
+    def set_interpretation(
+        self, kind: str, zoom_id: str, interpretation: ZoomInterpretation
+    ) -> None:
+        """Set the meeting's or webinar's language interpretation, whole. Raises
+        ZoomLanguageUndefined (naming the first language Zoom refused; nothing is changed)."""
+
+    @abc.abstractmethod
+    def panelists(self, webinar_id: str) -> list[ZoomPanelist]:
+        """Every panelist of the webinar (its interpreters among them)."""
+
+    @abc.abstractmethod
+    def add_panelists(self, webinar_id: str, people: Sequence[dict[str, str]]) -> None:
+        """Make these people (``name``, ``email``) panelists; one already is stays one."""
+
+    @abc.abstractmethod
+    def remove_panelist(self, webinar_id: str, panelist_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -669,6 +764,27 @@ class ZoomStore(abc.ABC):
 
     @abc.abstractmethod
     def session_full(self, event_id: str, session_id: str, now: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def zoom_setup(
+        self, event_id: str, rooms: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """What setting up these Zoom rooms of the event came to, by (session id, room
+        key): each record's ``interpretation`` and ``panelists`` parts (read
+        consistently; a room never set up is absent)."""
+
+    @abc.abstractmethod
+    def record_setup(
+        self,
+        event_id: str,
+        session_id: str,
+        room: str,
+        part: str,
+        record: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """Keep one part (``interpretation`` or ``panelists``) of a room's setup record,
+        leaving the other as it is."""
 
 
 @dataclass(frozen=True)

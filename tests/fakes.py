@@ -50,6 +50,9 @@ from chalicelib.ports import (
     RateLimiter,
     RegistrationStore,
     Rejected,
+    RoomCount,
+    RoomMove,
+    RoomTaken,
     SeatsChanged,
     SendClaim,
     SendLog,
@@ -63,6 +66,9 @@ from chalicelib.ports import (
     ZoomClient,
     ZoomCredentials,
     ZoomFailure,
+    ZoomInterpretation,
+    ZoomLanguageUndefined,
+    ZoomPanelist,
     ZoomRegistrant,
     ZoomSession,
     ZoomStore,
@@ -126,6 +132,7 @@ class FakeRegistrationStore(RegistrationStore):
         self.registrations: dict[str, Registration] = {}
         self.email_keys: dict[tuple[str, str], str] = {}
         self.audit: list[dict[str, Any]] = []
+        self.rooms: dict[tuple[str, str, str], list] = {}
         self.writes = 0
 
     def add(
@@ -443,6 +450,53 @@ class FakeRegistrationStore(RegistrationStore):
                 self.registrations[registration_id] = found.model_copy(
                     update={"link_shared": True, "updated_at": now}
                 )
+
+    # rooms: (event, session, room) -> [seated, closed]
+    def room_counts(self, event_id: str, session_id: str) -> dict[str, RoomCount]:
+        with self._lock:
+            return {
+                room: RoomCount(seated, closed)
+                for (event, session, room), (seated, closed) in self.rooms.items()
+                if (event, session) == (event_id, session_id)
+            }
+
+    def move_rooms(self, registration_id: str, event_id: str, moves: Sequence[RoomMove]) -> bool:
+        with self._lock:
+            self.writes += 1
+            found = self.registrations.get(registration_id)
+            if found is None:
+                return False
+            for move in moves:
+                if found.rooms.get(move.session_id) != move.old:
+                    return False
+                if move.new is not None and (
+                    found.status is not Status.REGISTERED or move.session_id not in found.sessions
+                ):
+                    return False
+            for move in moves:
+                if move.new is None:
+                    continue
+                seated, closed = self.rooms.get((event_id, move.session_id, move.new), (0, False))
+                if closed or (move.capacity is not None and seated >= move.capacity):
+                    raise RoomTaken(move.session_id)
+            rooms = dict(found.rooms)
+            for move in moves:
+                if move.old is not None:
+                    seated, closed = self.rooms[(event_id, move.session_id, move.old)]
+                    self.rooms[(event_id, move.session_id, move.old)] = [seated - 1, closed]
+                    rooms.pop(move.session_id, None)
+                if move.new is not None:
+                    key = (event_id, move.session_id, move.new)
+                    seated, closed = self.rooms.get(key, (0, False))
+                    self.rooms[key] = [seated + 1, closed]
+                    rooms[move.session_id] = move.new
+            self.registrations[registration_id] = found.model_copy(update={"rooms": rooms})
+            return True
+
+    def close_room(self, event_id: str, session_id: str, room: str, now: datetime) -> None:
+        with self._lock:
+            seated, _ = self.rooms.get((event_id, session_id, room), (0, False))
+            self.rooms[(event_id, session_id, room)] = [seated, True]
 
     def page(
         self, event_id: str, where: RegistrationFilter, limit: int, cursor: str | None
@@ -791,12 +845,22 @@ class FakeMailer(Mailer):
 
 
 class FakeZoom(ZoomClient):
-    """Zoom in memory: registrants by (kind, id), duplicate adds return the existing one."""
+    """Zoom in memory: registrants by (kind, id), duplicate adds return the existing one;
+    interpretation by (kind, id), refusing languages neither built in nor among
+    ``custom_languages``; panelists by webinar (its interpreters among them)."""
+
+    BUILT_IN = frozenset(
+        {"English", "Chinese", "Japanese", "German", "French", "Russian", "Portuguese"}
+        | {"Spanish", "Korean"}
+    )
 
     def __init__(self) -> None:
         self.registrants_by: dict[tuple[str, str], dict[str, ZoomRegistrant]] = {}
         self.calls: list[str] = []
         self.fail: ZoomFailure | None = None  # the next call raises this (once)
+        self.custom_languages: set[str] = set()
+        self.interpretations: dict[tuple[str, str], ZoomInterpretation] = {}
+        self.panelists_by: dict[str, dict[str, ZoomPanelist]] = {}
 
     def _raise(self) -> None:
         if self.fail is not None:
@@ -847,6 +911,52 @@ class FakeZoom(ZoomClient):
         for registrant in registrants:
             meeting.pop(registrant.email.lower(), None)
 
+    def set_interpretation(
+        self, kind: str, zoom_id: str, interpretation: ZoomInterpretation
+    ) -> None:
+        self.calls.append("set_interpretation")
+        self._raise()
+        for interpreter in interpretation.interpreters:
+            for language in interpreter.languages:
+                if language not in self.BUILT_IN | self.custom_languages:
+                    raise ZoomLanguageUndefined(
+                        language, f"Invalid interpreter language: {language}"
+                    )
+        self.interpretations[(kind, zoom_id)] = interpretation
+        if kind == "webinar":
+            webinar = self.panelists_by.setdefault(zoom_id, {})
+            for interpreter in interpretation.interpreters:
+                if interpreter.email.lower() not in webinar:
+                    self._new_panelist(zoom_id, interpreter.email.split("@")[0], interpreter.email)
+
+    def _new_panelist(self, webinar_id: str, name: str, email: str) -> None:
+        number = sum(len(w) for w in self.panelists_by.values()) + 1
+        self.panelists_by.setdefault(webinar_id, {})[email.lower()] = ZoomPanelist(
+            f"zp{number}", email, name
+        )
+
+    def panelists(self, webinar_id: str) -> list[ZoomPanelist]:
+        self.calls.append("panelists")
+        self._raise()
+        return list(self.panelists_by.get(webinar_id, {}).values())
+
+    def add_panelists(self, webinar_id: str, people: Sequence[dict[str, str]]) -> None:
+        self.calls.append("add_panelists")
+        self._raise()
+        for person in people:
+            if person["email"].lower() not in self.panelists_by.get(webinar_id, {}):
+                self._new_panelist(webinar_id, person["name"], person["email"])
+
+    def remove_panelist(self, webinar_id: str, panelist_id: str) -> None:
+        self.calls.append("remove_panelist")
+        self._raise()
+        webinar = self.panelists_by.get(webinar_id, {})
+        for email, panelist in list(webinar.items()):
+            if panelist.panelist_id == panelist_id:
+                del webinar[email]
+                return
+        raise ZoomFailure("rejected", f"HTTP 404 code 404: Panelist does not exist: {panelist_id}.")
+
 
 class FakeZoomStore(ZoomStore):
     def __init__(self, registrations: FakeRegistrationStore) -> None:
@@ -858,12 +968,13 @@ class FakeZoomStore(ZoomStore):
         self.registrants: dict[str, str] = {}
         self.attendance: list[tuple[str | None, str, str]] = []
         self.full: set[tuple[str, str]] = set()
+        self.setup: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     def map_event(self, event: Event) -> None:
         for session in event.sessions:
-            if session.zoom:
+            for link in session.zoom_links:
                 self.events.add(event.id)
-                self.sessions[session.zoom.id] = ZoomSession(event.id, session.id)
+                self.sessions[link.id] = ZoomSession(event.id, session.id)
 
     def session_for(self, zoom_id: str) -> ZoomSession | None:
         return self.sessions.get(zoom_id)
@@ -987,10 +1098,39 @@ class FakeZoomStore(ZoomStore):
         if registration_id is not None:
             current = self._registrations.registrations[registration_id]
             joined = str(participant.get("join_time") or now.isoformat())
-            self._update(registration_id, attended={session_id: joined, **current.attended})
+            # Earliest first join, latest last join, whatever the delivery order.
+            first = min(joined, current.attended.get(session_id, joined))
+            last = max(joined, current.attended_last.get(session_id, joined))
+            self._update(
+                registration_id,
+                attended={**current.attended, session_id: first},
+                attended_last={**current.attended_last, session_id: last},
+            )
 
     def session_full(self, event_id: str, session_id: str, now: datetime) -> None:
         self.full.add((event_id, session_id))
+
+    def zoom_setup(
+        self, event_id: str, rooms: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        return {
+            (session_id, room): json.loads(json.dumps(self.setup[(event_id, session_id, room)]))
+            for session_id, room in rooms
+            if (event_id, session_id, room) in self.setup
+        }
+
+    def record_setup(
+        self,
+        event_id: str,
+        session_id: str,
+        room: str,
+        part: str,
+        record: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        assert part in ("interpretation", "panelists")
+        kept = self.setup.setdefault((event_id, session_id, room), {})
+        kept[part] = json.loads(json.dumps({**record, "at": now.isoformat()}))
 
 
 ZOOM_CREDENTIALS = ZoomCredentials("acct", "client", "secret", "zoom-webhook-secret")

@@ -12,16 +12,25 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import urllib3
 
 from chalicelib import metrics
-from chalicelib.ports import ZoomClient, ZoomCredentials, ZoomFailure, ZoomRegistrant
+from chalicelib.ports import (
+    ZoomClient,
+    ZoomCredentials,
+    ZoomFailure,
+    ZoomInterpretation,
+    ZoomLanguageUndefined,
+    ZoomPanelist,
+    ZoomRegistrant,
+)
 
 # Calls per second a container may make in each of Zoom's categories (Pro plan: 30, 20
 # and 10 per account; the zoom worker runs at most two containers at once). Batch adds
@@ -30,6 +39,22 @@ from chalicelib.ports import ZoomClient, ZoomCredentials, ZoomFailure, ZoomRegis
 # calling at the same time (reconciliation's lists, single adds).
 DEFAULT_PACE = {"light": 14.0, "medium": 9.0, "heavy": 4.9}
 REFRESH_BEFORE = 300.0
+
+# Zoom's built-in interpretation languages and the codes of the older ``languages`` form;
+# any other language is a custom one of the account, named in ``interpreter_languages``.
+BUILT_IN_LANGUAGES = {
+    "English": "US",
+    "Chinese": "CN",
+    "Japanese": "JP",
+    "German": "DE",
+    "French": "FR",
+    "Russian": "RU",
+    "Portuguese": "PT",
+    "Spanish": "ES",
+    "Korean": "KR",
+}
+# How a refusal names the language (the stand-in's wording; Zoom documents none).
+_UNDEFINED_LANGUAGE = re.compile(r"[Ii]nvalid interpreter language: ([^.,:]+)")
 
 
 class _Pace:
@@ -209,3 +234,55 @@ class ZoomApi(ZoomClient):
             ],
         }
         self._call("light", "PUT", f"{self._path(kind, zoom_id)}/registrants/status", body)
+
+    # -- interpretation and panelists ------------------------------------------------
+
+    def set_interpretation(
+        self, kind: str, zoom_id: str, interpretation: ZoomInterpretation
+    ) -> None:
+        interpreters = []
+        for interpreter in interpretation.interpreters:
+            first, second = interpreter.languages
+            if first in BUILT_IN_LANGUAGES and second in BUILT_IN_LANGUAGES:
+                # The older form, which every account takes.
+                codes = f"{BUILT_IN_LANGUAGES[first]},{BUILT_IN_LANGUAGES[second]}"
+                interpreters.append({"email": interpreter.email, "languages": codes})
+            else:
+                names = f"{first},{second}"
+                interpreters.append({"email": interpreter.email, "interpreter_languages": names})
+        body = {
+            "settings": {
+                "language_interpretation": {
+                    "enable": interpretation.enable,
+                    "interpreters": interpreters,
+                }
+            }
+        }
+        try:
+            self._call("light", "PATCH", self._path(kind, zoom_id), body)
+        except ZoomFailure as failure:
+            named = _UNDEFINED_LANGUAGE.search(failure.reason)
+            if failure.kind == "rejected" and named:
+                language = named[1].strip()
+                # A code of the older form, named as the organiser knows it.
+                by_code = {code: name for name, code in BUILT_IN_LANGUAGES.items()}
+                language = by_code.get(language, language)
+                raise ZoomLanguageUndefined(
+                    language, f"Zoom has no language {language!r}: {failure.reason}"
+                ) from None
+            raise
+
+    def panelists(self, webinar_id: str) -> list[ZoomPanelist]:
+        answer = self._call("medium", "GET", f"{self._path('webinar', webinar_id)}/panelists")
+        return [
+            ZoomPanelist(str(p.get("id", "")), p.get("email", ""), p.get("name", ""))
+            for p in answer.get("panelists", [])
+        ]
+
+    def add_panelists(self, webinar_id: str, people: Sequence[dict[str, str]]) -> None:
+        body = {"panelists": [{"name": p["name"], "email": p["email"]} for p in people]}
+        self._call("medium", "POST", f"{self._path('webinar', webinar_id)}/panelists", body)
+
+    def remove_panelist(self, webinar_id: str, panelist_id: str) -> None:
+        path = f"{self._path('webinar', webinar_id)}/panelists/{quote(panelist_id, safe='')}"
+        self._call("light", "DELETE", path)

@@ -15,7 +15,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+)
 
 from chalicelib.domain.countries import COUNTRY_CODES
 from chalicelib.domain.events import Event
@@ -23,7 +31,9 @@ from chalicelib.domain.programme import ProgrammeChange
 from chalicelib.domain.registrations import EmailStatus, Registration, RegistrationFilter, Status
 from chalicelib.domain.text import TextError, clean_text
 
-PLACEHOLDERS = frozenset({"first_name", "last_name", "manage_url", "join_links", "sessions"})
+PLACEHOLDERS = frozenset(
+    {"first_name", "last_name", "manage_url", "join_links", "sessions", "recording_url"}
+)
 
 
 class CampaignStatus(StrEnum):
@@ -57,6 +67,16 @@ class Content(BaseModel):
             raise ValueError(error.message) from None
 
 
+class Attended(BaseModel):
+    """Follow-up by attendance: ``value`` true, those who came to ``session`` (a join
+    click or Zoom's join); false, those registered for it who did neither."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session: StrictStr
+    value: StrictBool
+
+
 class Audience(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -64,6 +84,7 @@ class Audience(BaseModel):
     languages: list[str] = Field(default_factory=list, max_length=50)
     countries: list[str] = Field(default_factory=list, max_length=300)
     sessions: list[str] = Field(default_factory=list, max_length=100)
+    attended: Attended | None = None
 
     @field_validator("status")
     @classmethod
@@ -80,7 +101,16 @@ class Audience(BaseModel):
             languages=frozenset(self.languages),
             countries=frozenset(c.upper() for c in self.countries),
             sessions=frozenset(self.sessions),
+            attended=(self.attended.session, self.attended.value) if self.attended else None,
         )
+
+    @property
+    def one_session(self) -> str | None:
+        """The session the audience is about, when it is one: the one its attendance
+        is about, else its only ``sessions`` entry (where {{recording_url}} leads)."""
+        if self.attended is not None:
+            return self.attended.session
+        return self.sessions[0] if len(self.sessions) == 1 else None
 
 
 class CampaignBody(BaseModel):
@@ -133,12 +163,53 @@ class CampaignBody(BaseModel):
                 found.append(
                     (f"audience.sessions.{index}", "unknown_session", "Not a session of the event.")
                 )
+        if self.audience.attended and self.audience.attended.session not in sessions:
+            found.append(
+                ("audience.attended.session", "unknown_session", "Not a session of the event.")
+            )
+        recording: str | None = None  # the first field that uses {{recording_url}}
         for language, content in self.content.items():
             for part in ("subject", "text", "html"):
                 source = getattr(content, part)
-                for message in template_problems(source or ""):
+                problems = template_problems(source or "")
+                for message in problems:
                     found.append((f"content.{language}.{part}", "template", message))
+                if (
+                    recording is None
+                    and not problems
+                    and "recording_url" in placeholders(source or "")
+                ):
+                    recording = f"content.{language}.{part}"
+        if recording is not None:
+            found.extend(self._recording_problems(event, recording))
         return found
+
+    def _recording_problems(self, event: Event, field: str) -> list[tuple[str, str, str]]:
+        """{{recording_url}} needs one session, and that session's recording."""
+        session_id = self.audience.one_session
+        if session_id is None:
+            return [
+                (
+                    field,
+                    "recording_needs_one_session",
+                    "{{recording_url}} links to one session's recording: name the session "
+                    'with audience.attended ({"session": …, "value": …}) or a single '
+                    "audience.sessions entry.",
+                )
+            ]
+        session = event.session(session_id)
+        if session is None:  # refused above as an unknown session
+            return []
+        if not session.recording_url:
+            return [
+                (
+                    field,
+                    "no_recording",
+                    f"The session {session_id!r} has no recording_url yet: add it to the "
+                    "session (PUT /events/{id}) before using {{recording_url}}.",
+                )
+            ]
+        return []
 
 
 # Jinja2 is imported where templates are checked or rendered, not with this module:
@@ -183,6 +254,28 @@ def template_problems(source: str) -> list[str]:
         elif inside is not None:
             inside.append((kind, value))
     return sorted(set(problems))
+
+
+def placeholders(source: str) -> set[str]:
+    """The placeholders a checked template uses."""
+    used: set[str] = set()
+    inside = False
+    for _, kind, value in _lexer_environment().lex(source):
+        if kind == "variable_begin":
+            inside = True
+        elif kind == "variable_end":
+            inside = False
+        elif inside and kind == "name":
+            used.add(value)
+    return used
+
+
+def recording_url(campaign: Campaign, event: Event) -> str:
+    """Where a campaign's {{recording_url}} leads (checked when it was created; empty
+    if the organisers have since taken the recording away)."""
+    session_id = campaign.audience.one_session
+    session = event.session(session_id) if session_id else None
+    return (session.recording_url or "") if session else ""
 
 
 @functools.lru_cache(maxsize=2)

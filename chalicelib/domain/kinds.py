@@ -30,4 +30,5 @@ class ItemKind(StrEnum):
     ZOOM_REGISTRANT = "zoom_registrant"
     ZOOM_WEBHOOK = "zoom_webhook"
     ZOOM_FULL = "zoom_full"
+    ZOOM_SETUP = "zoom_setup"
     ATTENDANCE_UNMATCHED = "attendance_unmatched"

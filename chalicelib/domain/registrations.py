@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from chalicelib.domain import attendance
 from chalicelib.domain.addresses import Address, parse_address
 from chalicelib.domain.countries import COUNTRY_CODES
 from chalicelib.domain.events import Event, utc_text
@@ -231,6 +232,7 @@ class Registration(BaseModel):
     zoom_sync: dict[str, dict[str, str]] = {}
     zoom_tries: dict[str, int] = {}  # "<session>@<UTC day>" -> add requests sent to Zoom
     attended: dict[str, str] = {}  # session id -> first join time reported by Zoom
+    attended_last: dict[str, str] = {}  # session id -> last join time reported by Zoom
     # session id -> the key of the room the person is seated in (domain/rooms.py), for
     # the sessions that have rooms.
     rooms: dict[str, str] = {}
@@ -314,6 +316,7 @@ class Registration(BaseModel):
             "zoom": self.zoom,
             "zoom_sync": self.zoom_sync,
             "attended": self.attended,
+            "attended_last": self.attended_last,
             "link_shared": self.link_shared,
             "clicks": {
                 session: {moment: utc_text(at) for moment, at in times.items()}
@@ -357,6 +360,9 @@ class RegistrationFilter:
     languages: frozenset[str] = frozenset()
     countries: frozenset[str] = frozenset()
     sessions: frozenset[str] = frozenset()
+    # (session, True): those who came to it; (session, False): those registered for it
+    # who did not (domain/attendance.py).
+    attended: tuple[str, bool] | None = None
 
     def matches(self, registration: Registration) -> bool:
         return (
@@ -364,4 +370,10 @@ class RegistrationFilter:
             and (not self.languages or registration.language in self.languages)
             and (not self.countries or registration.country in self.countries)
             and (not self.sessions or bool(self.sessions.intersection(registration.sessions)))
+            and (
+                self.attended is None
+                or (attendance.attended if self.attended[1] else attendance.missed)(
+                    registration, self.attended[0]
+                )
+            )
         )

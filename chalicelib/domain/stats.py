@@ -50,6 +50,8 @@ def contribution(image: dict[str, Any]) -> Counter[str]:
         if status == "registered":
             counts[f"language.{image.get('language')}"] += 1
             counts[f"country.{image.get('country') or 'unknown'}"] += 1
+            for session, room in (image.get("rooms") or {}).items():
+                counts[f"room.{session}.{room}"] += 1
             for session in image.get("sessions") or []:
                 counts[f"session.{session}"] += 1
                 state = ((image.get("zoom_sync") or {}).get(session) or {}).get("state")
@@ -100,6 +102,10 @@ def report(counters: dict[str, int]) -> dict[str, Any]:
     for name, count in group("zoom.").items():
         session, state = name.rsplit(".", 1)
         zoom.setdefault(session, {})[state] = count
+    by_room: dict[str, dict[str, int]] = {}
+    for name, count in group("room.").items():
+        session, room = name.split(".", 1)
+        by_room.setdefault(session, {})[room] = count
     attendance: dict[str, dict[str, int]] = {}
     for which, prefix in (("matched", "attended."), ("unmatched", "unmatched.")):
         for session, count in group(prefix).items():
@@ -109,6 +115,7 @@ def report(counters: dict[str, int]) -> dict[str, Any]:
         "by_language": group("language."),
         "by_country": group("country."),
         "by_session": group("session."),
+        "by_room": by_room,  # registered people seated in each room of a session
         "emails": {name: counters.get(f"email.{name}", 0) for name in EMAIL_COUNTS},
         "zoom": {"full_sessions": sorted(group("zoom_full.")), "by_session": zoom},
         "attendance": attendance,

@@ -264,6 +264,17 @@ def get_stats(event_id: str) -> Response:
     return json_response(stats.event_stats(services(), event_id))
 
 
+@api.route(
+    "/events/{event_id}/zoom", methods=["GET"], authorizer=organizer_token, content_types=ANY
+)
+@json_route
+def get_zoom_status(event_id: str) -> Response:
+    from chalicelib.usecases import stats
+
+    _organizer("read", event_id)
+    return json_response(stats.zoom_status(services(), event_id))
+
+
 # -- announcements ---------------------------------------------------------------------
 
 

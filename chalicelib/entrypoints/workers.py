@@ -140,12 +140,15 @@ def _seconds_left(event: Any) -> Callable[[], float]:
 )
 def on_table_change(event: Any) -> dict[str, Any]:
     from chalicelib.adapters.dynamo.streams import changes_in
-    from chalicelib.usecases import outbox, stats, waitlist
+    from chalicelib.usecases import outbox, rooms, stats, waitlist
 
     wired = services()
     changes = changes_in(event.to_dict())
     correlate(changes[0].record_id if changes else None)
     counted = stats.count(wired, changes)  # raises when it cannot: the batch comes again
+    # Seated before their jobs are queued: the confirmation names the room. Raises when
+    # it cannot: the batch comes again (seating what is settled already moves nothing).
+    seating = rooms.seat(wired, changes)
     for event_id in waitlist.events_to_fill(changes):
         promoted = waitlist.promote(wired, event_id)
         if promoted:
@@ -155,7 +158,14 @@ def on_table_change(event: Any) -> dict[str, Any]:
     failed_at = outbox.relay(wired, changes)
     logger.info(
         "table changes",
-        extra={"changes": len(changes), "counted": counted, "retry_from": failed_at},
+        extra={
+            "changes": len(changes),
+            "counted": counted,
+            "seated": seating.seated,
+            "freed": seating.freed,
+            "unseated": seating.unseated,
+            "retry_from": failed_at,
+        },
     )
     return {"batchItemFailures": [{"itemIdentifier": failed_at}] if failed_at else []}
 
@@ -343,9 +353,13 @@ def zoom_worker(event: Any) -> dict[str, Any]:
 
 @workers.schedule(Rate(30, unit=Rate.MINUTES))
 def reconcile_zoom(event: Any) -> dict[str, Any]:
-    from chalicelib.usecases import zoomsync
+    from chalicelib.usecases import zoomsetup, zoomsync
 
     correlate(None)
-    report = zoomsync.reconcile(services())
+    wired = services()
+    report = zoomsync.reconcile(wired)
     logger.info("zoom reconciliation", extra={"report": asdict(report), "repairs": report.repairs})
+    # Interpretation and panelists again: the organisers may have fixed Zoom's portal.
+    setup = zoomsetup.reconcile(wired)
+    logger.info("zoom setup again", extra={"setup": setup})
     return asdict(report)

@@ -2,7 +2,8 @@
 
 The organisers' subject, text and HTML are rendered in Jinja2's sandbox with the
 placeholders filled for the recipient: their names, their manage link, their sessions
-with the time in their own zone, and their join links. In HTML every value is escaped
+with the time in their own zone, their join links, and the recording of the session
+the audience is about. In HTML every value is escaped
 (the lists we build are markup of our own, with escaped values inside); the organisers'
 HTML goes in our frame (right to left for Arabic and Urdu), followed by a footer with
 the manage and unsubscribe links. Without HTML content, the text becomes the HTML.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from chalicelib import i18n
-from chalicelib.domain.campaigns import Campaign, compiled
+from chalicelib.domain.campaigns import Campaign, compiled, recording_url
 from chalicelib.domain.events import Event
 from chalicelib.domain.registrations import Registration
 from chalicelib.mail.render import (
@@ -75,12 +76,14 @@ def announcement_mail(
     reader = registration.model_copy(update={"language": language})
     sessions = sessions_shown(event, reader, links)
     first, last = registration.first_name, registration.last_name
+    recording = recording_url(campaign, event)
     text_values = {
         "first_name": f"{FSI}{first}{PDI}",
         "last_name": f"{FSI}{last}{PDI}",
         "manage_url": links.manage,
         "sessions": _session_lines(sessions),
         "join_links": "\n".join(f"{s['title']}: {s['join_url']}" for s in sessions),
+        "recording_url": recording,
     }
     html_values = {
         "first_name": Markup('<span dir="auto">%s</span>') % first,
@@ -88,6 +91,7 @@ def announcement_mail(
         "manage_url": links.manage,
         "sessions": _session_markup(sessions),
         "join_links": _join_markup(sessions),
+        "recording_url": recording,
     }
     subject_values = {**text_values, "first_name": first, "last_name": last}
     subject = " ".join(compiled(content.subject, False).render(subject_values).split())

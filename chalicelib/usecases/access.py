@@ -18,7 +18,7 @@ from enum import StrEnum
 from chalicelib.domain.events import Event
 from chalicelib.domain.networks import network_of
 from chalicelib.domain.registrations import Registration, Status
-from chalicelib.domain.zoom import registrant_of
+from chalicelib.domain.zoom import registrant_of, room_of
 from chalicelib.ports import ClickRefused, Services
 from chalicelib.signed_links import ExpiredLink, InvalidLink, Link, Purpose, verify
 
@@ -120,16 +120,21 @@ def _join_link(services: Services, token: str, now: datetime) -> Link:
 
 
 def _location(event: Event | None, registration: Registration, session_id: str) -> str:
-    """The person's own Zoom URL for the session's meeting, else the session's."""
+    """The person's own Zoom URL for their room's meeting, else their room's (its watch
+    page, or its shared join URL), else the session's."""
     session = event.session(session_id) if event else None
     if session is not None and session.cancelled:
         raise LinkRefused(Refusal.SESSION_CANCELLED, registration.language)
+    room = room_of(registration, session)
+    if room is not None and room.watch_url:
+        return room.watch_url
     own = registrant_of(registration, session).get("join_url")
     if own:
         return own
-    if session is None or not session.join_url:
+    shared = (room.join_url if room is not None else None) or (session and session.join_url)
+    if not shared:
         raise LinkRefused(Refusal.UNAVAILABLE, registration.language)
-    return session.join_url
+    return shared
 
 
 def _language(refused: ClickRefused) -> str | None:

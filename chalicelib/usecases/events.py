@@ -112,13 +112,19 @@ def _zoom_ids_are_free(services: Services, event: Event) -> None:
     """A Zoom meeting belongs to one event session: webhooks must know whose it is."""
     taken = []
     for index, session in enumerate(event.sessions):
-        if session.zoom is None:
-            continue
-        owner = services.zoom_store.session_for(session.zoom.id)
-        if owner is not None and owner.event_id != event.id:
+        where = [(f"sessions.{index}.zoom.id", session.zoom)] if session.zoom else []
+        where += [
+            (f"sessions.{index}.rooms.{n}.zoom.id", room.zoom)
+            for n, room in enumerate(session.rooms)
+            if room.zoom is not None
+        ]
+        for where_, link in where:
+            owner = services.zoom_store.session_for(link.id)
+            if owner is None or owner.event_id == event.id:
+                continue
             taken.append(
                 FieldError(
-                    f"sessions.{index}.zoom.id",
+                    where_,
                     "zoom_id_in_use",
                     f"This Zoom id belongs to a session of the event {owner.event_id!r}.",
                 )

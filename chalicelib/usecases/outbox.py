@@ -3,8 +3,9 @@
 The table's stream is the outbox. A new registration, or one that is owed another
 email (``mail_seq`` went up), becomes a mail job. Jobs carry only ids and the sequence
 number; the worker reads the registration itself, so a job replayed later cannot
-send stale content. Registrations whose seat or sessions changed, and recorded Zoom
-webhooks, become jobs on the zoom queue; a new campaign, a job on the campaign queue;
+send stale content. Registrations whose seat or sessions changed, recorded Zoom
+webhooks and saved events (their rooms' interpretation and panelists) become jobs on
+the zoom queue; a new campaign, a job on the campaign queue;
 a new export, a job on the export queue.
 """
 
@@ -49,14 +50,14 @@ def export_jobs(change: Change) -> list[Job]:
 
 
 def _zoom_jobs(services: Services, change: Change) -> list[Job]:
-    from chalicelib.jobs import ZoomSync
+    from chalicelib.jobs import ZoomSetup, ZoomSync
     from chalicelib.usecases.zoomsync import jobs_for_change
 
     jobs = jobs_for_change(change)
-    if jobs and isinstance(jobs[0], ZoomSync):
+    if jobs and isinstance(jobs[0], ZoomSync | ZoomSetup):
         event = services.events.get(str(change.new.get("event_id", "")))
-        if event is None or not any(s.zoom for s in event.sessions):
-            return []  # no Zoom sessions: nothing to keep in sync
+        if event is None or not any(s.has_zoom for s in event.sessions):
+            return []  # no Zoom sessions (or rooms): nothing to keep in sync or set up
     return jobs
 
 

@@ -35,3 +35,23 @@ def event_stats(services: Services, event_id: str) -> dict[str, Any]:
         if code != "unknown"
     }
     return answer
+
+
+def zoom_status(services: Services, event_id: str) -> dict[str, Any]:
+    """``GET /events/{id}/zoom``: per session and room, the seats taken, the sync states,
+    whether Zoom said full, and where interpretation and panelists stand, with what the
+    organisers must do in Zoom's portal (``problems``)."""
+    from chalicelib.usecases import rooms, zoomsetup
+
+    event = known_event(services, event_id)
+    answer = zoomsetup.status(services, event)
+    counted = report(services.stats.read(event_id))
+    answer["rooms"] = rooms.occupancy(services, event)
+    answer["sync"] = counted["zoom"]["by_session"]
+    answer["full_sessions"] = counted["zoom"]["full_sessions"]
+    answer["full_rooms"] = {
+        session: [room["room"] for room in shown if room["full_in_zoom"]]
+        for session, shown in answer["rooms"].items()
+        if any(room["full_in_zoom"] for room in shown)
+    }
+    return answer

@@ -24,7 +24,7 @@ from chalicelib.domain.events import Event
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.registrations import Registration, Status
 from chalicelib.domain.text import TextError, clean_text
-from chalicelib.domain.zoom import registrant_of, sync_state_of
+from chalicelib.domain.zoom import registrant_of, sync_state_of, zoom_of
 from chalicelib.ports import AlreadyRegistered, Services, ZoomRegistrant, ZoomSession
 
 TIMESTAMP_WINDOW = 300
@@ -192,9 +192,15 @@ def registration_from_zoom(
 
 
 def joined_zoom(
-    services: Services, event: Event, session_id: str, registrant: ZoomRegistrant, person: dict
+    services: Services,
+    event: Event,
+    session_id: str,
+    registrant: ZoomRegistrant,
+    person: dict,
+    meeting: str | None = None,
 ) -> str:
-    """A registrant exists in Zoom: make sure they are ours, for that session."""
+    """A registrant exists in Zoom, in ``meeting`` (by default the session's one): make
+    sure they are ours, for that session."""
     now = services.clock()
     registration = find_registration(services, event.id, registrant)
     outcome = "known"
@@ -221,14 +227,16 @@ def joined_zoom(
         outcome = "session added"
     session = event.session(session_id)
     known = registrant_of(registration, session)
+    link = zoom_of(registration, session)
     if (
-        session is not None
-        and session.zoom is not None
+        link is not None
+        and link.key == (meeting or link.key)
         and registrant.registrant_id
         and known.get("registrant_id") != registrant.registrant_id
     ):
+        # (In another room's meeting than the person's own: theirs is made by the sync.)
         services.zoom_store.synced(
-            registration.registration_id, {session_id: (registrant, session.zoom.key)}, now
+            registration.registration_id, {session_id: (registrant, link.key)}, now
         )
     return outcome
 
@@ -273,7 +281,8 @@ def apply(services: Services, body: str) -> str:
     action = kind.split(".", 1)[-1]
     if action == "participant_joined":
         return _attendance(services, event, session.session_id, subject.get("participant") or {})
-    if ours.zoom is None or ours.zoom.id != zoom_id:
+    links = {link.id: link for link in ours.zoom_links}
+    if zoom_id not in links:
         # The organisers gave the session another meeting: whoever registers for the
         # earlier one or leaves it changes nothing here.
         return "an earlier meeting of the session"
@@ -286,7 +295,9 @@ def apply(services: Services, body: str) -> str:
     if not who or not services.zoom_store.newer(zoom_id, who, event_ts, action):
         return "already applied"
     if action in ("registration_created", "registration_approved"):
-        return joined_zoom(services, event, session.session_id, registrant, person)
+        return joined_zoom(
+            services, event, session.session_id, registrant, person, links[zoom_id].key
+        )
     return left_zoom(services, event, session.session_id, registrant)
 
 

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from chalicelib.domain.addresses import parse_address
-from chalicelib.domain.events import Event, meeting_key
+from chalicelib.domain.events import Event, Session, ZoomLink, meeting_key
 from chalicelib.domain.kinds import ItemKind
 from chalicelib.domain.registrations import Registration, RegistrationFilter, Status
-from chalicelib.domain.zoom import registrant_of, sync_state_of, wanted
+from chalicelib.domain.zoom import registrant_of, sync_state_of, wanted, zoom_of
 from chalicelib.jobs import Job, ZoomSync, ZoomWebhook
 from chalicelib.ports import Change, Services, ZoomFailure, ZoomRegistrant
-from chalicelib.usecases import zoomhooks
+from chalicelib.usecases import rooms, zoomhooks
 
 BATCH = 30
 ZOOM_NAME_MAX = 64
@@ -75,10 +75,17 @@ def sync(services: Services, registration_ids: list[str]) -> Outcome:
         if event is None:
             continue
         want = wanted(registration, event)
+        moved = _moved_rooms(registration, event)
         for session_id in sorted(want):
             session = event.session(session_id)
-            zoom = session.zoom  # type: ignore[union-attr]
+            zoom = zoom_of(registration, session)
+            assert zoom is not None
             if registrant_of(registration, session).get("registrant_id"):
+                continue
+            if session_id in moved:
+                # Out of the earlier room's meeting first (below), then into the new
+                # one's: the job comes again for that.
+                outcome.again(registration.registration_id, None)
                 continue
             if sync_state_of(registration, session) in NOT_AGAIN:
                 outcome.skipped += 1
@@ -86,19 +93,21 @@ def sync(services: Services, registration_ids: list[str]) -> Outcome:
             adds[(zoom.type, zoom.id)].append((registration, session_id))
         for session_id in registration.zoom:
             session = event.session(session_id)
-            if session_id in want or session is None or session.zoom is None or session.cancelled:
+            if session is None or not session.has_zoom or session.cancelled:
                 continue
-            # Only a registrant of the session's meeting as it is now is cancelled: an
+            if session_id in want and session_id not in moved:
+                continue
+            # Only a registrant of a meeting the session has now is cancelled: an
             # earlier meeting's is the organisers' to close with that meeting.
-            known = registrant_of(registration, session)
-            if not known.get("registrant_id"):
+            link = _recorded_meeting(registration, session) if session_id in moved else None
+            known = registration.zoom[session_id] if link else registrant_of(registration, session)
+            link = link or zoom_of(registration, session)
+            if not known.get("registrant_id") or link is None:
                 continue
             # An erased registration keeps only the registrant id: Zoom cancels by id.
             address = parse_address(registration.email).ascii if registration.email else ""
             registrant = ZoomRegistrant(address, known["registrant_id"], "")
-            cancels[(session.zoom.type, session.zoom.id)].append(
-                (registration, session_id, registrant)
-            )
+            cancels[(link.type, link.id)].append((registration, session_id, registrant))
     # Each registration's adds are counted in one write, whichever meetings they are for,
     # and what Zoom answers is kept in one write per registration once every meeting has
     # answered (or as this run ends, however it ends).
@@ -118,6 +127,28 @@ def sync(services: Services, registration_ids: list[str]) -> Outcome:
     for (kind, zoom_id), people in cancels.items():
         _cancel(services, kind, zoom_id, people, outcome)
     return outcome
+
+
+def _recorded_meeting(registration: Registration, session: Session) -> ZoomLink | None:
+    """The meeting of the session the registration's recorded registrant is in, if it
+    is still one of the session's."""
+    meeting = registration.zoom.get(session.id, {}).get("meeting")
+    return next((link for link in session.zoom_links if link.key == meeting), None)
+
+
+def _moved_rooms(registration: Registration, event: Event) -> set[str]:
+    """Sessions whose recorded Zoom registrant is in another room's meeting than the one
+    the person is seated in now (the organisers changed the rooms)."""
+    moved = set()
+    for session_id, record in registration.zoom.items():
+        session = event.session(session_id)
+        if session is None or not session.rooms or not record.get("registrant_id"):
+            continue
+        now = zoom_of(registration, session)
+        recorded = _recorded_meeting(registration, session)
+        if recorded is not None and (now is None or now.key != recorded.key):
+            moved.add(session_id)
+    return moved
 
 
 class Answers:
@@ -257,17 +288,24 @@ def _failed(
         _each(
             lambda one: services.zoom_store.release_add(one[0].registration_id, one[1], day), group
         )
+    meeting = meeting_key(kind, zoom_id)
+    event: Event | None = None
     if failure.kind == "full":
         session = services.zoom_store.session_for(zoom_id)
-        if session is not None:
+        event = services.events.get(session.event_id) if session is not None else None
+        ours = event.session(session.session_id) if event and session else None
+        if session is not None and (ours is None or ours.room(meeting) is None):
             services.zoom_store.session_full(session.event_id, session.session_id, now)
-    meeting = meeting_key(kind, zoom_id)
     for registration, session_id in group:
         rid = registration.registration_id
         if failure.kind == "full":
             services.zoom_store.mark(
                 rid, session_id, "full", now, "Zoom's capacity is reached", meeting=meeting
             )
+            if event is not None and (ours := event.session(session_id)) and ours.room(meeting):
+                # Full in Zoom before its capacity here: the next room, once (a seat
+                # change, which the stream turns into an add to that room's meeting).
+                rooms.move_on(services, event, registration, session_id, meeting)
         elif failure.kind == "daily_limit":
             services.zoom_store.mark(
                 rid, session_id, "deferred", now, failure.reason, meeting=meeting
@@ -361,17 +399,31 @@ def reconcile(services: Services) -> Report:
         ours = _all_registrations(services, event_id)
         for session in event.sessions:
             # A cancelled session's meeting is the organisers' to close in Zoom.
-            if session.zoom is not None and not session.cancelled:
-                _reconcile_session(services, event, session.id, ours, report)
+            if session.cancelled:
+                continue
+            for link in session.zoom_links:  # each room's meeting, or the session's one
+                _reconcile_session(services, event, session.id, link, ours, report)
     return report
 
 
+def _recorded_in(registration: Registration, session: Session, link: ZoomLink) -> dict[str, Any]:
+    """The registration's recorded registrant for the session, if it is in ``link``."""
+    record = registration.zoom.get(session.id, {})
+    default = session.zoom.key if session.zoom is not None else None
+    return record if record.get("meeting", default) == link.key else {}
+
+
 def _reconcile_session(
-    services: Services, event: Event, session_id: str, ours: list[Registration], report: Report
+    services: Services,
+    event: Event,
+    session_id: str,
+    zoom: ZoomLink,
+    ours: list[Registration],
+    report: Report,
 ) -> None:
     now = services.clock()
     session = event.session(session_id)
-    zoom = session.zoom  # type: ignore[union-attr]
+    assert session is not None
     registrants = _zoom_registrants(services, zoom.type, zoom.id)
     report.sessions += 1
     report.in_zoom += len(registrants)
@@ -379,18 +431,19 @@ def _reconcile_session(
     matched: set[str] = set()
     to_cancel: list[ZoomRegistrant] = []
     to_sync: list[str] = []
+
+    def here(registration: Registration) -> bool:  # belongs in this meeting for the session
+        link = zoom_of(registration, session)
+        return session_id in wanted(registration, event) and link is not None and link == zoom
+
     # Someone who cancelled and registered again is two registrations with one email.
-    held = {
-        parse_address(r.email).ascii.lower()
-        for r in ours
-        if r.erased_at is None and session_id in wanted(r, event)
-    }
+    held = {parse_address(r.email).ascii.lower() for r in ours if r.erased_at is None and here(r)}
     by_id = {r.registrant_id: r for r in registrants}
     for registration in ours:
         if registration.erased_at is not None:
             # Erased here: cancel its registrant in Zoom (known by id only), and never
             # take it for a stranger to register from Zoom.
-            known = registrant_of(registration, session).get("registrant_id")
+            known = _recorded_in(registration, session, zoom).get("registrant_id")
             there = by_id.get(known) if known else None
             if there is not None:
                 matched.add(there.email.lower())
@@ -400,9 +453,10 @@ def _reconcile_session(
         there = in_zoom.get(email)
         if there is not None:
             matched.add(email)
-        holds = session_id in wanted(registration, event)
-        known = registrant_of(registration, session).get("registrant_id")
+        holds = here(registration)
+        known = _recorded_in(registration, session, zoom).get("registrant_id")
         state = sync_state_of(registration, session)
+        elsewhere = session.rooms and session_id in wanted(registration, event)
         if holds and there is not None and known != there.registrant_id:
             services.zoom_store.synced(
                 registration.registration_id, {session_id: (there, zoom.key)}, now
@@ -419,13 +473,15 @@ def _reconcile_session(
         elif not holds and there is not None and email not in held:
             if registration.status is Status.CANCELLED or known or state == "cancelled":
                 to_cancel.append(there)  # we gave it up; Zoom never heard
+            elif elsewhere:
+                to_cancel.append(there)  # seated in another room of the session
             elif registration.status is Status.REGISTERED:
                 # They registered in Zoom and we never heard: the session is theirs here too.
-                zoomhooks.joined_zoom(services, event, session_id, there, {})
+                zoomhooks.joined_zoom(services, event, session_id, there, {}, zoom.key)
                 report.created_here += 1
     strangers = [r for email, r in in_zoom.items() if email not in matched]
     for registrant in strangers:
-        outcome = zoomhooks.joined_zoom(services, event, session_id, registrant, {})
+        outcome = zoomhooks.joined_zoom(services, event, session_id, registrant, {}, zoom.key)
         if outcome in ("created", "session added"):
             report.created_here += 1
     if to_cancel:
@@ -441,10 +497,21 @@ def jobs_for_change(change: Change) -> list[Job]:
     kind = change.kind()
     if kind == ItemKind.ZOOM_WEBHOOK and change.event_name == "INSERT":
         return [ZoomWebhook(body=new["body"])]
+    if kind == ItemKind.EVENT and change.event_name != "REMOVE":
+        from chalicelib.jobs import ZoomSetup
+
+        # Its sessions' interpretation and speakers, applied to its Zoom rooms.
+        if change.event_name == "INSERT" or new.get("settings") != old.get("settings"):
+            return [ZoomSetup(event_id=new["event_id"], correlation_id=change.record_id or None)]
+        return []
     if kind != ItemKind.REGISTRATION or change.event_name == "REMOVE":
         return []
     inserted = change.event_name == "INSERT"
-    moved = new.get("status") != old.get("status") or new.get("sessions") != old.get("sessions")
+    moved = (
+        new.get("status") != old.get("status")
+        or new.get("sessions") != old.get("sessions")
+        or (new.get("rooms") or {}) != (old.get("rooms") or {})  # seated, or another room
+    )
     if inserted and new.get("status") != Status.REGISTERED.value:
         return []
     if inserted or moved:

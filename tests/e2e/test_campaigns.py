@@ -518,6 +518,85 @@ def test_only_a_send_token_for_the_event_may_create_and_unknown_campaigns_are_40
     _no_new_errors(local, errors_before)
 
 
+# -- 5b. follow-up by attendance -------------------------------------------------------
+
+
+def test_a_follow_up_to_attended_false_reaches_those_who_neither_clicked_nor_joined(
+    local, errors_before
+):
+    from chalicelib.signed_links import registration_links
+
+    event_id = "camp-followup"
+    recording = "https://video.example.org/camp-followup/education"
+    body = event_body(zoom_base_for(event_id), registration={"opens_at": "2020-01-01T00:00:00Z"})
+    body["sessions"][0]["recording_url"] = recording  # education
+    response = requests.put(
+        f"{local.url}/events/{event_id}",
+        json=body,
+        headers=_organizer(local.organizer_token),
+        timeout=30,
+    )
+    assert response.status_code in (200, 201), response.text
+    specs = [
+        {"email": "fu-click@example.org", "language": "en", "sessions": ["education"]},
+        {"email": "fu-zoom@example.org", "language": "en", "sessions": ["education"]},
+        {"email": "fu-missed@example.org", "language": "en", "sessions": ["education"]},
+        {"email": "fu-missed-ar@example.org", "language": "ar"},  # every session
+        {"email": "fu-other@example.org", "language": "en", "sessions": ["family"]},
+    ]
+    ids = _register_all(local, event_id, specs)
+    # One clicks the join link of their email; one joins with Zoom's own link.
+    event = local.majlis.events.get(event_id)
+    clicker = local.majlis.registrations.get(ids[0], consistent=True)
+    links = registration_links(local.majlis.keys.keys(), local.url, event, clicker)
+    clicked = requests.get(links.join["education"], allow_redirects=False, timeout=10)
+    assert clicked.status_code == 302, clicked.text
+    education_zoom = body["sessions"][0]["zoom"]["id"]
+    local.zoom.join(education_zoom, email="fu-zoom@example.org", kind="webinar")
+    _wait_for(
+        "Zoom's participant_joined applied",
+        lambda: "education" in local.majlis.registrations.get(ids[1], consistent=True).attended,
+        local,
+    )
+    follow_up = {
+        "name": "The recording",
+        "audience": {"attended": {"session": "education", "value": False}},
+        "content": {
+            "ar": {"subject": "FUP1 فاتتك الجلسة", "text": "التسجيل: {{recording_url}}"},
+            "en": {
+                "subject": "FUP1 Missed it, {{first_name}}?",
+                "text": "Watch it again: {{recording_url}}",
+                "html": '<p><a href="{{recording_url}}">Watch it again</a></p>',
+            },
+        },
+    }
+    dry = _dry_run(local, event_id, follow_up)
+    assert (dry["recipients"], dry["by_language"]) == (2, {"ar": 1, "en": 1}), dry
+    created = _create(local, event_id, follow_up)
+    assert created["recipients"] == 2
+    _done(local, event_id, created["campaign_id"])
+    _at_least(local, "FUP1", 2)
+    time.sleep(1.0)  # room for a wrong extra email to show
+    messages = _announcements(local, "FUP1")
+    assert Counter(_address(m) for m in messages) == {
+        "fu-missed@example.org": 1,
+        "fu-missed-ar@example.org": 1,
+    }
+    for message in messages:
+        text, html = _texts(message)
+        assert recording in text and recording in html
+        assert "{{" not in text and "{{" not in html
+    # Without a recording yet, a campaign that links to it is refused.
+    refused = _post_campaign(
+        local,
+        event_id,
+        {**follow_up, "audience": {"attended": {"session": "family", "value": False}}},
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["code"] == "no_recording"
+    _no_new_errors(local, errors_before)
+
+
 # -- 6. cancel -------------------------------------------------------------------------
 
 

@@ -129,6 +129,8 @@ def test_the_report_has_the_shape_of_the_api():
         "attended.education": 1,
         "unmatched.education": 4,
         "link_shared": 1,
+        "room.education.webinar:81234567890": 2,
+        "room.education.watch": 0,
         "language.ar": 0,  # counted and taken back: not shown
     }
     assert report(counters) == {
@@ -136,6 +138,7 @@ def test_the_report_has_the_shape_of_the_api():
         "by_language": {"ur": 2},
         "by_country": {"PK": 2},
         "by_session": {"education": 2},
+        "by_room": {"education": {"webinar:81234567890": 2}},
         "emails": {
             "sent": 3,
             "delivered": 0,

@@ -29,6 +29,9 @@ from chalicelib.ports import (
     OverLimit,
     Page,
     RegistrationStore,
+    RoomCount,
+    RoomMove,
+    RoomTaken,
     SeatsChanged,
     Stale,
     StoreBusy,
@@ -736,6 +739,123 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             if error_code(error) != "ConditionalCheckFailedException":  # else: deleted since
                 raise
 
+    # -- rooms ---------------------------------------------------------------------
+
+    def room_counts(self, event_id: str, session_id: str) -> dict[str, RoomCount]:
+        found: dict[str, RoomCount] = {}
+        query: dict[str, Any] = {
+            "TableName": self.name,
+            "ConsistentRead": True,
+            **schema.rooms_query(event_id, session_id),
+        }
+        while True:
+            answer = self.db.query(**query)
+            for item in answer.get("Items", []):
+                found[schema.room_in(item)] = RoomCount(
+                    seated=int(item.get("seated", {}).get("N", "0")),
+                    closed="closed_at" in item,
+                )
+            if "LastEvaluatedKey" not in answer:
+                return found
+            query["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def move_rooms(self, registration_id: str, event_id: str, moves: Sequence[RoomMove]) -> bool:
+        if not moves:
+            return True
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets, removes, conditions = [], [], ["attribute_exists(pk)"]
+        counters: list[tuple[str, dict[str, Any]]] = []  # (session, update)
+        for n, move in enumerate(moves):
+            names[f"#s{n}"] = move.session_id
+            path = f"rooms.#s{n}"
+            if move.old is None:
+                conditions.append(f"attribute_not_exists({path})")
+            else:
+                values[f":old{n}"] = move.old
+                conditions.append(f"{path} = :old{n}")
+                counters.append(
+                    (move.session_id, self._seat(event_id, move.session_id, move.old, -1))
+                )
+            if move.new is None:
+                removes.append(path)
+                continue
+            values[f":new{n}"] = move.new
+            values[f":sid{n}"] = move.session_id
+            sets.append(f"{path} = :new{n}")
+            conditions.append(f"contains(sessions, :sid{n})")
+            counters.append(
+                (move.session_id, self._seat(event_id, move.session_id, move.new, 1, move.capacity))
+            )
+        if any(move.new is not None for move in moves):
+            names["#status"] = "status"
+            values[":registered"] = Status.REGISTERED
+            conditions.append("#status = :registered")
+        expression = " ".join(
+            part
+            for part in (
+                "SET " + ", ".join(sets) if sets else "",
+                "REMOVE " + ", ".join(removes) if removes else "",
+            )
+            if part
+        )
+        update: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": to_attributes(schema.registration_key(registration_id)),
+            "UpdateExpression": expression,
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            update["ExpressionAttributeValues"] = to_attributes(values)
+        items = [{"Update": update}] + [{"Update": counter} for _, counter in counters]
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                self.db.transact_write_items(TransactItems=items)
+                return True
+            except ClientError as error:
+                code = error_code(error)
+                if code != "TransactionCanceledException":
+                    if code in THROTTLED:
+                        raise StoreBusy() from error
+                    raise
+                codes = [r.get("Code") for r in reasons(error)]
+                if len(codes) == len(items) and codes[0] == "ConditionalCheckFailed":
+                    return False
+                if len(codes) == len(items) and "ConditionalCheckFailed" in codes[1:]:
+                    raise RoomTaken(
+                        counters[codes.index("ConditionalCheckFailed", 1) - 1][0]
+                    ) from None
+                backoff(attempt)
+        raise StoreBusy()
+
+    def _seat(
+        self, event_id: str, session_id: str, room: str, step: int, capacity: int | None = None
+    ) -> dict[str, Any]:
+        """A room counter's update: a seat taken (``step`` 1, on the room's condition)
+        or given back (-1)."""
+        update: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": to_attributes(schema.room_key(event_id, session_id, room)),
+            "UpdateExpression": "ADD seated :step",
+            "ExpressionAttributeValues": to_attributes({":step": step}),
+        }
+        if step > 0:
+            condition = "attribute_not_exists(closed_at)"
+            if capacity is not None:
+                condition += " AND (attribute_not_exists(seated) OR seated < :cap)"
+                update["ExpressionAttributeValues"][":cap"] = {"N": str(capacity)}
+            update["ConditionExpression"] = condition
+        return update
+
+    def close_room(self, event_id: str, session_id: str, room: str, now: datetime) -> None:
+        self.db.update_item(
+            TableName=self.name,
+            Key=to_attributes(schema.room_key(event_id, session_id, room)),
+            UpdateExpression="SET closed_at = if_not_exists(closed_at, :now)",
+            ExpressionAttributeValues=to_attributes({":now": now}),
+        )
+
     def page(
         self, event_id: str, where: RegistrationFilter, limit: int, cursor: str | None
     ) -> Page:
@@ -790,6 +910,23 @@ def _filter_expression(where: RegistrationFilter, query: dict[str, Any]) -> str:
             values[f":session{i}"] = {"S": session_id}
             parts.append(f"contains(sessions, :session{i})")
         clauses.append(f"({' OR '.join(parts)})")
+    if where.attended is not None:
+        # domain/attendance.py's rule: a click (clicks.{s}.first) or Zoom's join
+        # (attended.{s}); those who missed it had the session among theirs.
+        session_id, came = where.attended
+        names.update({"#attended_session": session_id, "#first_click": "first"})
+        if came:
+            clauses.append(
+                "(attribute_exists(attended.#attended_session)"
+                " OR attribute_exists(clicks.#attended_session.#first_click))"
+            )
+        else:
+            values[":attended_session"] = {"S": session_id}
+            clauses.append(
+                "contains(sessions, :attended_session)"
+                " AND attribute_not_exists(attended.#attended_session)"
+                " AND attribute_not_exists(clicks.#attended_session.#first_click)"
+            )
     if names:
         query["ExpressionAttributeNames"] = names
     return " AND ".join(clauses)

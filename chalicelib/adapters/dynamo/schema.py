@@ -40,6 +40,11 @@ no ``kind``.
 - (zoom seen): ``ZOOMSEEN#{zoom id}#{registrant}`` / ``SEEN``; the newest ``event_ts``
   applied; TTL 30 days.
 - ``zoom_full``: ``EVENT#{event}#ZOOMFULL`` / session id: Zoom took no more registrants.
+- ``zoom_setup``: ``EVENT#{event}#ZOOMSETUP`` / ``{session}#{room key}``; what applying
+  the session's interpretation (``interpretation``) and speakers (``panelists``, with
+  the panelists Majlis added) to that Zoom room came to.
+- (room seats): ``EVENT#{event}#ROOMS`` / ``{session}#{room key}``; ``seated``, and
+  ``closed_at`` once Zoom said the room was full.
 - ``attendance_unmatched``: ``EVENT#{event}#ATTEND#{session}`` / participant id: a join
   that matched no registration.
 
@@ -60,7 +65,9 @@ Indexes
 
 On a registration itself: ``clicks.{session}`` (first and last join click),
 ``zoom.{session}`` (registrant id, join URL), ``zoom_sync.{session}`` (state, reason),
-``zoom_tries.{session}@{day}`` (adds sent to Zoom that UTC day), ``attended.{session}``.
+``zoom_tries.{session}@{day}`` (adds sent to Zoom that UTC day), ``attended.{session}``
+(first join reported by Zoom) and ``attended_last.{session}`` (last),
+``rooms.{session}`` (the key of the room the person is seated in).
 
 Rate-limit table (``pk``)
 =========================
@@ -174,6 +181,25 @@ def event_key(event_id: str) -> dict[str, str]:
 
 def seats_key(event_id: str) -> dict[str, str]:
     return {"pk": f"{EVENT}{event_id}", "sk": "SEATS"}
+
+
+def room_key(event_id: str, session_id: str, room: str) -> dict[str, str]:
+    return {"pk": f"{EVENT}{event_id}#ROOMS", "sk": f"{session_id}#{room}"}
+
+
+def rooms_query(event_id: str, session_id: str) -> dict[str, Any]:
+    """A Query's arguments for the seat counters of a session's rooms."""
+    return {
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :session)",
+        "ExpressionAttributeValues": to_attributes(
+            {":pk": f"{EVENT}{event_id}#ROOMS", ":session": f"{session_id}#"}
+        ),
+    }
+
+
+def room_in(item: dict[str, Any]) -> str:
+    """The room key of a room counter item (as the table holds it)."""
+    return item["sk"]["S"].split("#", 1)[1]
 
 
 def stats_key(event_id: str) -> dict[str, str]:
@@ -556,6 +582,10 @@ def zoom_full_item(event_id: str, session_id: str, now: datetime) -> dict[str, A
         "kind": ItemKind.ZOOM_FULL,
         "at": now,
     }
+
+
+def zoom_setup_key(event_id: str, session_id: str, room: str) -> dict[str, str]:
+    return {"pk": f"{EVENT}{event_id}#ZOOMSETUP", "sk": f"{session_id}#{room}"}
 
 
 def unmatched_attendance_item(

@@ -1,6 +1,7 @@
 """What Majlis keeps about Zoom, in the one table (keys in ``schema.py``): which event
 session each meeting or webinar is, webhooks received, the newest event applied per
-registrant, registrants' ids, sessions full in Zoom and unmatched attendance; and, on
+registrant, registrants' ids, sessions full in Zoom, unmatched attendance and what
+setting up each room (interpretation, panelists) came to; and, on
 the registration itself, each session's Zoom registrant, sync state and add attempts.
 """
 
@@ -14,10 +15,11 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.aws import error_code
 from chalicelib.adapters.dynamo import schema
-from chalicelib.adapters.dynamo.schema import registration_key, to_attributes
-from chalicelib.adapters.dynamo.table import Table
+from chalicelib.adapters.dynamo.schema import from_attributes, registration_key, to_attributes
+from chalicelib.adapters.dynamo.table import CONFLICT_RETRIES, Table, backoff
 from chalicelib.domain.events import Event, utc_text
-from chalicelib.ports import ZoomRegistrant, ZoomSession, ZoomStore
+from chalicelib.domain.kinds import ItemKind
+from chalicelib.ports import StoreBusy, ZoomRegistrant, ZoomSession, ZoomStore
 
 
 class DynamoZoomStore(Table, ZoomStore):
@@ -62,13 +64,13 @@ class DynamoZoomStore(Table, ZoomStore):
     # -- mappings ----------------------------------------------------------------------
 
     def map_event(self, event: Event) -> None:
-        zoom_sessions = [s for s in event.sessions if s.zoom]
+        zoom_sessions = [s for s in event.sessions if s.has_zoom]
         if not zoom_sessions:
             return
         self._put(schema.zoom_event_index_item(event.id))
         for session in zoom_sessions:
-            assert session.zoom is not None
-            self._put(schema.zoom_session_item(session.zoom.id, event.id, session.id))
+            for link in session.zoom_links:  # its rooms', or its one
+                self._put(schema.zoom_session_item(link.id, event.id, session.id))
 
     def session_for(self, zoom_id: str) -> ZoomSession | None:
         item = self.db.get_item(
@@ -229,13 +231,7 @@ class DynamoZoomStore(Table, ZoomStore):
     ) -> None:
         joined = str(participant.get("join_time") or utc_text(now))
         if registration_id is not None:
-            self._update(
-                registration_key(registration_id),
-                "SET attended.#session = if_not_exists(attended.#session, :joined)",
-                {"#session": session_id},
-                {":joined": joined},
-                condition="attribute_exists(pk)",
-            )
+            self._joined(registration_key(registration_id), session_id, joined)
             return
         who = str(
             participant.get("participant_uuid")
@@ -249,5 +245,107 @@ class DynamoZoomStore(Table, ZoomStore):
             )
         )
 
+    def _joined(
+        self, key: dict[str, str], session_id: str, joined: str, retried: bool = False
+    ) -> None:
+        """``attended`` keeps the earliest join, ``attended_last`` the latest, whatever
+        order Zoom delivers them in (the times are RFC 3339 in UTC: they sort as text).
+        In order, one write; a join older than the last one known, a second."""
+        names = {"#session": session_id}
+        values = {":joined": joined}
+        try:
+            later = self._update(
+                key,
+                "SET attended.#session = if_not_exists(attended.#session, :joined), "
+                "attended_last.#session = :joined",
+                names,
+                values,
+                condition="attribute_exists(pk) AND (attribute_not_exists(attended_last.#session)"
+                " OR attended_last.#session < :joined)",
+            )
+        except ClientError as error:
+            # A registration stored before attended_last existed has no map to set in.
+            if retried or error_code(error) != "ValidationException":
+                raise
+            self._update(
+                key,
+                "SET attended_last = if_not_exists(attended_last, :empty)",
+                {},
+                {":empty": {}},
+                condition="attribute_exists(pk)",
+            )
+            self._joined(key, session_id, joined, retried=True)
+            return
+        if not later:
+            self._update(
+                key,
+                "SET attended.#session = :joined",
+                names,
+                values,
+                condition="attribute_exists(pk) AND attended.#session > :joined",
+            )
+
     def session_full(self, event_id: str, session_id: str, now: datetime) -> None:
         self._put(schema.zoom_full_item(event_id, session_id, now))
+
+    # -- room setup ----------------------------------------------------------------------
+
+    def zoom_setup(
+        self, event_id: str, rooms: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        # By key (BatchGetItem, 100 at a time), not by Query: the zoom worker reads no more
+        # than the rooms its event names.
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        wanted = list(dict.fromkeys(rooms))
+        for start in range(0, len(wanted), 100):
+            keys = [
+                to_attributes(schema.zoom_setup_key(event_id, session_id, room))
+                for session_id, room in wanted[start : start + 100]
+            ]
+            request: dict[str, Any] = {self.name: {"Keys": keys, "ConsistentRead": True}}
+            for attempt in range(CONFLICT_RETRIES * 2):
+                answer = self.db.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.name, []):
+                    values = from_attributes(item)
+                    record = {k: values[k] for k in ("interpretation", "panelists") if k in values}
+                    found[(values["session_id"], values["room"])] = record
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                backoff(attempt)
+            else:
+                raise StoreBusy()
+        return found
+
+    def record_setup(
+        self,
+        event_id: str,
+        session_id: str,
+        room: str,
+        part: str,
+        record: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        if part not in ("interpretation", "panelists"):
+            raise ValueError(f"no setup part {part!r}")
+        self._update(
+            schema.zoom_setup_key(event_id, session_id, room),
+            "SET #part = :record, #kind = :kind, #event = :event, #session = :session, "
+            "#room = :room, #at = :now",
+            {
+                "#part": part,
+                "#kind": "kind",
+                "#event": "event_id",
+                "#session": "session_id",
+                "#room": "room",
+                "#at": "updated_at",
+            },
+            {
+                ":record": {**record, "at": utc_text(now)},
+                ":kind": ItemKind.ZOOM_SETUP,
+                ":event": event_id,
+                ":session": session_id,
+                ":room": room,
+                ":now": now,
+            },
+        )

@@ -5,14 +5,15 @@ keeps the stand-in's the same way (``.local/state/zoom.json``). :class:`Persiste
 gives ``ZoomStandIn``:
 
 - ``export_state()``: a JSON-serialisable copy of what a registrant's join link and
-  Majlis's sync depend on: sessions (topic, times, uuid, approval), their registrants in
-  creation order (cancelled ones included) and who holds each email, the join links'
-  tokens, deleted ids, today's add attempts per registrant (Zoom's daily limit outlives a
-  restart), the host id, and webhooks not yet delivered. The address it served at is
-  ``base_url``.
+  Majlis's sync depend on: sessions (topic, times, uuid, approval, capacity, settings
+  such as interpretation, panelists, livestream), their registrants in creation order
+  (cancelled ones included) and who holds each email, the join links' tokens, deleted
+  ids, today's add attempts per registrant (Zoom's daily limit outlives a restart), the
+  host id, the account's custom languages, and webhooks not yet delivered. The address
+  it served at is ``base_url``.
 - ``import_state(state)``: put that back into a started stand-in, replacing its data.
-  When it now serves at another address, every join URL (and every pending webhook's
-  body) is re-pointed from the exported ``base_url`` to the current one; pending
+  When it now serves at another address, every join URL (registrants' and panelists', and every
+  pending webhook's body) is re-pointed from the exported ``base_url`` to the current one; pending
   webhooks go to the current ``webhook_url``, from their attempt on, as Zoom retries.
 
 Access tokens, page tokens, call counts, the request log and webhook records are not
@@ -41,6 +42,7 @@ class PersistenceMixin:
     _lock: threading.RLock
     _cond: threading.Condition
     _webhook_url: str | None
+    _custom_languages: set[str]
     _sessions: dict[tuple[str, str], _Session]
     _deleted: set[str]
     _join_tokens: dict[str, tuple[str, str, str]]
@@ -68,6 +70,10 @@ class PersistenceMixin:
                         "active": session.active,
                         "registrants": [dict(r) for r in session.registrants],
                         "by_email": {email: r["id"] for email, r in session.by_email.items()},
+                        "capacity": session.capacity,
+                        "settings": json.loads(json.dumps(session.settings)),
+                        "panelists": [dict(p) for p in session.panelists],
+                        "livestream": json.loads(json.dumps(session.livestream)),
                     }
                 )
             pending = [
@@ -82,6 +88,7 @@ class PersistenceMixin:
                 "version": STATE_VERSION,
                 "base_url": self.base_url,
                 "host_id": self.host_id,
+                "custom_languages": sorted(self._custom_languages),
                 "sessions": sessions,
                 "deleted": sorted(self._deleted),
                 "join_tokens": {token: list(target) for token, target in self._join_tokens.items()},
@@ -101,6 +108,8 @@ class PersistenceMixin:
         self._reset_data()
         with self._cond:
             self.host_id = state["host_id"]
+            if "custom_languages" in state:
+                self._custom_languages = set(state["custom_languages"])
             for saved in state["sessions"]:
                 registrants = [
                     {**registrant, "join_url": moved(registrant["join_url"])}
@@ -120,6 +129,13 @@ class PersistenceMixin:
                     by_id=by_id,
                     by_email={email: by_id[rid] for email, rid in saved["by_email"].items()},
                     active=saved["active"],
+                    # Absent from states exported before rooms, interpretation and panelists.
+                    capacity=saved.get("capacity"),
+                    settings=saved.get("settings", {}),
+                    panelists=[
+                        {**p, "join_url": moved(p["join_url"])} for p in saved.get("panelists", [])
+                    ],
+                    livestream=saved.get("livestream", {}),
                 )
                 self._sessions[(session.kind, session.zoom_id)] = session
             self._deleted = set(state["deleted"])

@@ -4,13 +4,14 @@
 ``delete_session``, created on first use of a plausible id otherwise), adding one
 registrant, batch adding, listing with ``next_page_token`` and status changes (approve,
 cancel, deny), with Zoom's rules: 3 adds per registrant per UTC day, a capacity
-(``self.capacity``, 4,999 by default; error 3043 when full), 30 per batch or status change.
+(``self.capacity``, 4,999 by default, or a room's own smaller ``capacity`` given to
+``add_session``; error 3043 when full), 30 per batch or status change.
 Handlers run with the lock held and raise :class:`~.common.ApiError` for Zoom's error
 answers; each new registrant and each status change queues a webhook through
 ``webhooks.WebhooksMixin._emit``.
 
-Later per-session settings (room capacities, interpretation) would live on ``_Session``;
-endpoints of their own (panelists, livestreaming) would go in a part of their own.
+Per-session settings (capacity, interpretation, panelists, livestream) live on
+``_Session``; their endpoints are parts of their own (``settings``, ``panelists``).
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ class _Session:
     by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_email: dict[str, dict[str, Any]] = field(default_factory=dict)  # not cancelled
     active: int = 0  # approved or pending: what counts against capacity
+    capacity: int | None = None  # this room's own cap (below the account's), if any
+    settings: dict[str, Any] = field(default_factory=dict)  # as PATCHed (interpretation …)
+    panelists: list[dict[str, Any]] = field(default_factory=list)  # webinars only
+    livestream: dict[str, Any] = field(default_factory=dict)  # settings and ``status``
 
     @property
     def type(self) -> int:
@@ -93,8 +98,11 @@ class RegistrantsMixin:
         start_time: str | None = None,
         duration: int = 120,
         approval_type: int = 0,
+        capacity: int | None = None,
     ) -> None:
-        """Configure a meeting or webinar (otherwise created on first use of its id)."""
+        """Configure a meeting or webinar (otherwise created on first use of its id);
+        ``capacity``: it takes at most that many registrants (3043 beyond), fewer than
+        the account's ``self.capacity`` allows."""
         kind = _kind(kind)
         zoom_id = str(zoom_id)
         with self._lock:
@@ -107,6 +115,7 @@ class RegistrantsMixin:
                 session.start_time = start_time
             session.duration = duration
             session.approval_type = approval_type
+            session.capacity = capacity
 
     def delete_session(self, kind: str, zoom_id: str) -> None:
         """Make a meeting or webinar unknown: its endpoints answer 404 code 3001."""
@@ -164,6 +173,12 @@ class RegistrantsMixin:
         )
         return ApiError(429, {"code": 429, "message": message}, {"Retry-After": str(retry_after)})
 
+    def _limit(self, session: _Session) -> int:
+        """How many registrants the session takes: the account's cap, or its own if lower."""
+        if session.capacity is None:
+            return self.capacity
+        return min(self.capacity, session.capacity)
+
     def _full(self, session: _Session) -> ApiError:
         return ApiError(
             400,
@@ -208,7 +223,7 @@ class RegistrantsMixin:
         existing = session.by_email.get(email.lower())
         if existing is not None:
             return existing
-        if session.active >= self.capacity:
+        if session.active >= self._limit(session):
             raise self._full(session)
         registrant_id = secrets.token_urlsafe(16)
         token = secrets.token_urlsafe(32)
@@ -288,7 +303,7 @@ class RegistrantsMixin:
         if over:
             raise self._daily_limited(session, over)
         new = {p["email"].strip().lower() for p in people} - session.by_email.keys()
-        if session.active + len(new) > self.capacity:
+        if session.active + len(new) > self._limit(session):
             raise self._full(session)
         answers = []
         for person in people:
@@ -397,7 +412,7 @@ class RegistrantsMixin:
                 targets.append(found)
         if action == "approve":
             joining = sum(1 for r in targets if r["status"] == "denied")
-            if session.active + joining > self.capacity:
+            if session.active + joining > self._limit(session):
                 raise self._full(session)
         for registrant in targets:
             was_active = registrant["status"] in ("approved", "pending")

@@ -4,14 +4,14 @@
 to ``ZoomStandIn._handle``. :class:`ServerMixin` gives ``ZoomStandIn`` its lifecycle
 (``start``, ``stop``, context manager, ``base_url``, ``api_url``, ``oauth_url``), the routing
 of paths to endpoints (``/oauth/token`` → ``oauth``, ``/w/{id}`` → ``participants``,
-``/v2/{meetings|webinars}/{id}/...`` → ``registrants``), the gate every /v2 request passes
-(access token, rate limit, injected 429s and 5xx from ``faults``) and the per-endpoint call
-counts and request log.
+``/v2/{meetings|webinars}/{id}/registrants...`` → ``registrants``, ``/v2/{…}/{id}`` and
+``…/livestream`` → ``settings``, ``/v2/webinars/{id}/panelists`` → ``panelists``), the gate
+every /v2 request passes (access token, rate limit, injected 429s and 5xx from ``faults``)
+and the per-endpoint call counts and request log.
 
-New /v2 endpoints (webinar panelists, livestreaming, interpretation settings, room
-capacities) need a path in ``_API_ROUTE``, a row in ``_ENDPOINTS`` and ``CATEGORY``, and a
-handler ``(session, query, body) -> Result`` in the dispatch table of ``_api``, written in
-a part of their own and mixed into ``ZoomStandIn`` in ``standin.py``.
+A new /v2 endpoint needs a path in ``_API_ROUTE``, a row in ``_ENDPOINTS`` and
+``CATEGORY``, and a handler ``(session, query, body) -> Result`` in the dispatch table of
+``_api``, written in a part of its own and mixed into ``ZoomStandIn`` in ``standin.py``.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 # Routing: which path and method is which endpoint, and each endpoint's rate-limit category.
 _API_ROUTE = re.compile(
     r"/v2/(?P<kind>meetings|webinars)/(?P<id>[^/]+)"
-    r"/(?P<tail>registrants|batch_registrants|registrants/status)"
+    r"(?:/(?P<tail>registrants|batch_registrants|registrants/status|livestream|livestream/status"
+    r"|panelists(?:/(?P<panelist>[^/]+))?))?"
 )
 _JOIN_ROUTE = re.compile(r"/w/(?P<id>[^/]+)")
 _ENDPOINTS = {
@@ -46,8 +47,29 @@ _ENDPOINTS = {
     ("GET", "registrants"): "list",
     ("POST", "batch_registrants"): "batch",
     ("PUT", "registrants/status"): "status",
+    ("GET", ""): "get",
+    ("PATCH", ""): "update",
+    ("GET", "livestream"): "livestream",
+    ("PATCH", "livestream"): "update_livestream",
+    ("PATCH", "livestream/status"): "livestream_status",
+    ("GET", "panelists"): "panelists",
+    ("POST", "panelists"): "add_panelists",
+    ("DELETE", "panelists/{panelistId}"): "remove_panelist",
 }
-CATEGORY = {"add": "light", "status": "light", "list": "medium", "batch": "heavy"}
+CATEGORY = {
+    "add": "light",
+    "status": "light",
+    "list": "medium",
+    "batch": "heavy",
+    "get": "light",
+    "update": "light",
+    "livestream": "light",
+    "update_livestream": "light",
+    "livestream_status": "light",
+    "panelists": "medium",
+    "add_panelists": "medium",
+    "remove_panelist": "light",
+}
 
 
 class _Server(ThreadingHTTPServer):
@@ -241,14 +263,21 @@ class ServerMixin:
             return self._logged(
                 "unknown", None, method, path, (404, {}, {"code": 404, "message": "Not Found."})
             )
-        endpoint = _ENDPOINTS.get((method, route["tail"]))
+        tail = route["tail"] or ""
+        if route["panelist"] is not None:
+            tail = "panelists/{panelistId}"
+        if tail.startswith("panelists") and route["kind"] == "meetings":  # webinars only
+            return self._logged(
+                "unknown", None, method, path, (404, {}, {"code": 404, "message": "Not Found."})
+            )
+        endpoint = _ENDPOINTS.get((method, tail))
         if endpoint is None:
             result = (405, {}, {"code": 405, "message": f"Method {method} not allowed."})
             return self._logged("unknown", None, method, path, result)
         kind = _kind(route["kind"])
         with self._lock:
             self._calls[(endpoint, kind)] = self._calls.get((endpoint, kind), 0) + 1
-        result = self._api(endpoint, kind, route["id"], query, headers, body)
+        result = self._api(endpoint, kind, route["id"], query, headers, body, route["panelist"])
         return self._logged(endpoint, kind, method, path, result, counted=True)
 
     def _logged(
@@ -277,7 +306,14 @@ class ServerMixin:
         return result
 
     def _api(
-        self, endpoint: str, kind: str, zoom_id: str, query: dict, headers: Any, body: bytes
+        self,
+        endpoint: str,
+        kind: str,
+        zoom_id: str,
+        query: dict,
+        headers: Any,
+        body: bytes,
+        panelist_id: str | None = None,
     ) -> Result:
         faults = self.faults.snapshot()
         if faults["latency"]:
@@ -319,6 +355,16 @@ class ServerMixin:
                     "batch": self._batch,
                     "list": self._list,
                     "status": self._status,
+                    "get": self._get_session,
+                    "update": self._update_session,
+                    "livestream": self._get_livestream,
+                    "update_livestream": self._update_livestream,
+                    "livestream_status": self._livestream_status,
+                    "panelists": self._list_panelists,
+                    "add_panelists": self._add_panelists,
+                    "remove_panelist": lambda session, _q, _b: self._remove_panelist(
+                        session, str(panelist_id)
+                    ),
                 }[endpoint]
                 result: Result = handler(session, query, body)
             except ApiError as error:

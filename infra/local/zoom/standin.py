@@ -1,11 +1,11 @@
 """``ZoomStandIn``: the parts mixed into one class, and the state they share.
 
 Each part is a mixin holding the methods of one side of Zoom (``server``, ``oauth``,
-``registrants``, ``participants``, ``webhooks``, ``faults``, ``persistence``); this class
+``registrants``, ``settings``, ``panelists``, ``participants``, ``webhooks``, ``faults``,
+``persistence``); this class
 owns the configuration, the one lock (and its condition) every part takes, the seeded
-``random.Random`` faults draw from and the data that ``reset`` forgets. A later part
-(webinar panelists, livestreaming, interpretation settings, room capacities) is one more
-mixin here, with its state created in ``__init__`` or ``_reset_data``.
+``random.Random`` faults draw from and the data that ``reset`` forgets. A later part is
+one more mixin here, with its state created in ``__init__`` or ``_reset_data``.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from typing import Any
 
 from .faults import Faults, RateLimitMixin
 from .oauth import OAuthMixin
+from .panelists import PanelistsMixin
 from .participants import ParticipantsMixin
 from .persistence import PersistenceMixin
 from .registrants import RegistrantsMixin, _Session
 from .server import ServerMixin, _Server
+from .settings import SettingsMixin
 from .webhooks import DEFAULT_WEBHOOK_RETRY_DELAYS, WebhooksMixin
 
 
@@ -33,12 +35,14 @@ class ZoomStandIn(
     ServerMixin,
     OAuthMixin,
     RegistrantsMixin,
+    SettingsMixin,
+    PanelistsMixin,
     ParticipantsMixin,
     WebhooksMixin,
     RateLimitMixin,
     PersistenceMixin,
 ):
-    """Zoom's registrant API and webhooks for one account, on loopback."""
+    """Zoom's registrant, settings and panelist API and webhooks for one account, on loopback."""
 
     def __init__(
         self,
@@ -50,6 +54,7 @@ class ZoomStandIn(
         webhook_url: str | None = None,
         rate_limits: dict[str, int] | None = None,
         capacity: int = 4999,
+        custom_languages: set[str] | None = None,
         token_lifetime: int = 3600,
         seed: int = 0,
         webhook_retry_delays: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_DELAYS,
@@ -60,6 +65,8 @@ class ZoomStandIn(
         self.client_secret = client_secret
         self.webhook_secret_token = webhook_secret_token
         self.capacity = capacity
+        # The account's custom interpretation languages (made in Zoom's web portal).
+        self._custom_languages: set[str] = set(custom_languages or ())
         self.webhook_retry_delays = tuple(webhook_retry_delays)
         self.host_id = "zHost" + secrets.token_urlsafe(12)
         self._clock = clock
