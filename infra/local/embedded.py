@@ -260,6 +260,31 @@ def install_quick_parsing() -> None:
     UpdateExpressionParser._majlis_quick = True  # type: ignore[attr-defined]
 
 
+# The services of the embedded AWS whose requests moto routes by their URL map.
+ROUTED = ("sqs", "sns", "ses", "sesv2", "s3", "secretsmanager", "cloudwatch", "logs", "sts")
+
+
+def build_routers(services: list[str] | tuple[str, ...]) -> None:
+    """Build moto's request routers (werkzeug URL maps) before any request comes.
+
+    moto builds a service's router on the first request of each protocol, and werkzeug
+    compiles every rule with ``ast.parse``; two threads doing it at once can fail in
+    CPython 3.11.7's AST constructor ("recursion depth mismatch"), answering 500 to
+    that request. Built here, in one thread, it never happens under load.
+    """
+    from moto.core.routing import get_service_router
+    from werkzeug.exceptions import NotFound
+
+    for name in services:
+        router = get_service_router(name)
+        model = router._service_model
+        for protocol in model.metadata.get("protocols") or [model.protocol]:
+            try:
+                router._get_router(protocol)
+            except NotFound:
+                continue
+
+
 # What moto's SQS counts over every message of a queue, whenever a queue's attributes
 # are read: also on every send, which only asks whether deduplication is content based.
 _COUNTED = frozenset(
@@ -481,6 +506,7 @@ def serve(fd: int, role: str, outbox: Path | None, dynamodb: tuple[str, int] | N
     global _outbox
     _outbox = outbox
     install_quick_parsing()
+    build_routers(["dynamodb", "dynamodbstreams"] if role == DYNAMODB else ROUTED)
     if role == DYNAMODB:
         install_faithful_dynamodb()
         install_quick_answers()

@@ -270,6 +270,12 @@ def _recount(registrations: list[dict[str, Any]], sends: list[dict[str, Any]]) -
         "by_language": dict(Counter(r["language"] for r in registered)),
         "by_country": dict(Counter(r.get("country") or "unknown" for r in registered)),
         "by_session": dict(Counter(s for r in registered for s in r["sessions"])),
+        "by_room": {
+            session: dict(
+                Counter(r["rooms"][session] for r in registered if session in r.get("rooms", {}))
+            )
+            for session in sorted({s for r in registered for s in r.get("rooms", {})})
+        },
         "emails": {name: emails[name] for name in EMAIL_COUNTS},
         "zoom": {"full_sessions": [], "by_session": {s: dict(c) for s, c in zoom.items()}},
         "attendance": {},
