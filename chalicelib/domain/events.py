@@ -89,6 +89,16 @@ def _check_title(value: Title) -> Title:
     return checked
 
 
+def _check_languages(value: list[str]) -> list[str]:
+    """Languages of ours, each once."""
+    for language in value:
+        if language not in LANGUAGES:
+            raise _custom("unknown_language", f"Languages are {', '.join(LANGUAGES)}.")
+    if len(set(value)) != len(value):
+        raise _custom("duplicate", "A language is listed twice.")
+    return value
+
+
 def _checked_address(value: str) -> str:
     try:
         return parse_address(value).ascii
@@ -213,12 +223,9 @@ class Interpreter(_Strict):
     @field_validator("languages")
     @classmethod
     def _pair(cls, value: list[str]) -> list[str]:
-        for language in value:
-            if language not in LANGUAGES:
-                raise _custom("unknown_language", f"Languages are {', '.join(LANGUAGES)}.")
-        if value[0] == value[1]:
+        if len(set(value)) < len(value):
             raise _custom("duplicate", "An interpreter works between two different languages.")
-        return value
+        return _check_languages(value)
 
 
 class Interpretation(_Strict):
@@ -238,22 +245,8 @@ class Interpretation(_Strict):
     into: Annotated[list[str], Field(min_length=1, max_length=len(LANGUAGES) - 1)]
     interpreters: Annotated[list[Interpreter], Field(max_length=INTERPRETERS_MAX)] = []
 
-    @field_validator("source")
-    @classmethod
-    def _source(cls, value: str) -> str:
-        if value not in LANGUAGES:
-            raise _custom("unknown_language", f"Languages are {', '.join(LANGUAGES)}.")
-        return value
-
-    @field_validator("into")
-    @classmethod
-    def _into(cls, value: list[str]) -> list[str]:
-        for language in value:
-            if language not in LANGUAGES:
-                raise _custom("unknown_language", f"Languages are {', '.join(LANGUAGES)}.")
-        if len(set(value)) != len(value):
-            raise _custom("duplicate", "A language is listed twice.")
-        return value
+    _source = field_validator("source")(lambda cls, v: _check_languages([v])[0])
+    _into = field_validator("into")(lambda cls, v: _check_languages(v))
 
     @model_validator(mode="after")
     def _consistent(self) -> Interpretation:
@@ -441,15 +434,7 @@ class Event(_Strict):
             raise _custom("invalid_id", "Event ids are 3-64 of a-z, 0-9 and '-'.")
         return value
 
-    @field_validator("languages")
-    @classmethod
-    def _languages(cls, value: list[str]) -> list[str]:
-        for language in value:
-            if language not in LANGUAGES:
-                raise _custom("unknown_language", f"Languages are {', '.join(LANGUAGES)}.")
-        if len(set(value)) != len(value):
-            raise _custom("duplicate", "A language is listed twice.")
-        return value
+    _languages = field_validator("languages")(lambda cls, v: _check_languages(v))
 
     @field_validator("display_timezones")
     @classmethod

@@ -145,10 +145,14 @@ def _interpret(
 ) -> None:
     wanted = session.interpretation
     before = record.get(INTERPRETATION) or {}
+
+    def keep(state: dict[str, Any]) -> None:
+        _keep(services, event, session, link, INTERPRETATION, state)
+
     if wanted is None:
         if before.get("state") in ("applied", "incomplete"):  # we turned it on: turn it off
             _set(services, link, ZoomInterpretation(enable=False), outcome)
-            _keep(services, event, session, link, INTERPRETATION, {"state": "off"})
+            keep({"state": "off"})
         return
     kept = [
         ZoomInterpreter(i.email, (ZOOM_LANGUAGES[i.languages[0]], ZOOM_LANGUAGES[i.languages[1]]))
@@ -164,37 +168,16 @@ def _interpret(
             leaving = [i for i in kept if language in i.languages]
             if language in refused or not leaving:  # refused again, or by none of ours
                 outcome.failed += 1
-                _keep(
-                    services,
-                    event,
-                    session,
-                    link,
-                    INTERPRETATION,
-                    {"state": "failed", "reason": undefined.reason[:300]},
-                )
+                keep({"state": "failed", "reason": undefined.reason[:300]})
                 return
             refused.append(language)
             kept = [i for i in kept if i not in leaving]
         except ZoomFailure as failure:
             if _transient(failure):
-                _keep(
-                    services,
-                    event,
-                    session,
-                    link,
-                    INTERPRETATION,
-                    {**before, "state": "retrying", "reason": failure.reason[:300]},
-                )
+                keep({**before, "state": "retrying", "reason": failure.reason[:300]})
                 raise _Again(failure) from None
             outcome.failed += 1
-            _keep(
-                services,
-                event,
-                session,
-                link,
-                INTERPRETATION,
-                {"state": "failed", "reason": failure.reason[:300]},
-            )
+            keep({"state": "failed", "reason": failure.reason[:300]})
             return
     problems = [missing_language_message(language) for language in refused]
     outcome.problems += problems
@@ -202,12 +185,7 @@ def _interpret(
     covered = {
         code for i in wanted.interpreters for code in i.languages if _zoom(code) not in refused
     }
-    _keep(
-        services,
-        event,
-        session,
-        link,
-        INTERPRETATION,
+    keep(
         {
             "state": "incomplete" if refused else "applied",
             "interpreters": len(kept),
@@ -216,7 +194,7 @@ def _interpret(
             # Languages no interpreter works into: nobody to hear in that channel.
             "uncovered": [code for code in wanted.into if code not in covered],
             "problems": problems,
-        },
+        }
     )
 
 
