@@ -23,6 +23,7 @@ from chalicelib.mail.render import (
     TEMPLATES,
     Rendered,
     addressed_parts,
+    channel_help,
     email_frame,
     interpretation_note,
     sessions_shown,
@@ -30,29 +31,45 @@ from chalicelib.mail.render import (
 from chalicelib.signed_links import RegistrationLinks
 
 
-def _session_lines(sessions: list[dict]) -> str:
+def _details(session: dict) -> list[str]:
+    """A session's room and interpretation lines for the reader (none for most events)."""
+    return [
+        line for line in (session["room"], session["watching"], session["interpretation"]) if line
+    ]
+
+
+def _session_lines(sessions: list[dict], language: str) -> str:
     lines = []
     for session in sessions:
         lines.append(f"* {session['title']}")
         lines.append(f"  {session['yours'].day}")
         lines.append(f"  {session['yours'].hours} ({session['yours_label']})")
         lines.extend(f"  {other['line']}" for other in session["others"])
+        lines.extend(f"  {line}" for line in _details(session))
+    help_text = channel_help(sessions, language)
+    if help_text:
+        lines.extend(["", help_text])
     return "\n".join(lines)
 
 
-def _session_markup(sessions: list[dict]) -> Markup:
+def _session_markup(sessions: list[dict], language: str) -> Markup:
     items = Markup("").join(
-        Markup("<li><strong>%s</strong><br>%s<br>%s (%s)%s</li>")
+        Markup("<li><strong>%s</strong><br>%s<br>%s (%s)%s%s</li>")
         % (
             session["title"],
             session["yours"].day,
             session["yours"].hours,
             session["yours_label"],
             Markup("").join(Markup("<br>%s") % other["line"] for other in session["others"]),
+            Markup("").join(Markup("<br>%s") % line for line in _details(session)),
         )
         for session in sessions
     )
-    return Markup('<ul style="padding-inline-start:20px;">%s</ul>') % items
+    markup = Markup('<ul style="padding-inline-start:20px;">%s</ul>') % items
+    help_text = channel_help(sessions, language)
+    if help_text:
+        markup += Markup('<p style="margin:0 0 16px 0;">%s</p>') % help_text
+    return markup
 
 
 def _join_markup(sessions: list[dict]) -> Markup:
@@ -81,7 +98,7 @@ def announcement_mail(
         "first_name": f"{FSI}{first}{PDI}",
         "last_name": f"{FSI}{last}{PDI}",
         "manage_url": links.manage,
-        "sessions": _session_lines(sessions),
+        "sessions": _session_lines(sessions, language),
         "join_links": "\n".join(f"{s['title']}: {s['join_url']}" for s in sessions),
         "recording_url": recording,
     }
@@ -89,7 +106,7 @@ def announcement_mail(
         "first_name": Markup('<span dir="auto">%s</span>') % first,
         "last_name": Markup('<span dir="auto">%s</span>') % last,
         "manage_url": links.manage,
-        "sessions": _session_markup(sessions),
+        "sessions": _session_markup(sessions, language),
         "join_links": _join_markup(sessions),
         "recording_url": recording,
     }
@@ -136,6 +153,7 @@ def reminder_mail(
         **email_frame(language, subject, event_title),
         "sessions": sessions,
         "interpretation": interpretation_note(event, language),
+        "channel_help": channel_help(sessions, language),
         "manage_url": links.manage,
         "reply_to": event.reply_to,
         "sender_name": event.sender.name,

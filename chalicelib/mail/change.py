@@ -18,6 +18,7 @@ from chalicelib.mail.render import (
     addressed_parts,
     calendar_entry,
     calendar_people,
+    channel_help,
     email_frame,
     interpretation_note,
     other_zones,
@@ -91,12 +92,14 @@ def change_mail(
     registered = registration.status is Status.REGISTERED
     told = campaign.change.for_sessions(registration.sessions)
     subject = gettext(SUBJECT) % {"event": event_title}
+    sessions = sessions_shown(event, registration, links) if registered else []
     context = {
         **email_frame(language, subject, event_title),
         "changes": [_told(event, registration, c, registered) for c in told],
         "waitlisted": registration.status is Status.WAITLISTED,
-        "sessions": sessions_shown(event, registration, links) if registered else [],
+        "sessions": sessions,
         "interpretation": interpretation_note(event, language) if registered else None,
+        "channel_help": channel_help(sessions, language),
         "manage_url": links.manage,
         "reply_to": event.reply_to,
         "sender_name": event.sender.name,

@@ -14,12 +14,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from babel.lists import format_list
+from babel.numbers import format_decimal
 from markupsafe import Markup
 
 from chalicelib import i18n
 from chalicelib.domain.addresses import parse_address
-from chalicelib.domain.events import Event
+from chalicelib.domain.events import Event, Session
 from chalicelib.domain.registrations import Registration, Status
+from chalicelib.domain.zoom import room_of
 from chalicelib.mail.calendar import CalendarSession, invitation, sequence
 from chalicelib.signed_links import RegistrationLinks
 
@@ -29,6 +32,26 @@ FSI, PDI = "\u2068", "\u2069"
 # translation call in a template loop costs more than the rest of the loop.
 YOUR_ZONE = i18n.N_("your time: %(place)s")
 OTHER_ZONE = i18n.N_("%(place)s time")
+# The reader's room in a session of several rooms (named by its label, else these).
+YOUR_ROOM = i18n.N_("Your room: %(room)s")
+ROOM_NUMBER = i18n.N_("Room %(number)s")
+LIVE_STREAM = i18n.N_("Live stream")
+WATCHING = i18n.N_("You will watch the live stream: your join link opens the stream page.")
+# A session's interpretation, as it concerns the reader's language.
+HELD_IN = i18n.N_("This session is held in %(language)s.")
+INTERPRETED_INTO = i18n.N_("This session is interpreted into %(language)s.")
+NOT_OFFERED = i18n.N_(
+    "This session is not offered in %(language)s. Languages offered: %(languages)s."
+)
+CHANNEL = i18n.N_(
+    "To hear the interpretation, click “Interpretation” (the globe icon) in Zoom’s "
+    "meeting controls and choose %(channel)s. Interpretation is not available in "
+    "Zoom’s web client: join with the Zoom desktop or mobile app."
+)
+# Zoom's built-in interpretation languages among ours (it shows them in the app's
+# language); the others are custom languages, shown as the organiser named them in
+# Zoom's portal: their English name (as usecases/zoomsetup.py asks them to create it).
+ZOOM_BUILT_IN = frozenset({"en", "fr", "es"})
 
 
 @dataclass(frozen=True)
@@ -141,32 +164,104 @@ def your_zone_label(place: str, language: str) -> str:
 def sessions_shown(
     event: Event, registration: Registration, links: RegistrationLinks
 ) -> list[dict]:
-    """The sessions the reader holds that take place (not cancelled, not removed)."""
+    """The sessions the reader holds that take place (not cancelled, not removed), each
+    with the lines about its room and its interpretation that concern the reader."""
+    language = registration.language
     shown = []
     for session_id in registration.sessions:
         session = event.session(session_id)
         if session is None or session.cancelled or session_id not in links.join:
             continue
-        yours = i18n.when(
-            session.starts_at, session.ends_at, registration.timezone, registration.language
-        )
+        yours = i18n.when(session.starts_at, session.ends_at, registration.timezone, language)
+        room, watching = room_lines(event, registration, session)
+        interpretation = session.interpretation
         shown.append(
             {
                 "id": session_id,
-                "title": session.title_in(registration.language, event.default_language),
+                "title": session.title_in(language, event.default_language),
                 "yours": yours,
-                "yours_label": _zone_label(YOUR_ZONE, yours.place, registration.language),
+                "yours_label": _zone_label(YOUR_ZONE, yours.place, language),
                 "others": other_zones(event, registration, session.starts_at, session.ends_at),
                 "join_url": links.join[session_id],
                 "starts_at": session.starts_at,
                 "ends_at": session.ends_at,
+                "room": room,
+                "watching": watching,
+                "interpretation": (
+                    _language_line(interpretation.source, tuple(interpretation.into), language)
+                    if interpretation
+                    else ""
+                ),
+                # The reader picks a channel in Zoom (not on a stream page).
+                "channel": bool(
+                    interpretation and language in interpretation.into and not watching
+                ),
             }
         )
     return shown
 
 
+def room_lines(event: Event, registration: Registration, session: Session) -> tuple[str, str]:
+    """The line naming the reader's room, for a session of several rooms they are seated
+    in (else ""), and for its watch room the line saying the join link opens the live
+    stream (else "")."""
+    room = room_of(registration, session) if session.rooms else None
+    if room is None:
+        return "", ""
+    language = registration.language
+    gettext = i18n.translations(language).gettext
+    label = room.label.get(language) or room.label.get(event.default_language)
+    # The organisers' label, isolated: a Latin one in an Arabic line, or the other way.
+    name = f"{FSI}{label}{PDI}" if label else ""
+    if not name and room.watch_url is not None:
+        name = gettext(LIVE_STREAM)
+    elif not name:
+        number = format_decimal(session.rooms.index(room) + 1, locale=i18n.locale(language))
+        name = gettext(ROOM_NUMBER) % {"number": number}
+    watching = gettext(WATCHING) if room.watch_url is not None else ""
+    return gettext(YOUR_ROOM) % {"room": name}, watching
+
+
+@functools.lru_cache(maxsize=1024)
+def _language_line(source: str, into: tuple[str, ...], language: str) -> str:
+    gettext = i18n.translations(language).gettext
+    name = i18n.language_name(language, language)
+    if language == source:
+        return gettext(HELD_IN) % {"language": name}
+    if language in into:
+        return gettext(INTERPRETED_INTO) % {"language": name}
+    offered = [i18n.language_name(other, language) for other in (source, *into)]
+    return gettext(NOT_OFFERED) % {
+        "language": name,
+        "languages": format_list(offered, locale=i18n.locale(language)),
+    }
+
+
+@functools.lru_cache(maxsize=16)
+def zoom_channel(language: str) -> str:
+    """The interpretation channel to choose in Zoom, as the reader will see it listed."""
+    english = i18n.language_name(language, "en")
+    if language not in ZOOM_BUILT_IN or language == "en":
+        return english
+    return f"{i18n.language_name(language, language)} ({english})"
+
+
+def channel_help(sessions: list[dict], language: str) -> str:
+    """How to choose the reader's channel in Zoom, when a session shown is interpreted
+    into their language (else "")."""
+    if not any(session["channel"] for session in sessions):
+        return ""
+    gettext = i18n.translations(language).gettext
+    return gettext(CHANNEL) % {"channel": zoom_channel(language)}
+
+
 def interpretation_note(event: Event, language: str) -> dict[str, str] | None:
+    """The event-wide note of an event whose sessions say nothing of interpretation
+    (held in its default language, interpreted into the others); sessions that do
+    say get a line each instead (``sessions_shown``, ``channel_help``)."""
     if language == event.default_language:
+        return None
+    if any(session.interpretation for session in event.sessions):
         return None
     target = i18n.language_name(language, language)
     if language != "en":
@@ -190,8 +285,11 @@ def calendar_entry(
     join_url = links.join.get(session_id, "") if links else ""
     description = ""
     if links and join_url:
+        session = event.session(session_id)
+        room, watching = room_lines(event, registration, session) if session else ("", "")
+        seat = "".join(f"\n{line}" for line in (room, watching) if line)
         description = (
-            f"{gettext('Join this session')}: {join_url}\n\n"
+            f"{gettext('Join this session')}: {join_url}{seat}\n\n"
             f"{gettext('Manage my registration')}: {links.manage}"
         )
     return CalendarSession(
@@ -291,6 +389,7 @@ def registration_mail(
         "sessions": sessions,
         "removed_from_calendar": bool(registration.calendar_cancel),
         "interpretation": interpretation_note(event, language),
+        "channel_help": channel_help(sessions, language),
         "manage_url": links.manage,
         "register_url": register_url,
         "reply_to": event.reply_to,
