@@ -287,7 +287,7 @@ class FakeRegistrationStore(RegistrationStore):
                     "first_name": "",
                     "last_name": "",
                     "zoom": {
-                        s: {"registrant_id": z["registrant_id"]}
+                        s: {k: z[k] for k in ("registrant_id", "meeting") if z.get(k)}
                         for s, z in current.zoom.items()
                         if z.get("registrant_id")
                     },
@@ -908,8 +908,10 @@ class FakeZoom(ZoomClient):
         self.calls.append("cancel")
         self._raise()
         meeting = self._meeting(kind, zoom_id)
-        for registrant in registrants:
-            meeting.pop(registrant.email.lower(), None)
+        for registrant in registrants:  # by id, as Zoom does (an erased one has no email)
+            for email, there in list(meeting.items()):
+                if there.registrant_id == registrant.registrant_id:
+                    del meeting[email]
 
     def set_interpretation(
         self, kind: str, zoom_id: str, interpretation: ZoomInterpretation

@@ -104,7 +104,8 @@ def test_the_zoom_registrant_is_cancelled_and_never_comes_back_from_zoom(majlis:
     registrations.erase(majlis, EVENT_ID, someone.registration_id, by="tok123")
     erased = majlis.registrations.get(someone.registration_id)
     assert erased is not None
-    assert set(erased.zoom["education"]) == {"registrant_id"}  # no join URL kept
+    # No join URL kept: the registrant's id and its meeting (which room), to cancel it
+    assert set(erased.zoom["education"]) == {"registrant_id", "meeting"}
     # Reconciling before the cancel reached Zoom: the registrant is cancelled by id, and
     # not taken for someone who registered in Zoom.
     report = zoomsync.reconcile(majlis)

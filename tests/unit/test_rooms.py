@@ -144,3 +144,20 @@ def test_a_person_whose_room_was_removed_is_added_to_their_new_rooms_meeting(maj
     assert now.zoom["education"]["meeting"] == f"meeting:{SIDE}"
     # the removed room's meeting is the organisers' to close, as a replaced one is
     assert email in majlis.zoom.registrants_by[("meeting", MAIN)]
+
+
+def test_an_erased_person_leaves_their_room_and_its_zoom_meeting(majlis):
+    from chalicelib.ports import Audit
+    from chalicelib.usecases import zoomsync
+
+    event = with_rooms(majlis, rooms_of(5))
+    one = seat_new(majlis, event, 1)
+    zoomsync.sync(majlis, [one.registration_id])
+    assert one.email.lower() in majlis.zoom.registrants_by[("meeting", MAIN)]
+    current = majlis.registrations.get(one.registration_id)
+    majlis.registrations.erase(current, Audit("erased", "token-id"), majlis.clock())
+    rooms.settle(majlis, event, one.registration_id, rooms.Seating())
+    assert majlis.registrations.get(one.registration_id).rooms == {}
+    assert seats(majlis) == {}
+    zoomsync.sync(majlis, [one.registration_id])
+    assert majlis.zoom.registrants_by[("meeting", MAIN)] == {}

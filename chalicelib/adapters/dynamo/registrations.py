@@ -399,9 +399,10 @@ class DynamoRegistrationStore(Table, RegistrationStore):
             if current is None or current.erased_at is not None:
                 return
             active = current.status is not Status.CANCELLED
-            # Zoom keeps only the registrant ids (to cancel them there), no join URLs.
+            # Zoom keeps only the registrant ids and their meetings (to cancel them there),
+            # no join URLs.
             zoom = {
-                s: {"registrant_id": z["registrant_id"]}
+                s: {k: z[k] for k in ("registrant_id", "meeting") if z.get(k)}
                 for s, z in current.zoom.items()
                 if z.get("registrant_id")
             }
