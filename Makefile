@@ -55,6 +55,7 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/
 # and kept in chalicelib/pages/static (so that `make run` needs no npm): `make assets`
 # copies them again from npm, and a test checks the copies against the lock's package.
 VENDOR := infra/assets/node_modules/altcha
+CHARTJS := infra/assets/node_modules/chart.js
 STATIC := chalicelib/pages/static
 
 assets: infra/assets/node_modules/.package-lock.json
@@ -62,6 +63,8 @@ assets: infra/assets/node_modules/.package-lock.json
 	cp $(VENDOR)/dist/external/altcha.css $(STATIC)/altcha.css
 	cp $(VENDOR)/dist/workers/pbkdf2.js $(STATIC)/altcha-pbkdf2.js
 	cp $(VENDOR)/LICENSE.txt $(STATIC)/altcha-LICENSE.txt
+	cp $(CHARTJS)/dist/chart.umd.min.js $(STATIC)/chart.js
+	cp $(CHARTJS)/LICENSE.md $(STATIC)/chart-LICENSE.md
 
 infra/assets/node_modules/.package-lock.json: infra/assets/package.json infra/assets/package-lock.json
 	@if command -v npm >/dev/null; then npm ci --prefix infra/assets --no-audit --no-fund; \

@@ -6,6 +6,8 @@ What runs where:
   (``organizer_token``) and Zoom's webhooks;
 - ``chalicelib/entrypoints/pages.py`` — the pages people see, and where the links in
   their emails lead;
+- ``chalicelib/entrypoints/console.py`` — the organisers' console, signed in by emailed
+  one-time links;
 - ``chalicelib/entrypoints/workers.py`` — the table's stream, the queues and the
   schedules;
 - ``chalicelib/entrypoints/http.py`` — JSON and problem answers, and the one mapping of
@@ -24,6 +26,7 @@ from chalice import Chalice
 
 from chalicelib import metrics
 from chalicelib.entrypoints.api import api, organizer_token
+from chalicelib.entrypoints.console import console
 from chalicelib.entrypoints.pages import pages
 from chalicelib.entrypoints.workers import (
     announcement_worker,
@@ -62,6 +65,7 @@ def measure_queue_lag(event: Any, get_response: Callable[[Any], Any]) -> Any:
 
 app.register_blueprint(api)
 app.register_blueprint(pages)
+app.register_blueprint(console)
 app.register_blueprint(workers)
 
 # Lambda runs each of these as ``app.<name>`` (see the packaged template).

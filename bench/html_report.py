@@ -31,6 +31,7 @@ SECTION_TITLES = {
     "http_load": "HTTP load on local mode",
     "programme_change": "Programme change",
     "challenge": "ALTCHA's proof of work",
+    "console": "Organisers' console at 50,000 registrations",
 }
 
 FIGURE_COLOUR = "#1d5fa8"  # 6.6:1 on white

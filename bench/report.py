@@ -7,7 +7,7 @@ its ``_show_*`` prints them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 MS = 1000.0
@@ -435,6 +435,66 @@ def _rows_challenge(result: dict[str, Any]) -> Lines:
     return lines
 
 
+# The console's pages, by their key in console's results, and their titles.
+CONSOLE_PAGES = (
+    ("overview", "console overview page (HTML)"),
+    ("overview_json", "console overview.json"),
+    ("registrants", "console registrants, first page"),
+    ("registrants_deep", "console registrants, page after 45,000"),
+    ("registrant", "console: a registrant's page"),
+)
+
+
+def _kb(n: int) -> str:
+    return f"{n / 1000:.1f} kB"
+
+
+def _weighed(weight: dict[str, int]) -> str:
+    return f"{_kb(weight['raw'])} ({_kb(weight['gzip'])} gzip)"
+
+
+def _rows_console(result: dict[str, Any]) -> Lines:
+    floor = result["floor"]
+    lines: Lines = []
+    for name, title in CONSOLE_PAGES:
+        part = result[name]
+        kind = "JSON" if name == "overview_json" else "HTML"
+        note = (
+            f"DynamoDB calls: {', '.join(part['dynamodb_calls']) or 'none'};"
+            f" {kind} {_weighed(part['bytes'])}"
+        )
+        if "rows" in part:
+            note += f"; {part['rows']} rows"
+        row = _row(title, part, floor["median"], part["ratio"], note, floor)
+        lines.append(replace(row, decimals=2))  # the floor is a fraction of a millisecond
+    weight = result["weight"]
+    assets = ", ".join(
+        f"{name} {_kb(w['raw'])}/{_kb(w['gzip'])}" for name, w in weight["overview_assets"].items()
+    )
+    bare = result["bare_query"]
+    seeding = result["seeding"]
+    kinds = seeding["counters_by_kind"]
+    lines += [
+        f"floor: {floor['what']} (DynamoDB calls: {len(floor['dynamodb_calls'])})",
+        f"page weight: the overview {_weighed(result['overview']['bytes'])} and the"
+        f" {len(weight['overview_assets'])} assets it loads"
+        f" {_weighed(weight['assets_total'])} ({assets}, raw/gzip):"
+        f" {_weighed(weight['overview_total'])} in all",
+        f"{bare['what']}: {bare['first']['median'] * MS:.0f} ms first,"
+        f" {bare['deep']['median'] * MS:.0f} ms after 45,000; the pages are"
+        f" {result['registrants']['ratio_bare_query']:.2f}×,"
+        f" {result['registrants_deep']['ratio_bare_query']:.2f}× that: moto reads every"
+        " item of the index for a Query (its cost), DynamoDB the page alone",
+        f"seeding (a note): {seeding['registrations']:,} registrations in"
+        f" {seeding['batch_writes']:,} BatchWriteItem, {seeding['write_seconds']:.1f} s"
+        f" (items built in {seeding['build_seconds']:.1f} s); {seeding['counters']:,}"
+        f" counters ({', '.join(f'{n:,} {kind}' for kind, n in kinds.items())}) in"
+        f" {seeding['counter_calls']} calls, {seeding['counter_seconds']:.1f} s;"
+        f" the section {result['seconds']:.0f} s",
+    ]
+    return lines
+
+
 ROWS: dict[str, Callable[[Any], Lines]] = {
     "cold_start": _rows_cold_start,
     "registration": _rows_registration,
@@ -449,6 +509,7 @@ ROWS: dict[str, Callable[[Any], Lines]] = {
     "http_load": _rows_http_load,
     "programme_change": _rows_programme_change,
     "challenge": _rows_challenge,
+    "console": _rows_console,
 }
 
 
@@ -458,6 +519,10 @@ def _show_cold_start(cold: dict[str, Any]) -> None:
 
 def _show_challenge(result: dict[str, Any]) -> None:
     _print(_rows_challenge(result))
+
+
+def _show_console(result: dict[str, Any]) -> None:
+    _print(_rows_console(result))
 
 
 def _show_registration(reg: dict[str, Any]) -> None:

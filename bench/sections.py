@@ -12,6 +12,7 @@ from typing import Any
 from bench.campaigns import campaign_fanout, campaign_sending
 from bench.challenge import challenge
 from bench.cold_start import cold_start
+from bench.console import console_at_scale
 from bench.email_cpu import email_cpu
 from bench.http_load import http_load
 from bench.join_click import join_click
@@ -23,6 +24,7 @@ from bench.report import (
     _show_campaign_sending,
     _show_challenge,
     _show_cold_start,
+    _show_console,
     _show_email_cpu,
     _show_http_load,
     _show_join_click,
@@ -51,4 +53,5 @@ SECTIONS: dict[str, tuple[Callable[[], Any], Callable[[Any], None]]] = {
     "http_load": (http_load, _show_http_load),
     "programme_change": (programme_change, _show_programme_change),
     "challenge": (challenge, _show_challenge),
+    "console": (console_at_scale, _show_console),
 }

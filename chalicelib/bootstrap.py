@@ -33,6 +33,7 @@ def on_aws(config: Settings) -> Services:
     from chalicelib.adapters.dynamo.events import DynamoEventStore
     from chalicelib.adapters.dynamo.exports import DynamoExportStore
     from chalicelib.adapters.dynamo.limits import DynamoRateLimiter
+    from chalicelib.adapters.dynamo.organizers import DynamoOrganizerStore
     from chalicelib.adapters.dynamo.pacer import DynamoSendPacer
     from chalicelib.adapters.dynamo.registrations import DynamoRegistrationStore
     from chalicelib.adapters.dynamo.sendlog import DynamoSendLog
@@ -60,6 +61,7 @@ def on_aws(config: Settings) -> Services:
         exports=DynamoExportStore(config.table_name),
         export_files=S3Exports(config.export_bucket),
         tokens=DynamoTokenStore(config.table_name),
+        organizers=DynamoOrganizerStore(config.table_name),
         mail_queue=SqsJobQueue(config.mail_queue_url),
         announcement_queue=SqsJobQueue(config.announcement_queue_url),
         campaign_queue=SqsJobQueue(config.campaign_queue_url),

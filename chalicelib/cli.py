@@ -5,6 +5,9 @@ It talks to the table named by ``MAJLIS_TABLE_NAME`` with the usual AWS credenti
 (or, for local mode, ``AWS_ENDPOINT_URL`` set to the embedded AWS that ``make run``
 prints).
 
+``invite-organizer --event demo --email … --role send`` lets an address sign in to the
+organisers' console and emails it a one-time sign-in link (printed too).
+
 ``redrive <queue>-dlq`` moves what a dead-letter queue holds back to ``<queue>``, once
 the cause is fixed (Zoom credentials, an unverified sender …); ``--dry-run`` only
 counts and shows what is there (ids and reasons, never bodies: they name people).
@@ -43,7 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     redrive.add_argument("queue", help="the dead-letter queue's name, e.g. majlis-zoom-dlq")
     redrive.add_argument("--max", type=int, default=10_000, help="move at most this many")
     redrive.add_argument("--dry-run", action="store_true", help="count, move nothing")
+    invite = commands.add_parser(
+        "invite-organizer", help="let an address sign in to the console (emails them a link)"
+    )
+    invite.add_argument("--event", required=True, help="the event id, or '*' for every event")
+    invite.add_argument("--email", required=True, help="the organiser's address")
+    invite.add_argument("--role", required=True, choices=auth.ROLES, help="read, send or admin")
+    invite.add_argument("--language", default=None, help="their console's language (ar, en, …)")
     args = parser.parse_args(argv)
+    if args.command == "invite-organizer":
+        return invite_organizer(args.event, args.email, args.role, args.language)
     if args.command == "redrive":
         if not args.queue.endswith("-dlq"):
             parser.error("only dead-letter queues (named <queue>-dlq) are redriven")
@@ -64,6 +76,25 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     print(token)
+    return 0
+
+
+def invite_organizer(event_id: str, email: str, role: str, language: str | None) -> int:
+    """Grant the role and email the organiser a sign-in link (printed too, for the
+    first admin of a new stage, whose mail may not be set up yet)."""
+    from chalicelib.domain.errors import Refused
+    from chalicelib.usecases import console
+
+    wired = services()
+    try:
+        _, link = console.invite(wired, event_id, email, role, "cli", language)
+    except Refused as refused:
+        detail = "; ".join(e.message for e in getattr(refused, "errors", [])) or refused.detail
+        print(f"invite-organizer: {detail}", file=sys.stderr)
+        return 2
+    base = wired.settings.public_base_url.rstrip("/")
+    print(f"invited with role {role} on {event_id}; a sign-in link is on its way by email:")
+    print(f"{base}/console/signin/{console.sign_in_token(wired, link)}  (once, 15 minutes)")
     return 0
 
 

@@ -12,6 +12,8 @@ queue                  job                   written by
 =====================  ====================  =======================================
 ``majlis-mail``        ``registration_mail`` the outbox: a registration owed an email
 ``majlis-mail``        ``campaign_mail``     the fan-out: up to 50 recipients
+``majlis-mail``        ``sign_in_mail``      the outbox: an organiser's sign-in link
+``majlis-mail``        ``draft_mail``        the outbox: a draft an organiser sends to themself
 ``majlis-campaigns``   ``campaign_fanout``   the outbox: a new campaign (and its next steps)
 ``majlis-exports``     ``export``            the outbox: a new export
 ``majlis-zoom``        ``zoom_sync``         the outbox, reconciliation
@@ -63,6 +65,20 @@ class RegistrationMail(_Job):
     seq: int
 
 
+class SignInMail(_Job):
+    """Email an organiser the one-time console link of this sign-in record."""
+
+    type: Literal["sign_in_mail"] = "sign_in_mail"
+    signin_id: str
+
+
+class DraftMailJob(_Job):
+    """Send an organiser the draft of an announcement they asked to see in their inbox."""
+
+    type: Literal["draft_mail"] = "draft_mail"
+    draft_id: str
+
+
 class CampaignMail(_Job):
     """Send a campaign's email to each of these recipients, once each."""
 
@@ -108,9 +124,21 @@ class ZoomSetup(_Job):
     event_id: str
 
 
-MailJob = Annotated[RegistrationMail | CampaignMail, Field(discriminator="type")]
+MailJob = Annotated[
+    RegistrationMail | CampaignMail | SignInMail | DraftMailJob, Field(discriminator="type")
+]
 ZoomJob = Annotated[ZoomSync | ZoomWebhook | ZoomSetup, Field(discriminator="type")]
-Job = RegistrationMail | CampaignMail | CampaignFanOut | Export | ZoomSync | ZoomWebhook | ZoomSetup
+Job = (
+    RegistrationMail
+    | CampaignMail
+    | SignInMail
+    | DraftMailJob
+    | CampaignFanOut
+    | Export
+    | ZoomSync
+    | ZoomWebhook
+    | ZoomSetup
+)
 
 # What each queue carries (the queue's name, as infra/resources.yaml gives it).
 QUEUES: dict[str, Any] = {

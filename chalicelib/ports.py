@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.events import Event
 from chalicelib.domain.limits import Limit
+from chalicelib.domain.organizers import AuditEntry, ConsoleSession, DraftMail, Organizer, SignIn
 from chalicelib.domain.registrations import (
     EmailStatus,
     Registration,
@@ -387,6 +388,10 @@ class SendLog(abc.ABC):
 
 class CampaignStore(abc.ABC):
     @abc.abstractmethod
+    def of_event(self, event_id: str, most: int) -> list[Campaign]:
+        """The event's latest campaigns, newest first."""
+
+    @abc.abstractmethod
     def create(self, campaign: Campaign) -> bool:
         """Store a new campaign; False when one with its id exists (a reminder made
         before)."""
@@ -476,6 +481,73 @@ class TokenStore(abc.ABC):
 
     @abc.abstractmethod
     def get(self, token_hash: str) -> dict[str, Any] | None: ...
+
+
+class OrganizerStore(abc.ABC):
+    """The console's organisers, their one-time sign-in links, sessions and audit trail
+    (``domain/organizers.py``)."""
+
+    @abc.abstractmethod
+    def grant(self, organizer: Organizer, event_id: str, role: str) -> None:
+        """Give ``organizer`` (created if new, keeping their other grants) ``role`` on
+        ``event_id``: on their record and in the event's list, together."""
+
+    @abc.abstractmethod
+    def revoke(self, organizer_key: str, event_id: str) -> bool:
+        """Take away their grant on ``event_id``; False when they had none."""
+
+    @abc.abstractmethod
+    def organizer(self, organizer_key: str) -> Organizer | None: ...
+
+    @abc.abstractmethod
+    def set_language(self, organizer_key: str, language: str) -> None: ...
+
+    @abc.abstractmethod
+    def organizers_of(self, event_id: str) -> list[tuple[str, str, str]]:
+        """The event's organisers: (key, address, role), in key order."""
+
+    @abc.abstractmethod
+    def start_sign_in(self, sign_in: SignIn) -> None:
+        """Keep a one-time link's record (the outbox then emails the link)."""
+
+    @abc.abstractmethod
+    def sign_in(self, signin_id: str) -> SignIn | None:
+        """The link's record, unused and whatever its expiry, or None."""
+
+    @abc.abstractmethod
+    def sign_in_mailed(self, signin_id: str, now: datetime) -> None:
+        """Note that the link went out (nothing, if it was used or is gone)."""
+
+    @abc.abstractmethod
+    def use_sign_in(self, signin_id: str, now: datetime) -> SignIn | None:
+        """Use the link up (once: a second use, or a use after expiry, gets None)."""
+
+    @abc.abstractmethod
+    def open_session(self, session: ConsoleSession) -> None: ...
+
+    @abc.abstractmethod
+    def session(
+        self, session_hash: str, organizer_key: str
+    ) -> tuple[ConsoleSession, Organizer] | None:
+        """The session and its organiser, read together; None unless both exist and
+        the session is that organiser's."""
+
+    @abc.abstractmethod
+    def close_session(self, session_hash: str) -> None: ...
+
+    @abc.abstractmethod
+    def keep_draft(self, test: DraftMail) -> None:
+        """Keep a draft to send to its organiser (the outbox then queues it)."""
+
+    @abc.abstractmethod
+    def draft(self, draft_id: str) -> DraftMail | None: ...
+
+    @abc.abstractmethod
+    def audit(self, event_id: str, entry: AuditEntry) -> None: ...
+
+    @abc.abstractmethod
+    def audit_trail(self, event_id: str, most: int) -> list[AuditEntry]:
+        """The event's audit trail, newest first."""
 
 
 class RateLimiter(abc.ABC):
@@ -873,6 +945,7 @@ class Services:
     export_files: ExportFiles
     stats: StatsStore
     tokens: TokenStore
+    organizers: OrganizerStore
     mail_queue: JobQueue  # transactional mail (sent first)
     announcement_queue: JobQueue  # announcements' emails
     campaign_queue: JobQueue

@@ -44,6 +44,8 @@ class Purpose(StrEnum):
     MANAGE = "manage"
     UNSUBSCRIBE = "unsubscribe"
     CONFIRM = "confirm"  # a double opt-in's: valid until the pending registration expires
+    SIGN_IN = "signin"  # an organiser's one-time console sign-in (its id in place of a
+    # registration's; used up in the store)
 
 
 class InvalidLink(Exception):

@@ -20,6 +20,7 @@ from chalicelib.config import Settings
 from chalicelib.domain.campaigns import Campaign
 from chalicelib.domain.events import Event
 from chalicelib.domain.networks import MOST_NETWORKS
+from chalicelib.domain.organizers import AuditEntry, ConsoleSession, DraftMail, Organizer, SignIn
 from chalicelib.domain.registrations import (
     EmailStatus,
     Registration,
@@ -44,6 +45,7 @@ from chalicelib.ports import (
     ExportStore,
     JobQueue,
     Mailer,
+    OrganizerStore,
     OverLimit,
     Page,
     Paused,
@@ -581,6 +583,12 @@ class FakeCampaignStore(CampaignStore):
         self.advances: list[tuple[str | None, str | None]] = []
         self._lock = threading.Lock()
 
+    def of_event(self, event_id: str, most: int) -> list[Campaign]:
+        with self._lock:
+            mine = [c for c in self.campaigns.values() if c.event_id == event_id]
+        mine.sort(key=lambda c: c.campaign_id, reverse=True)
+        return [c.model_copy(deep=True) for c in mine[:most]]
+
     def create(self, campaign: Campaign) -> bool:
         with self._lock:
             if campaign.campaign_id in self.campaigns:
@@ -787,6 +795,92 @@ class FakeTokenStore(TokenStore):
 
     def get(self, token_hash: str) -> dict[str, Any] | None:
         return self.records.get(token_hash)
+
+
+class FakeOrganizerStore(OrganizerStore):
+    """The console's organisers in memory; a sign-in record, once used, is gone."""
+
+    def __init__(self) -> None:
+        self.organizers: dict[str, Organizer] = {}
+        self.sign_ins: dict[str, SignIn] = {}
+        self.sessions: dict[str, ConsoleSession] = {}
+        self.trails: dict[str, list[AuditEntry]] = {}
+        self.drafts: dict[str, DraftMail] = {}
+
+    def grant(self, organizer: Organizer, event_id: str, role: str) -> None:
+        known = self.organizers.get(organizer.key)
+        grants = dict(known.grants) if known else {}
+        grants[event_id] = role
+        language = known.language if known else organizer.language
+        self.organizers[organizer.key] = Organizer(organizer.key, organizer.email, language, grants)
+
+    def revoke(self, organizer_key: str, event_id: str) -> bool:
+        known = self.organizers.get(organizer_key)
+        if known is None or event_id not in known.grants:
+            return False
+        grants = {e: r for e, r in known.grants.items() if e != event_id}
+        self.organizers[organizer_key] = replace(known, grants=grants)
+        return True
+
+    def organizer(self, organizer_key: str) -> Organizer | None:
+        return self.organizers.get(organizer_key)
+
+    def set_language(self, organizer_key: str, language: str) -> None:
+        known = self.organizers.get(organizer_key)
+        if known is not None:
+            self.organizers[organizer_key] = replace(known, language=language)
+
+    def organizers_of(self, event_id: str) -> list[tuple[str, str, str]]:
+        return sorted(
+            (o.key, o.email, o.grants[event_id])
+            for o in self.organizers.values()
+            if event_id in o.grants
+        )
+
+    def start_sign_in(self, sign_in: SignIn) -> None:
+        assert sign_in.signin_id not in self.sign_ins
+        self.sign_ins[sign_in.signin_id] = sign_in
+
+    def sign_in(self, signin_id: str) -> SignIn | None:
+        return self.sign_ins.get(signin_id)
+
+    def sign_in_mailed(self, signin_id: str, now: datetime) -> None:
+        if signin_id in self.sign_ins:
+            self.sign_ins[signin_id] = replace(self.sign_ins[signin_id], mailed=True)
+
+    def use_sign_in(self, signin_id: str, now: datetime) -> SignIn | None:
+        found = self.sign_ins.get(signin_id)
+        if found is None or now >= found.expires_at:
+            return None
+        del self.sign_ins[signin_id]
+        return found
+
+    def open_session(self, session: ConsoleSession) -> None:
+        self.sessions[session.session_hash] = session
+
+    def session(
+        self, session_hash: str, organizer_key: str
+    ) -> tuple[ConsoleSession, Organizer] | None:
+        found = self.sessions.get(session_hash)
+        organizer = self.organizers.get(organizer_key)
+        if found is None or organizer is None or found.organizer_key != organizer_key:
+            return None
+        return found, organizer
+
+    def close_session(self, session_hash: str) -> None:
+        self.sessions.pop(session_hash, None)
+
+    def keep_draft(self, test: DraftMail) -> None:
+        self.drafts[test.draft_id] = test
+
+    def draft(self, draft_id: str) -> DraftMail | None:
+        return self.drafts.get(draft_id)
+
+    def audit(self, event_id: str, entry: AuditEntry) -> None:
+        self.trails.setdefault(event_id, []).append(entry)
+
+    def audit_trail(self, event_id: str, most: int) -> list[AuditEntry]:
+        return list(reversed(self.trails.get(event_id, [])))[:most]
 
 
 class FakeQueue(JobQueue):
@@ -1154,6 +1248,7 @@ def fake_majlis(clock: Clock | None = None, **settings: Any) -> Services:
         export_files=FakeExportFiles(),
         stats=FakeStatsStore(),
         tokens=FakeTokenStore(),
+        organizers=FakeOrganizerStore(),
         mail_queue=FakeQueue(),
         announcement_queue=FakeQueue(),
         campaign_queue=FakeQueue(),

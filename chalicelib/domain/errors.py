@@ -78,6 +78,10 @@ class Erased(Refused):
     """The registration was erased: only its counts remain."""
 
 
+class Gone(Refused):
+    """A one-time thing already used, or past its time (an organiser's sign-in link)."""
+
+
 class TooManyRequests(Refused):
     """Over a rate limit; ``retry_after`` is the seconds until the window ends."""
 

@@ -32,3 +32,8 @@ class ItemKind(StrEnum):
     ZOOM_FULL = "zoom_full"
     ZOOM_SETUP = "zoom_setup"
     ATTENDANCE_UNMATCHED = "attendance_unmatched"
+    ORGANIZER = "organizer"  # who may sign in to the console, and their grants
+    ORGANIZER_GRANT = "organizer_grant"  # an event's organiser (the event's list)
+    SIGN_IN = "sign_in"  # a one-time sign-in link's record
+    CONSOLE_SESSION = "console_session"  # a signed-in browser
+    DRAFT_MAIL = "draft_mail"  # an announcement's draft an organiser sends to themself

@@ -363,10 +363,13 @@ class RegistrationFilter:
     # (session, True): those who came to it; (session, False): those registered for it
     # who did not (domain/attendance.py).
     attended: tuple[str, bool] | None = None
+    # (session, room key): those seated in that room of that session.
+    room: tuple[str, str] | None = None
 
     def matches(self, registration: Registration) -> bool:
         return (
-            (not self.status or registration.status in self.status)
+            (self.room is None or registration.rooms.get(self.room[0]) == self.room[1])
+            and (not self.status or registration.status in self.status)
             and (not self.languages or registration.language in self.languages)
             and (not self.countries or registration.country in self.countries)
             and (not self.sessions or bool(self.sessions.intersection(registration.sessions)))

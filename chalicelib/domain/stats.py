@@ -6,6 +6,8 @@ Each item that counts toward an event's statistics *contributes* a set of counte
 changes, the counters move by the contribution of its new image minus that of its old
 one. Applied exactly once per change, the counters always equal a full recount, which
 is what the tests check; nothing ever scans the table to answer ``GET …/stats``.
+Registrations also count by the UTC hour they were made (``hour.2026-12-03T06``): the
+console draws registrations over time from those.
 An announcement's or reminder's send record also counts toward its campaign
 (``campaign.<id>.sent`` …): that is where a campaign's progress is read.
 """
@@ -47,6 +49,9 @@ def contribution(image: dict[str, Any]) -> Counter[str]:
     if kind == ItemKind.REGISTRATION:
         status = image.get("status")
         counts[f"status.{status}"] += 1
+        if status != "pending" and image.get("created_at"):
+            # When people registered, by the hour (UTC): the console's chart over time.
+            counts[f"hour.{str(image['created_at'])[:13]}"] += 1
         if status == "registered":
             counts[f"language.{image.get('language')}"] += 1
             counts[f"country.{image.get('country') or 'unknown'}"] += 1
@@ -115,6 +120,7 @@ def report(counters: dict[str, int]) -> dict[str, Any]:
         "by_language": group("language."),
         "by_country": group("country."),
         "by_session": group("session."),
+        "by_hour": group("hour."),  # registrations (not pending) by UTC hour of creation
         "by_room": by_room,  # registered people seated in each room of a session
         "emails": {name: counters.get(f"email.{name}", 0) for name in EMAIL_COUNTS},
         "zoom": {"full_sessions": sorted(group("zoom_full.")), "by_session": zoom},

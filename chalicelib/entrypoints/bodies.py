@@ -17,6 +17,10 @@ from chalicelib.entrypoints.http import Problem, validation_problem
 
 MAX_BODY = 64 * 1024
 MAX_FORM_FIELDS = 200
+# The organisers' console posts whole events (a title per language for every session):
+# its forms may be larger.
+CONSOLE_BODY = 1024 * 1024
+CONSOLE_FORM_FIELDS = 5_000
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 _TRUE = frozenset({"true", "on", "1", "yes"})
@@ -36,9 +40,9 @@ def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
     return kind.strip().lower(), params
 
 
-def check_size(raw: bytes) -> None:
-    if len(raw) > MAX_BODY:
-        raise Problem(413, f"The body is larger than {MAX_BODY // 1024} KiB.")
+def check_size(raw: bytes, most: int = MAX_BODY) -> None:
+    if len(raw) > most:
+        raise Problem(413, f"The body is larger than {most // 1024} KiB.")
 
 
 def read_body(
@@ -48,9 +52,11 @@ def read_body(
     accept: tuple[str, ...] = (JSON, FORM),
     lists: frozenset[str] = frozenset(),
     bools: frozenset[str] = frozenset(),
+    most_bytes: int = MAX_BODY,
+    most_fields: int = MAX_FORM_FIELDS,
 ) -> tuple[dict[str, Any], str]:
     """Parse a JSON or form body; returns the fields and which of the two it was."""
-    check_size(raw)
+    check_size(raw, most_bytes)
     kind, params = media_type(content_type)
     charset = params.get("charset", "utf-8")
     if kind not in accept:
@@ -63,7 +69,7 @@ def read_body(
         raise Problem(400, "The body is not valid UTF-8.") from None
     if kind == JSON:
         return _json_object(text), JSON
-    return _form_fields(text, lists=lists, bools=bools), FORM
+    return _form_fields(text, lists=lists, bools=bools, most=most_fields), FORM
 
 
 def read_json_object(raw: bytes, content_type: str | None) -> dict[str, Any]:
@@ -80,14 +86,16 @@ def _json_object(text: str) -> dict[str, Any]:
     return value
 
 
-def _form_fields(text: str, *, lists: frozenset[str], bools: frozenset[str]) -> dict[str, Any]:
+def _form_fields(
+    text: str, *, lists: frozenset[str], bools: frozenset[str], most: int = MAX_FORM_FIELDS
+) -> dict[str, Any]:
     try:
         pairs = parse_qsl(
             text,
             keep_blank_values=True,
             strict_parsing=False,
             errors="strict",
-            max_num_fields=MAX_FORM_FIELDS,
+            max_num_fields=most,
         )
     except (ValueError, UnicodeDecodeError):
         raise Problem(400, "The form body could not be read.") from None

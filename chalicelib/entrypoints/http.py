@@ -64,6 +64,7 @@ REFUSALS: dict[type[errors.Refused], str] = {
     errors.RegistrationClosed: "registration-closed",
     errors.Conflict: "conflict",
     errors.Erased: "gone",
+    errors.Gone: "gone",
     errors.Invalid: "validation",
     errors.TooManyRequests: "rate-limited",
 }

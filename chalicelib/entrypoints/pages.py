@@ -34,6 +34,11 @@ ASSETS = {
     "altcha.js": "text/javascript",
     "altcha.css": "text/css",
     "altcha-pbkdf2.js": "text/javascript",
+    # The organisers' console: its styles and script, and Chart.js (make assets).
+    "console.css": "text/css",
+    "console.js": "text/javascript",
+    "composer.js": "text/javascript",
+    "chart.js": "text/javascript",
 }
 ANY = ["*/*"]
 GET = ["GET", "HEAD"]  # what shows a page: HEAD answers as GET would, with no body

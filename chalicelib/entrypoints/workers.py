@@ -115,7 +115,15 @@ def consume(
 
 def _ids(job: Any) -> dict[str, Any]:
     """What a job is about, for its log line: its type and ids (never personal data)."""
-    fields = ("type", "registration_id", "seq", "campaign_id", "export_id")
+    fields = (
+        "type",
+        "registration_id",
+        "seq",
+        "campaign_id",
+        "export_id",
+        "signin_id",
+        "draft_id",
+    )
     return {name: getattr(job, name) for name in fields if getattr(job, name, None) is not None}
 
 
@@ -182,7 +190,7 @@ def mail_batch(
     """A batch of the mail queue (confirmations, notices, reminders) or, with ``queue``
     "majlis-announcements", of announcements, which take their turns behind them."""
     # Imported here: rendering (Jinja2, Babel) is for the mail worker's cold start only.
-    from chalicelib.jobs import CampaignMail
+    from chalicelib.jobs import CampaignMail, DraftMailJob, SignInMail
     from chalicelib.usecases.sending import (
         IN_FLIGHT,
         Pace,
@@ -202,6 +210,14 @@ def mail_batch(
         try:
             if isinstance(job, CampaignMail):
                 outcome: Any = send_campaign_mail(wired, job, seconds_left, pace)
+            elif isinstance(job, SignInMail):
+                from chalicelib.usecases.organizermail import send_sign_in_mail
+
+                outcome = send_sign_in_mail(wired, job)
+            elif isinstance(job, DraftMailJob):
+                from chalicelib.usecases.organizermail import send_draft_mail
+
+                outcome = send_draft_mail(wired, job)
             else:
                 outcome = send_registration_mail(wired, job, events)
         except RetryLater as later:

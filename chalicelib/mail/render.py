@@ -347,6 +347,27 @@ def confirm_mail(event: Event, registration: Registration, links: RegistrationLi
     return Rendered(subject=subject, text=text, html=html, calendar=None, cancellation=None)
 
 
+def sign_in_mail(
+    event: Event, language: str, signin_url: str, minutes: int, invited: bool
+) -> Rendered:
+    """An organiser's one-time link to the console (with the invitation, when it is
+    one), from the event's sender."""
+    gettext = i18n.translations(language).gettext
+    event_title = event.title_in(language)
+    subject = gettext("Your sign-in link: %(event)s") % {"event": event_title}
+    context = {
+        **email_frame(language, subject, event_title),
+        "signin_url": signin_url,
+        "minutes": minutes,
+        "invited": invited,
+        "sender_name": event.sender.name,
+    }
+    env = i18n.environment(TEMPLATES, language)
+    text = env.get_template("signin.txt").render(context)
+    html = env.get_template("signin.html").render(context)
+    return Rendered(subject=subject, text=text, html=html, language=language)
+
+
 def registration_mail(
     event: Event,
     registration: Registration,

@@ -113,7 +113,25 @@ def _owned(services: Services, event_id: str, campaign_id: str) -> Campaign:
 def progress(services: Services, event_id: str, campaign_id: str) -> dict[str, Any]:
     """GET /events/{id}/campaigns/{cid}: status and counts."""
     campaign = _owned(services, event_id, campaign_id)
+    return _progress(campaign, services.stats.read(event_id))
+
+
+def of_event(services: Services, event_id: str, most: int = 50) -> list[dict[str, Any]]:
+    """The event's latest campaigns (announcements, reminders, change notices), newest
+    first, each with its progress: two reads, however many campaigns."""
+    known_event(services, event_id)
     counters = services.stats.read(event_id)
+    listed = []
+    for campaign in services.campaigns.of_event(event_id, most):
+        answer = _progress(campaign, counters)
+        answer["purpose"] = campaign.purpose
+        answer["created_at"] = campaign.created_at
+        listed.append(answer)
+    return listed
+
+
+def _progress(campaign: Campaign, counters: dict[str, int]) -> dict[str, Any]:
+    campaign_id = campaign.campaign_id
 
     def counted(name: str) -> int:
         return counters.get(f"campaign.{campaign_id}.{name}", 0)
@@ -215,3 +233,63 @@ def fan_out(services: Services, campaign_id: str, time_left: Callable[[], float]
             return FanOut("queued")
         if time_left() < 60:
             return FanOut("continue")
+
+
+# -- the console's composer ------------------------------------------------------------
+
+SAMPLE_NAMES = {
+    "ar": ("أمينة", "الحسن"),
+    "ur": ("آمنہ", "حسن"),
+    "tr": ("Ayşe", "Yılmaz"),
+    "fr": ("Amina", "Benali"),
+    "es": ("Amina", "García"),
+    "ms": ("Aminah", "Hassan"),
+    "en": ("Amina", "Hassan"),
+}
+
+
+def preview(
+    services: Services, event_id: str, body: dict[str, Any], language: str, timezone: str
+) -> Any:
+    """The exact email a sample registrant reading ``language`` in ``timezone`` would
+    get from this campaign (its content checked as creating it would): rendered by the
+    mail templates, for a registrant who is not real (their links lead nowhere)."""
+    from chalicelib.domain.registrations import Registration, Status
+    from chalicelib.domain.zones import is_time_zone
+    from chalicelib.mail.announcement import announcement_mail
+    from chalicelib.signed_links import registration_links
+
+    event, parsed = _body(event_id, {**body, "dry_run": True}, services)
+    if language not in event.languages:
+        raise Invalid([FieldError("language", "unknown_language", "Not a language of the event.")])
+    now = services.clock()
+    first, last = SAMPLE_NAMES.get(language, SAMPLE_NAMES["en"])
+    chosen = parsed.audience.sessions or [s.id for s in event.sessions if not s.cancelled]
+    sample = Registration(
+        registration_id=new_id(),
+        event_id=event.id,
+        email="sample@example.org",
+        email_key="sample@example.org",
+        first_name=first,
+        last_name=last,
+        language=language,
+        timezone=timezone if is_time_zone(timezone) else event.timezone,
+        sessions=chosen,
+        status=Status.REGISTERED,
+        created_at=now,
+        updated_at=now,
+        mail_requested_at=now,
+    )
+    campaign = Campaign(
+        campaign_id=new_id(),
+        event_id=event.id,
+        name=parsed.name,
+        audience=parsed.audience,
+        content=parsed.content,
+        send_at=parsed.send_at,
+        created_at=now,
+    )
+    links = registration_links(
+        services.keys.keys(), services.settings.public_base_url, event, sample
+    )
+    return announcement_mail(event, campaign, sample, links, links.unsubscribe)

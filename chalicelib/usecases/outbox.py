@@ -1,7 +1,8 @@
 """The transactional outbox: table changes become jobs on the queues.
 
 The table's stream is the outbox. A new registration, or one that is owed another
-email (``mail_seq`` went up), becomes a mail job. Jobs carry only ids and the sequence
+email (``mail_seq`` went up), becomes a mail job; so do an organiser's new sign-in
+link and a draft they send to themself. Jobs carry only ids and the sequence
 number; the worker reads the registration itself, so a job replayed later cannot
 send stale content. Registrations whose seat or sessions changed, recorded Zoom
 webhooks and saved events (their rooms' interpretation and panelists) become jobs on
@@ -14,12 +15,23 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chalicelib.domain.kinds import ItemKind
-from chalicelib.jobs import CampaignFanOut, Export, Job, RegistrationMail
+from chalicelib.jobs import (
+    CampaignFanOut,
+    DraftMailJob,
+    Export,
+    Job,
+    RegistrationMail,
+    SignInMail,
+)
 from chalicelib.ports import Change, JobQueue, Services
 
 
 def jobs_for(change: Change) -> list[Job]:
     new, old = change.new, change.old
+    if new.get("kind") == ItemKind.SIGN_IN and change.event_name == "INSERT":
+        return [SignInMail(signin_id=new["signin_id"], correlation_id=change.record_id)]
+    if new.get("kind") == ItemKind.DRAFT_MAIL and change.event_name == "INSERT":
+        return [DraftMailJob(draft_id=new["draft_id"], correlation_id=change.record_id)]
     if new.get("kind") != ItemKind.REGISTRATION:
         return []
     seq = int(new.get("mail_seq", 0))

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from chalicelib import metrics
 from chalicelib.domain.addresses import parse_address
 from chalicelib.domain.errors import (
+    Conflict,
     Erased,
     FieldError,
     Invalid,
@@ -257,13 +258,27 @@ def registration_filter(
         languages=_choices(params, "language", set(event.languages)),
         countries=_choices(params, "country", None, upper=True),
         sessions=_choices(params, "session", set(event.session_ids)),
+        room=_room(event, params) if "room" in also else None,
     )
+
+
+def _room(event: Event, params: dict[str, str]) -> tuple[str, str] | None:
+    """``?room=<room key>`` with the one ``?session=`` it is a room of."""
+    room = (params.get("room") or "").strip()
+    if not room:
+        return None
+    session = event.session((params.get("session") or "").strip())
+    if session is None or session.room(room) is None:
+        raise Invalid(
+            [FieldError("room", "unknown_room", "Choose a session, then one of its rooms.")]
+        )
+    return session.id, room
 
 
 def registrations(services: Services, event_id: str, params: dict[str, str]) -> Page:
     """One page of an event's registrations, filtered as the query string asks."""
     event = known_event(services, event_id)
-    where = registration_filter(event, params, also=("limit", "cursor"))
+    where = registration_filter(event, params, also=("limit", "cursor", "room"))
     text = params.get("limit", "100")
     limit = int(text) if text.isascii() and text.isdigit() and len(text) < 5 else 0
     if not 1 <= limit <= MAX_PAGE:
@@ -306,3 +321,22 @@ def lost_links(services: Services, event_id: str, email: Any, address: str | Non
     registration_id = services.registrations.find_by_email(event.id, key)
     if registration_id is not None:
         _send_again(services, registration_id)
+
+
+def resend_links(services: Services, event_id: str, registration_id: str) -> bool:
+    """An organiser sends a registrant their email again (with their links); False
+    when one went out within the resend interval already."""
+    found = registration_for_organizers(services, event_id, registration_id)
+    if found.status is Status.CANCELLED:
+        raise Conflict("This registration is cancelled: there are no links to send.")
+    interval = timedelta(seconds=services.settings.resend_interval_seconds)
+    if found.mail_requested_at > services.clock() - interval:
+        return False  # one went out a short while ago (the public path says nothing)
+    return _send_again(services, found.registration_id) is not None
+
+
+def cancel_for_organizers(services: Services, event_id: str, registration_id: str) -> Registration:
+    """An organiser cancels a registration: as if the person had, cancellation note
+    included (their seat goes to the waiting list)."""
+    found = registration_for_organizers(services, event_id, registration_id)
+    return services.registrations.cancel(found, services.clock())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from infra import PROJECT_DIR
 from infra.local.embedded import freeze_survivors
-from infra.local.runner import LocalMajlis, LocalModeError
+from infra.local.runner import LOCAL_ADMIN, LocalMajlis, LocalModeError
 
 
 def _port(variable: str, default: int) -> int:
@@ -59,6 +59,9 @@ Majlis is running locally.
   outbox (emails)  {local.url}/_outbox/  ({local.outbox})
   organizer token  {local.organizer_token}
                    (also in {local.root / "organizer-token"})
+  console          {local.console_link}
+                   (sign in once within 15 minutes, as {LOCAL_ADMIN}; later,
+                   ask for a new link at {local.url}/console: it lands in the outbox)
 {moved}
 Try:
   curl -s {local.url}/events/demo

@@ -43,6 +43,8 @@ from infra.local.zoom import ZoomStandIn
 
 # The webhook secret token of local mode's Zoom app (ZOOM_WEBHOOK_SECRET_TOKEN overrides).
 DEFAULT_WEBHOOK_SECRET = "majlis-local-webhook-secret"  # noqa: S105 - local mode only
+# The console's admin in local mode, on every event (its sign-in link is printed).
+LOCAL_ADMIN = "organizer@example.com"
 PRO_PLAN = {"light": 30, "medium": 20, "heavy": 10}  # Zoom's per-second limits, Pro plan
 # On a clean stop, how long webhooks on their way to Majlis get before the API stops (the
 # ones still undelivered are kept with the stand-in's state and sent after the restart).
@@ -332,3 +334,12 @@ class LocalMajlis:
             valid_for=timedelta(days=30),
         )
         write_private(self.root / "organizer-token", self.organizer_token + "\n")
+        self.console_link = self._local_admin()
+
+    def _local_admin(self) -> str:
+        """A sign-in link to the console for local mode's admin, on every event."""
+        from chalicelib.domain.organizers import EVERY_EVENT
+        from chalicelib.usecases import console
+
+        _, link = console.invite(self.majlis, EVERY_EVENT, LOCAL_ADMIN, "admin", "local mode")
+        return f"{self.url}/console/signin/{console.sign_in_token(self.majlis, link)}"

@@ -276,6 +276,9 @@ def _recount(registrations: list[dict[str, Any]], sends: list[dict[str, Any]]) -
             )
             for session in sorted({s for r in registered for s in r.get("rooms", {})})
         },
+        "by_hour": dict(
+            Counter(r["created_at"][:13] for r in registrations if r["status"] != "pending")
+        ),
         "emails": {name: emails[name] for name in EMAIL_COUNTS},
         "zoom": {"full_sessions": [], "by_session": {s: dict(c) for s, c in zoom.items()}},
         "attendance": {},

@@ -200,3 +200,30 @@ def test_an_attendance_export_through_the_api_lands_in_s3(api, aws, crowd):
     assert rows[crowd["missed"]]["attended"] == "no"  # came to family, not to education
     assert crowd["elsewhere"] not in rows
     assert {row["status"] for row in rows.values()} == {Status.REGISTERED.value}
+
+
+def test_the_room_filter_on_dynamodb_agrees_with_the_domain_rule(aws):
+    """Seated people by room (the console's and the API's ``?session=&room=``)."""
+    from chalicelib.ports import RoomMove
+
+    ids = [_person(aws, n, language="en") for n in range(1, 6)]
+    rooms = ["meeting:1", "meeting:2", "meeting:1", None, "watch"]
+    for registration_id, room in zip(ids, rooms, strict=True):
+        if room:
+            moved = aws.registrations.move_rooms(
+                registration_id, "conf", [RoomMove("education", None, room)]
+            )
+            assert moved
+    everyone = aws.registrations.page("conf", RegistrationFilter(), 100, None).items
+    for room in ("meeting:1", "meeting:2", "watch", "meeting:9"):
+        where = RegistrationFilter(room=("education", room))
+        expected = {r.registration_id for r in everyone if where.matches(r)}
+        found = {r.registration_id for r in aws.registrations.every("conf", where, 2)}
+        assert found == expected
+    assert len(expected) == 0
+    assert {
+        r.registration_id
+        for r in aws.registrations.every(
+            "conf", RegistrationFilter(room=("education", "meeting:1")), 2
+        )
+    } == {ids[0], ids[2]}

@@ -65,3 +65,30 @@ def test_redrive_moves_a_dead_letter_queue_back_once_the_cause_is_fixed(aws, cap
 def test_redrive_refuses_a_queue_that_is_not_a_dead_letter_queue(aws):
     with pytest.raises(SystemExit):
         cli.main(["redrive", "majlis-mail"])
+
+
+def test_invite_organizer_grants_the_role_and_prints_a_link_that_signs_in(api, aws, capsys):
+    from chalicelib.domain.organizers import organizer_key
+
+    argv = ["invite-organizer", "--event", "conf", "--email", "huda@example.org"]
+    assert cli.main([*argv, "--role", "send", "--language", "ar"]) == 0
+    printed = capsys.readouterr().out
+    link = next(word for word in printed.split() if "/console/signin/" in word)
+    organizer = aws.organizers.organizer(organizer_key("huda@example.org"))
+    assert organizer is not None and organizer.role_for("conf") == "send"
+    assert organizer.language == "ar"
+    answer = api.http.post(
+        link.split("8000", 1)[1],
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "none"},
+        body="",
+    )
+    assert answer.status_code == 303 and "majlis_console=" in answer.headers["Set-Cookie"]
+
+
+def test_invite_organizer_refuses_an_unknown_event_or_address(aws, capsys):
+    argv = ["invite-organizer", "--role", "read"]
+    assert cli.main([*argv, "--event", "nope", "--email", "a@example.org"]) == 2
+    assert cli.main([*argv, "--event", "conf", "--email", "not an address"]) == 2
+    assert "invite-organizer:" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main([*argv[:1], "--role", "owner", "--event", "conf", "--email", "a@example.org"])

@@ -152,9 +152,14 @@ def _form(fields: list[tuple[str, str]]) -> bytes:
 
 
 def _requests(
-    aws: Services, genuine: Genuine, known: Known, bearer: dict[str, str]
+    aws: Services,
+    genuine: Genuine,
+    known: Known,
+    bearer: dict[str, str],
+    signed: dict[str, str] | None = None,
 ) -> dict[str, tuple[str, str, dict[str, str], bytes]]:
-    """A request per route that changes the table if it succeeds (or reads it)."""
+    """A request per route that changes the table if it succeeds (or reads it); with
+    ``signed`` (a console session), the console's routes too."""
     conf = "/events/conf"
     as_json = {**bearer, "content-type": "application/json"}
     same_site = {"sec-fetch-site": "same-origin", "content-type": FORM}
@@ -232,6 +237,37 @@ def _requests(
         "cancel": ("POST", f"{conf}/campaigns/{known.campaign_id}/cancel", bearer, b""),
         "export": ("POST", f"{conf}/exports", as_json, b"{}"),
         "export progress": ("GET", f"{conf}/exports/{known.export_id}", bearer, b""),
+    } | (_console_requests(known, signed) if signed else {})
+
+
+def _console_requests(
+    known: Known, signed: dict[str, str]
+) -> dict[str, tuple[str, str, dict[str, str], bytes]]:
+    cookie = {"cookie": signed["cookie"]}
+    same_site = {"sec-fetch-site": "same-origin", "content-type": FORM, **cookie}
+    person_page = f"/console/events/conf/registrants/{known.registration_id}"
+    return {
+        "console ask": (
+            "POST",
+            "/console/signin",
+            {"sec-fetch-site": "same-origin", "content-type": FORM},
+            _form([("email", "organiser@example.org")]),
+        ),
+        "console sign in": (
+            "POST",
+            f"/console/signin/{signed['token']}",
+            {"sec-fetch-site": "same-origin", "content-type": FORM},
+            b"",
+        ),
+        "console overview": ("GET", "/console/events/conf", cookie, b""),
+        "console registrants": ("GET", "/console/events/conf/registrants", cookie, b""),
+        "console person": ("GET", person_page, cookie, b""),
+        "console resend": (
+            "POST",
+            f"{person_page}/resend",
+            same_site,
+            _form([("csrf", signed["csrf"])]),
+        ),
     }
 
 
@@ -254,7 +290,12 @@ ORGANIZER = {
     "export",
     "export progress",
 }
+# The console's pages behind a session (its read is let through, as the token's is).
+CONSOLE = {"console overview", "console registrants", "console person", "console resend"}
 PAGES = {
+    *CONSOLE,
+    "console ask",
+    "console sign in",
     "page",
     "form",
     "lost links page",
@@ -270,6 +311,7 @@ ROUTES = [
     *("lost links page", "lost links"),
     *("join", "join head", "manage", "manage post", "unsubscribe", "unsubscribe post", "zoom"),
     *sorted(ORGANIZER),
+    *("console ask", "console sign in", *sorted(CONSOLE)),
 ]
 
 
@@ -277,6 +319,40 @@ ROUTES = [
 def bearer(aws: Services) -> dict[str, str]:
     token = auth.mint(aws.tokens, ["*"], list(auth.ROLES), "faults", aws.clock())
     return {"authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def signed(aws: Services) -> dict[str, str]:
+    """An admin of ``conf`` signed in to the console, and a sign-in link still unused."""
+    from chalicelib.usecases import console
+
+    console.invite(aws, "conf", "admin@example.org", "admin", "faults")
+    _, link = console.invite(aws, "conf", "organiser@example.org", "send", "faults")
+    cookie, session = console.sign_in(aws, console.sign_in_token(aws, _first_link(aws)))
+    return {
+        "cookie": f"majlis_console={cookie}",
+        "csrf": session.session.csrf,
+        "token": console.sign_in_token(aws, link),
+    }
+
+
+def _first_link(aws: Services) -> Any:
+    """The admin's invitation link (the first kept)."""
+    from chalicelib.adapters.dynamo.schema import SIGN_IN, read_sign_in
+
+    items = _items(aws, SIGN_IN)
+    found = sorted((read_sign_in(item) for item in items), key=lambda link: link.signin_id)
+    return found[0]
+
+
+def _items(aws: Services, prefix: str) -> list[dict[str, Any]]:
+    table = boto3.client("dynamodb").scan(TableName=aws.settings.table_name)["Items"]
+    return [from_attributes(i) for i in table if i["pk"]["S"].startswith(prefix)]
+
+
+def _session_read(operation: str, params: dict[str, Any]) -> bool:
+    """The console session's read (let through: the page's own calls fail)."""
+    return operation == "BatchGetItem"
 
 
 def _token_read(bearer: dict[str, str]) -> Callable[[str, dict[str, Any]], bool]:
@@ -312,13 +388,16 @@ def test_dynamodb_failing_on_a_route_is_a_503_and_changes_nothing(
     genuine,
     known,
     bearer,
+    signed,
     route,
     caplog,
 ):
     put_zoom_secret(ZOOM_SECRET)
-    requests = _requests(aws, genuine, known, bearer)
+    requests = _requests(aws, genuine, known, bearer, signed)
     method, path, headers, body = requests[route]
     variants = [None, _token_read(bearer)] if route in ORGANIZER else [None]
+    if route in CONSOLE:
+        variants = [None, _session_read]
     for kind in FAILURES:
         for spared in variants:
             _forget_caches(aws)

@@ -216,7 +216,7 @@ def test_every_figure_of_the_terminal_table_appears_with_its_ratio(results, page
             else:
                 assert shown[0] == row.title
             seen += 1
-    assert seen == 32  # every figure of a whole run: 7 languages, 2 Zoom syncs, …
+    assert seen == 37  # every figure of a whole run: 7 languages, 2 Zoom syncs, 5 pages, …
 
 
 def test_sections_have_headings_and_the_time_they_were_measured(results, page):
@@ -529,3 +529,21 @@ def test_the_backlog_says_when_the_last_email_was_in_the_outbox():
     assert _all_sent(unfinished) == "1500 of 2000 after 180 s"
     older = {"projected_seconds_to_send_all": 73.0}  # results written before the watch
     assert _all_sent(older).startswith("all in ")
+
+
+def test_the_console_s_rows_name_their_calls_and_the_page_weight(results):
+    console = results["console"]
+    lines = ROWS["console"](console)
+    rows = [line for line in lines if isinstance(line, Row)]
+    assert [row.title for row in rows][:2] == [
+        "console overview page (HTML)",
+        "console overview.json",
+    ]
+    overview = rows[0]
+    assert overview.ratio == console["overview"]["ratio"]
+    assert overview.floor == console["floor"]["median"]
+    assert "DynamoDB calls: " + ", ".join(console["overview"]["dynamodb_calls"]) in overview.note
+    notes = [line for line in lines if isinstance(line, str)]
+    total = console["weight"]["overview_total"]
+    assert any(f"{total['raw'] / 1000:.1f} kB" in note for note in notes)
+    assert any("moto reads every item" in note for note in notes)  # the deep page's cost

@@ -132,6 +132,7 @@ def test_the_report_has_the_shape_of_the_api():
         "room.education.webinar:81234567890": 2,
         "room.education.watch": 0,
         "language.ar": 0,  # counted and taken back: not shown
+        "hour.2027-03-06T09": 3,
     }
     assert report(counters) == {
         "registrations": {"registered": 2, "waitlisted": 0, "cancelled": 1, "pending": 0},
@@ -139,6 +140,7 @@ def test_the_report_has_the_shape_of_the_api():
         "by_country": {"PK": 2},
         "by_session": {"education": 2},
         "by_room": {"education": {"webinar:81234567890": 2}},
+        "by_hour": {"2027-03-06T09": 3},
         "emails": {
             "sent": 3,
             "delivered": 0,

@@ -19,6 +19,17 @@ if TYPE_CHECKING:
 
 
 class DynamoCampaignStore(Table, CampaignStore):
+    def of_event(self, event_id: str, most: int) -> list[Campaign]:
+        answer = self.db.query(
+            TableName=self.name,
+            IndexName=schema.EVENT_CAMPAIGNS_INDEX,
+            KeyConditionExpression="gsi1pk = :event",
+            ExpressionAttributeValues=to_attributes({":event": schema.event_campaigns(event_id)}),
+            ScanIndexForward=False,
+            Limit=most,
+        )
+        return [schema.campaign_from(item) for item in answer.get("Items", [])]
+
     def create(self, campaign: Campaign) -> bool:
         try:
             self.db.put_item(

@@ -928,6 +928,11 @@ def _filter_expression(where: RegistrationFilter, query: dict[str, Any]) -> str:
                 " AND attribute_not_exists(attended.#attended_session)"
                 " AND attribute_not_exists(clicks.#attended_session.#first_click)"
             )
+    if where.room is not None:
+        # domain/registrations.py's rule: seated in that room (rooms.{session}).
+        names["#room_session"] = where.room[0]
+        values[":room"] = {"S": where.room[1]}
+        clauses.append("rooms.#room_session = :room")
     if names:
         query["ExpressionAttributeNames"] = names
     return " AND ".join(clauses)

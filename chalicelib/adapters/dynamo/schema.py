@@ -26,11 +26,24 @@ no ``kind``.
   active registration per address and event.
 - ``send``: ``REG#{registration}`` / ``MAIL#{seq:08d}`` (the registration's own email at
   that ``mail_seq``) or ``CAMP#{campaign}`` (a campaign's); in ``gsi2`` once SES took it.
-- ``campaign``: ``CAMPAIGN#{campaign}`` / ``CAMPAIGN``; the Campaign and its checkpoint.
+- ``campaign``: ``CAMPAIGN#{campaign}`` / ``CAMPAIGN``; the Campaign and its checkpoint;
+  in ``gsi1`` (an event's campaigns).
 - ``export``: ``EXPORT#{export}`` / ``EXPORT``; TTL 8 days (the file goes after 7).
 - ``token``: ``TOKEN#{sha256 of the token}`` / ``TOKEN``; events, roles, expiry.
-- ``audit``: ``EVENT#{event}#AUDIT`` / ``{time}#{registration}``; who erased whom, and
-  nothing personal.
+- ``audit``: ``EVENT#{event}#AUDIT`` / ``{time}#{registration or id}``; who did what
+  (erased whom, from the API; every organiser's action in the console), and nothing
+  personal.
+- ``organizer``: ``ORGANIZER#{organizer key}`` / ``ORGANIZER``; their address, language
+  and a ``role:{event}`` per grant (``role:*``: every event): who may sign in to the
+  console.
+- ``organizer_grant``: ``EVENT#{event}#ORGANIZERS`` / organizer key; role and address:
+  an event's organisers, one Query away.
+- ``sign_in``: ``SIGNIN#{id}`` / ``SIGNIN``; whose one-time link; TTL at its expiry,
+  deleted when used.
+- ``console_session``: ``CONSOLE#{sha256 of the session id}`` / ``SESSION``; whose, its
+  CSRF token; TTL at its expiry, deleted at sign-out.
+- ``draft_mail``: ``DRAFT#{id}`` / ``DRAFT``; an announcement's draft an organiser
+  sends to themself (its body, language and zone); TTL a day.
 - ``stats_mark``: ``STATSMARK#{stream record id}`` / ``MARK``; TTL 2 days: that change
   was counted.
 - (send rate): ``SENDRATE`` / epoch second; ``used`` slots of that second; TTL 1 hour.
@@ -53,7 +66,8 @@ Indexes
 
 - ``gsi1`` (``gsi1pk`` = ``EVENT#{event}#REG``, ``gsi1sk`` = registration id): an
   event's registrations, oldest first (ids sort by creation time), so a page's cursor
-  is the id of the last registration it looked at.
+  is the id of the last registration it looked at. Also (``gsi1pk`` =
+  ``EVENT#{event}#CAMPAIGNS``, ``gsi1sk`` = campaign id): an event's campaigns.
 - ``gsi2`` (``gsi2pk`` = ``SESMSG#{SES message id}``): the send record of an email SES
   accepted, for its bounce and complaint events.
 - ``gsi3`` (``gsi3pk`` = ``EVENT#{event}#WAIT``, ``gsi3sk`` = registration id, or for a
@@ -94,6 +108,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from chalicelib.domain.events import Event, utc_text
 from chalicelib.domain.kinds import ItemKind
+from chalicelib.domain.organizers import AuditEntry, ConsoleSession, DraftMail, Organizer, SignIn
 from chalicelib.domain.registrations import Registration, Status
 from chalicelib.ports import Audit, CampaignEmail, Counted, EmailRef, Export
 
@@ -108,6 +123,10 @@ REGISTRATION = "REG#"
 CAMPAIGN = "CAMPAIGN#"
 EXPORT = "EXPORT#"
 TOKEN = "TOKEN#"  # noqa: S105 - a key prefix
+ORGANIZER = "ORGANIZER#"
+SIGN_IN = "SIGNIN#"
+CONSOLE_SESSION = "CONSOLE#"
+DRAFT_MAIL = "DRAFT#"
 STATS_MARK = "STATSMARK#"
 SEND_MAIL = "MAIL#"
 SEND_CAMPAIGN = "CAMP#"
@@ -122,6 +141,7 @@ SEND_RATE = "SENDRATE"
 
 # Index names, and the attributes of their keys.
 EVENT_REGISTRATIONS_INDEX = "gsi1"
+EVENT_CAMPAIGNS_INDEX = EVENT_REGISTRATIONS_INDEX  # the same index, its own partitions
 SES_MESSAGE_INDEX = "gsi2"
 WAITING_LIST_INDEX = "gsi3"
 
@@ -428,11 +448,18 @@ def campaign_key(campaign_id: str) -> dict[str, str]:
     return {"pk": f"{CAMPAIGN}{campaign_id}", "sk": "CAMPAIGN"}
 
 
+def event_campaigns(event_id: str) -> str:
+    """The gsi1 partition of an event's campaigns (newest last: ids sort by time)."""
+    return f"{EVENT}{event_id}#CAMPAIGNS"
+
+
 def campaign_item(campaign: Campaign) -> dict[str, Any]:
     return {
         **campaign.model_dump(mode="json", exclude_none=True),
         **campaign_key(campaign.campaign_id),
         "kind": ItemKind.CAMPAIGN,
+        "gsi1pk": event_campaigns(campaign.event_id),
+        "gsi1sk": campaign.campaign_id,
     }
 
 
@@ -483,6 +510,170 @@ def token_key(token_hash: str) -> dict[str, str]:
 
 def token_item(token_hash: str, record: dict[str, Any]) -> dict[str, Any]:
     return {**token_key(token_hash), "kind": ItemKind.TOKEN, **record}
+
+
+# -- the console's organisers, sign-in links and sessions -------------------------------
+
+
+def organizer_key_of(key: str) -> dict[str, str]:
+    return {"pk": f"{ORGANIZER}{key}", "sk": "ORGANIZER"}
+
+
+GRANT = "role:"  # an organizer's role on an event: role:{event} (role:* on every event)
+
+
+def grant_attribute(event_id: str) -> str:
+    return f"{GRANT}{event_id}"
+
+
+def organizer_grant_key(event_id: str, key: str) -> dict[str, str]:
+    return {"pk": f"{EVENT}{event_id}#ORGANIZERS", "sk": key}
+
+
+def event_organizers(event_id: str) -> str:
+    """The partition of an event's organisers."""
+    return f"{EVENT}{event_id}#ORGANIZERS"
+
+
+def organizer_grant_item(event_id: str, key: str, email: str, role: str) -> dict[str, Any]:
+    return {
+        **organizer_grant_key(event_id, key),
+        "kind": ItemKind.ORGANIZER_GRANT,
+        "email": email,
+        "role": role,
+    }
+
+
+def read_grant(values: dict[str, Any]) -> tuple[str, str, str]:
+    """An event's organiser as its list holds them: (key, address, role)."""
+    return str(values["sk"]), str(values["email"]), str(values["role"])
+
+
+def sign_in_key(signin_id: str) -> dict[str, str]:
+    return {"pk": f"{SIGN_IN}{signin_id}", "sk": "SIGNIN"}
+
+
+def sign_in_item(sign_in: SignIn) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        **sign_in_key(sign_in.signin_id),
+        "kind": ItemKind.SIGN_IN,
+        "signin_id": sign_in.signin_id,
+        "organizer_key": sign_in.organizer_key,
+        "language": sign_in.language,
+        "expires_at": utc_text(sign_in.expires_at),
+        TTL: int(sign_in.expires_at.timestamp()),
+    }
+    if sign_in.invited_by:
+        item["invited_by"] = sign_in.invited_by
+    if sign_in.event_id:
+        item["event_id"] = sign_in.event_id
+    return item
+
+
+def read_sign_in(values: dict[str, Any]) -> SignIn:
+    return SignIn(
+        signin_id=str(values["signin_id"]),
+        organizer_key=str(values["organizer_key"]),
+        language=str(values.get("language") or "en"),
+        expires_at=datetime.fromisoformat(str(values["expires_at"])),
+        invited_by=values.get("invited_by") or None,
+        event_id=str(values.get("event_id") or ""),
+        mailed=bool(values.get("mailed_at")),
+    )
+
+
+def console_session_key(session_hash: str) -> dict[str, str]:
+    return {"pk": f"{CONSOLE_SESSION}{session_hash}", "sk": "SESSION"}
+
+
+def console_session_item(session: ConsoleSession) -> dict[str, Any]:
+    return {
+        **console_session_key(session.session_hash),
+        "kind": ItemKind.CONSOLE_SESSION,
+        "organizer_key": session.organizer_key,
+        "csrf": session.csrf,
+        "expires_at": utc_text(session.expires_at),
+        TTL: int(session.expires_at.timestamp()),
+    }
+
+
+def read_console_session(values: dict[str, Any]) -> ConsoleSession:
+    return ConsoleSession(
+        session_hash=str(values["pk"]).removeprefix(CONSOLE_SESSION),
+        organizer_key=str(values["organizer_key"]),
+        csrf=str(values["csrf"]),
+        expires_at=datetime.fromisoformat(str(values["expires_at"])),
+    )
+
+
+def read_organizer(values: dict[str, Any]) -> Organizer:
+    return Organizer(
+        key=str(values["pk"]).removeprefix(ORGANIZER),
+        email=str(values["email"]),
+        language=str(values.get("language") or "en"),
+        grants={
+            name.removeprefix(GRANT): str(role)
+            for name, role in values.items()
+            if name.startswith(GRANT)
+        },
+    )
+
+
+def draft_key(draft_id: str) -> dict[str, str]:
+    return {"pk": f"{DRAFT_MAIL}{draft_id}", "sk": "DRAFT"}
+
+
+def draft_item(test: DraftMail) -> dict[str, Any]:
+    return {
+        **draft_key(test.draft_id),
+        "kind": ItemKind.DRAFT_MAIL,
+        "draft_id": test.draft_id,
+        "event_id": test.event_id,
+        "organizer_key": test.organizer_key,
+        "body": test.body,
+        "language": test.language,
+        "timezone": test.timezone,
+        "expires_at": utc_text(test.expires_at),
+        TTL: int(test.expires_at.timestamp()),
+    }
+
+
+def read_draft(values: dict[str, Any]) -> DraftMail:
+    return DraftMail(
+        draft_id=str(values["draft_id"]),
+        event_id=str(values["event_id"]),
+        organizer_key=str(values["organizer_key"]),
+        body=dict(values["body"]),
+        language=str(values["language"]),
+        timezone=str(values["timezone"]),
+        expires_at=datetime.fromisoformat(str(values["expires_at"])),
+    )
+
+
+def console_audit_item(event_id: str, entry: AuditEntry, unique: str) -> dict[str, Any]:
+    return {
+        "pk": f"{EVENT}{event_id}#AUDIT",
+        "sk": f"{utc_text(entry.at)}#{unique}",
+        "kind": ItemKind.AUDIT,
+        "action": entry.action,
+        "by": entry.by,
+        "target": entry.target,
+        "at": utc_text(entry.at),
+    }
+
+
+def event_audit(event_id: str) -> str:
+    """The partition of an event's audit trail."""
+    return f"{EVENT}{event_id}#AUDIT"
+
+
+def read_audit(values: dict[str, Any]) -> AuditEntry:
+    return AuditEntry(
+        at=datetime.fromisoformat(str(values["at"])),
+        by=str(values.get("by") or ""),
+        action=str(values.get("action") or ""),
+        target=str(values.get("target") or values.get("registration_id") or ""),
+    )
 
 
 # -- statistics and the send rate ----------------------------------------------------------

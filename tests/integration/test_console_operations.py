@@ -1,0 +1,66 @@
+"""The console's exports and Zoom page through the API on moto: an export started from
+the page is written and offered for download; an attendance export needs its session;
+Zoom's missing interpretation languages are said in the organiser's language."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chalicelib.ports import Services
+from chalicelib.usecases import exports
+from tests.integration.test_console_routes import EVENT_ID, FORM, _csrf, _link_token, _sign_in
+
+BASE = f"/console/events/{EVENT_ID}"
+
+
+def _post(api: Any, cookie: str, path: str, body: str) -> Any:
+    headers = {"Content-Type": FORM, "Sec-Fetch-Site": "same-origin", "Cookie": cookie}
+    return api.http.post(path, headers=headers, body=body)
+
+
+def test_an_export_started_from_the_page_is_offered_for_download(api, aws: Services):
+    reader = _sign_in(api, _link_token(aws, "reader@example.org", "read"))
+    csrf = _csrf(api, f"{BASE}/operations", reader)
+    started = _post(api, reader, f"{BASE}/exports", f"csrf={csrf}&kind=registrations&language=ar")
+    assert started.status_code == 303
+    location = started.headers["Location"]
+    export_id = re.search(r"/exports/([0-9a-z]+)", location).group(1)
+    waiting = api.http.get(location, headers={"Cookie": reader}).body.decode()
+    assert 'http-equiv="refresh"' in waiting and "download" not in waiting
+    exports.write(aws, export_id)  # what the export worker does
+    ready = api.http.get(location, headers={"Cookie": reader}).body.decode()
+    assert "download" in ready and 'http-equiv="refresh"' not in ready
+    assert "export" in [entry.action for entry in aws.organizers.audit_trail(EVENT_ID, 10)]
+
+
+def test_an_attendance_export_without_its_session_is_a_422_on_the_field(api, aws):
+    reader = _sign_in(api, _link_token(aws, "reader@example.org", "read"))
+    csrf = _csrf(api, f"{BASE}/operations", reader)
+    answer = _post(api, reader, f"{BASE}/exports", f"csrf={csrf}&kind=attendance")
+    assert answer.status_code == 422
+    assert 'id="export-session-error"' in answer.body.decode()
+
+
+def test_a_missing_zoom_language_is_said_in_the_organiser_s_language(api, aws):
+    from chalicelib.domain.events import Interpretation
+
+    event = aws.events.get(EVENT_ID)
+    session = next(s for s in event.sessions if s.has_zoom)
+    interpreted = session.model_copy(
+        update={"interpretation": Interpretation.model_validate({"from": "ar", "into": ["ur"]})}
+    )
+    sessions = [interpreted if s.id == session.id else s for s in event.sessions]
+    aws.events.put(event.model_copy(update={"sessions": sessions}), aws.clock())
+    link = session.zoom_links[0]
+    aws.zoom_store.record_setup(
+        EVENT_ID,
+        session.id,
+        link.key,
+        "interpretation",
+        {"state": "incomplete", "missing": ["Urdu"], "problems": ["(English)"]},
+        aws.clock(),
+    )
+    admin = _sign_in(api, _link_token(aws, "admin@example.org", "admin"))
+    page = api.http.get(f"{BASE}/operations?lang=fr", headers={"Cookie": admin}).body.decode()
+    assert "Urdu" in page and "(English)" not in page
