@@ -85,21 +85,26 @@ def create(services: Services, event_id: str, body: dict[str, Any]) -> tuple[int
             "fallbacks": dict(sorted(fallbacks.items())),
             "suppressed": suppressed,
         }
-    campaign = Campaign(
-        campaign_id=new_id(),
-        event_id=event.id,
-        name=parsed.name,
-        audience=parsed.audience,
-        content=parsed.content,
-        send_at=parsed.send_at,
-        created_at=services.clock(),
-    )
+    campaign = _campaign(event.id, parsed, services.clock())
     services.campaigns.create(campaign)
     return 202, {
         "campaign_id": campaign.campaign_id,
         "recipients": recipients,
         "fallbacks": dict(sorted(fallbacks.items())),
     }
+
+
+def _campaign(event_id: str, parsed: CampaignBody, now: Any) -> Campaign:
+    """A new announcement of the event, as ``parsed`` says."""
+    return Campaign(
+        campaign_id=new_id(),
+        event_id=event_id,
+        name=parsed.name,
+        audience=parsed.audience,
+        content=parsed.content,
+        send_at=parsed.send_at,
+        created_at=now,
+    )
 
 
 def _owned(services: Services, event_id: str, campaign_id: str) -> Campaign:
@@ -280,15 +285,7 @@ def preview(
         updated_at=now,
         mail_requested_at=now,
     )
-    campaign = Campaign(
-        campaign_id=new_id(),
-        event_id=event.id,
-        name=parsed.name,
-        audience=parsed.audience,
-        content=parsed.content,
-        send_at=parsed.send_at,
-        created_at=now,
-    )
+    campaign = _campaign(event.id, parsed, now)
     links = registration_links(
         services.keys.keys(), services.settings.public_base_url, event, sample
     )

@@ -10,6 +10,8 @@ again, which is still good once.
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib import metrics
 from chalicelib.domain.addresses import parse_address
 from chalicelib.domain.organizers import SIGN_IN_MINUTES
@@ -39,31 +41,41 @@ def send_sign_in_mail(services: Services, job: SignInMail) -> str:
     base = services.settings.public_base_url.rstrip("/")
     url = f"{base}/console/signin/{sign_in_token(services, found)}"
     rendered = sign_in_mail(event, found.language, url, SIGN_IN_MINUTES, bool(found.invited_by))
-    recipient = parse_address(organizer.email).ascii
+    outcome = _send(services, event, organizer.email, rendered.subject, rendered, "sign_in")
+    if outcome == "sent":
+        services.organizers.sign_in_mailed(job.signin_id, now)
+    return outcome
+
+
+def _send(
+    services: Services, event: Any, address: str, subject: str, rendered: Any, kind: str
+) -> str:
+    """One email to an organiser from the event's sender, in its turn of the send rate:
+    "sent" or "rejected" (raises RetryLater while SES holds sending back)."""
+    recipient = parse_address(address).ascii
     raw = mime.build(
         mime.Mail(
             sender_name=event.sender.name,
             sender_address=event.sender.email,
             recipient_name="",
             recipient_address=recipient,
-            subject=rendered.subject,
+            subject=subject,
             text=rendered.text,
             html=rendered.html,
-            language=found.language,
-            sent_at=now,
+            language=rendered.language,
+            sent_at=services.clock(),
         )
     )
     try:
         Pace(services).wait_turn(1)
         services.mailer.send(
-            raw, sender=event.sender.email, recipient=recipient, tags={"kind": "sign_in"}
+            raw, sender=event.sender.email, recipient=recipient, tags={"kind": kind}
         )
     except (Throttled, Paused, Unsure) as later:
         raise RetryLater(str(later) or "throttled") from None
     except Rejected:
         metrics.count("EmailsFailed")
         return "rejected"
-    services.organizers.sign_in_mailed(job.signin_id, now)
     metrics.count("EmailsSent")
     return "sent"
 
@@ -89,29 +101,4 @@ def send_draft_mail(services: Services, job: DraftMailJob) -> str:
     subject = i18n.translations(organizer.language).gettext(TEST_SUBJECT) % {
         "subject": rendered.subject
     }
-    recipient = parse_address(organizer.email).ascii
-    raw = mime.build(
-        mime.Mail(
-            sender_name=event.sender.name,
-            sender_address=event.sender.email,
-            recipient_name="",
-            recipient_address=recipient,
-            subject=subject,
-            text=rendered.text,
-            html=rendered.html,
-            language=rendered.language,
-            sent_at=now,
-        )
-    )
-    try:
-        Pace(services).wait_turn(1)
-        services.mailer.send(
-            raw, sender=event.sender.email, recipient=recipient, tags={"kind": "draft"}
-        )
-    except (Throttled, Paused, Unsure) as later:
-        raise RetryLater(str(later) or "throttled") from None
-    except Rejected:
-        metrics.count("EmailsFailed")
-        return "rejected"
-    metrics.count("EmailsSent")
-    return "sent"
+    return _send(services, event, organizer.email, subject, rendered, "draft")
