@@ -586,7 +586,7 @@ class FakeCampaignStore(CampaignStore):
     def of_event(self, event_id: str, most: int) -> list[Campaign]:
         with self._lock:
             mine = [c for c in self.campaigns.values() if c.event_id == event_id]
-        mine.sort(key=lambda c: c.campaign_id, reverse=True)
+        mine.sort(key=lambda c: (c.created_at, c.campaign_id), reverse=True)
         return [c.model_copy(deep=True) for c in mine[:most]]
 
     def create(self, campaign: Campaign) -> bool:

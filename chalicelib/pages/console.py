@@ -123,7 +123,8 @@ def chrome(signed: Any, language: str, event: Event | None = None, current: str 
     )
 
 
-def _languages(language: str) -> list[tuple[str, str]]:
+def _languages() -> list[tuple[str, str]]:
+    """The console's 7 languages, each named in itself (the language switch)."""
     return [(code, i18n.language_name(code, code)) for code in LANGUAGES]
 
 
@@ -131,7 +132,7 @@ def _page(
     template: str, language: str, base_url: str, status: int = 200, **context: Any
 ) -> tuple[str, int]:
     context.setdefault("console", None)
-    context.setdefault("switch_languages", _languages(language))
+    context.setdefault("switch_languages", _languages())
     return render(template, language, base_url, **context), status
 
 
@@ -871,6 +872,7 @@ def composer_page(
         console=chrome(signed, language, event, "campaigns"),
         action=f"/console/events/{event.id}/campaigns/new?lang={language}",
         html_preview_action=f"/console/events/{event.id}/campaigns/preview?lang={language}",
+        count_action=f"/console/events/{event.id}/campaigns/count?lang={language}",
         values=values,
         tabs=tabs,
         statuses=[
@@ -975,6 +977,22 @@ def confirm_send_page(
     )
 
 
+def _campaign_name(item: dict[str, Any], event: Event, language: str) -> str:
+    """An announcement's name as its organisers gave it; Majlis's own campaigns (change
+    notices, reminders) named in the organiser's language."""
+    gettext = i18n.translations(language).gettext
+    name = str(item["name"])
+    if item["purpose"] == "change":
+        revision = name.rsplit(" ", 1)[-1]
+        return f"{gettext(PURPOSE_LABELS['change'])} {revision}" if revision.isdigit() else name
+    if item["purpose"] == "reminder":
+        session = event.session(name.rsplit(" ", 1)[-1])
+        if session is not None:
+            title = session.title_in(language, event.default_language)
+            return f"{gettext(PURPOSE_LABELS['reminder'])} · {title}"
+    return name
+
+
 def campaigns_page(
     signed: Any,
     event: Event,
@@ -994,7 +1012,7 @@ def campaigns_page(
         rows.append(
             {
                 "id": item["campaign_id"],
-                "name": item["name"],
+                "name": _campaign_name(item, event, language),
                 "purpose": gettext(PURPOSE_LABELS.get(item["purpose"], item["purpose"])),
                 "status": item["status"],
                 "status_label": gettext(CAMPAIGN_STATUS_LABELS.get(item["status"], item["status"])),

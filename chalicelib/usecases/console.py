@@ -44,7 +44,6 @@ from chalicelib.signed_links import ExpiredLink, InvalidLink, Link, Purpose, sig
 
 SIGN_INS_PER_ADDRESS = Limit("sign-ins", 20, 600)  # per client address, 10 minutes
 SIGN_INS_PER_ORGANIZER = Limit("sign-ins-organizer", 5, 900)  # per address asked for
-COOKIE = "majlis_console"
 
 
 @dataclass(frozen=True)

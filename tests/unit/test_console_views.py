@@ -58,3 +58,41 @@ def test_ses_holds_are_said_in_the_organiser_s_language_and_others_left_alone():
     assert ses_reason("The 24-hour sending quota is reached; sending resumes.", "en")
     assert ses_reason("MessageRejected: Email address is not verified.", "en") is None
     assert ses_reason(None, "en") is None
+
+
+def test_majlis_s_own_campaigns_are_named_in_the_organiser_s_language_newest_first(majlis):
+    from chalicelib.domain.campaigns import Audience, Campaign
+    from chalicelib.domain.organizers import ConsoleSession, Organizer
+    from chalicelib.pages.console import campaigns_page
+    from chalicelib.usecases.campaigns import of_event
+    from chalicelib.usecases.console import SignedIn
+
+    event = majlis.events.get("conf")
+    first = event.sessions[0]
+    for n, (purpose, name) in enumerate(
+        [
+            ("announcement", "Day two"),
+            ("change", "Programme change 3"),
+            ("reminder", f"Reminder P1D before {first.id}"),
+        ]
+    ):
+        majlis.campaigns.create(
+            Campaign(
+                campaign_id=f"{'z' if n == 0 else 'a'}{n:025d}",  # ids that do not sort by time
+                event_id="conf",
+                name=name,
+                audience=Audience(),
+                content={},
+                purpose=purpose,
+                created_at=NOW.replace(minute=n),
+            )
+        )
+    listed = of_event(majlis, "conf")
+    assert [item["name"] for item in listed][-1] == "Day two"  # the oldest, last
+
+    signed = SignedIn(
+        ConsoleSession("h" * 64, "k" * 32, "csrf", NOW),
+        Organizer("k" * 32, "a@example.org", "fr", {"conf": "send"}),
+    )
+    html, _ = campaigns_page(signed, event, listed, "fr", "http://127.0.0.1:8000")
+    assert "Programme change 3" not in html and first.title_in("fr", "ar") in html

@@ -67,7 +67,8 @@ Indexes
 - ``gsi1`` (``gsi1pk`` = ``EVENT#{event}#REG``, ``gsi1sk`` = registration id): an
   event's registrations, oldest first (ids sort by creation time), so a page's cursor
   is the id of the last registration it looked at. Also (``gsi1pk`` =
-  ``EVENT#{event}#CAMPAIGNS``, ``gsi1sk`` = campaign id): an event's campaigns.
+  ``EVENT#{event}#CAMPAIGNS``, ``gsi1sk`` = ``{created at}#{campaign id}``): an event's
+  campaigns, oldest first.
 - ``gsi2`` (``gsi2pk`` = ``SESMSG#{SES message id}``): the send record of an email SES
   accepted, for its bounce and complaint events.
 - ``gsi3`` (``gsi3pk`` = ``EVENT#{event}#WAIT``, ``gsi3sk`` = registration id, or for a
@@ -449,7 +450,7 @@ def campaign_key(campaign_id: str) -> dict[str, str]:
 
 
 def event_campaigns(event_id: str) -> str:
-    """The gsi1 partition of an event's campaigns (newest last: ids sort by time)."""
+    """The gsi1 partition of an event's campaigns (oldest first, by creation)."""
     return f"{EVENT}{event_id}#CAMPAIGNS"
 
 
@@ -459,7 +460,8 @@ def campaign_item(campaign: Campaign) -> dict[str, Any]:
         **campaign_key(campaign.campaign_id),
         "kind": ItemKind.CAMPAIGN,
         "gsi1pk": event_campaigns(campaign.event_id),
-        "gsi1sk": campaign.campaign_id,
+        # By creation, then id: reminders' and change notices' ids are derived, not timed.
+        "gsi1sk": f"{utc_text(campaign.created_at)}#{campaign.campaign_id}",
     }
 
 

@@ -93,9 +93,55 @@
     setTimeout(tick, seconds * 1000);
   }
 
+  // What "Preview", "Count recipients" or "Send a test to me" answered is below the
+  // whole form: the focus goes there (its heading), so that it is seen and read out.
+  function results() {
+    var answer = document.querySelector("#composer-results > *");
+    if (!answer || document.querySelector('#composer [aria-invalid="true"]')) return;
+    var target = answer.querySelector("h2") || answer;
+    target.setAttribute("tabindex", "-1");
+    target.focus();
+  }
+
+  // The audience's count as it is built: the dry run, asked again a moment after each
+  // change, said in a polite live region.
+  function liveCount() {
+    var out = document.getElementById("live-count");
+    var form = document.getElementById("composer");
+    if (!out || !form || !window.fetch || !window.URLSearchParams) return;
+    var timer = null;
+    var asked = 0;
+    function ask() {
+      var mine = ++asked;
+      var body = new URLSearchParams(new FormData(form));
+      body.delete("action");
+      fetch(out.getAttribute("data-url"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+        body: body.toString()
+      }).then(function (answer) {
+        return answer.json();
+      }).then(function (counted) {
+        if (mine === asked && counted && counted.text) out.textContent = counted.text;
+      }).catch(function () { /* the button still counts */ });
+    }
+    function changed(event) {
+      var name = event.target && event.target.name;
+      if (["status", "languages", "sessions", "countries"].indexOf(name) < 0) return;
+      clearTimeout(timer);
+      timer = setTimeout(ask, 500);
+    }
+    form.addEventListener("change", changed);
+    form.addEventListener("input", changed);
+    ask();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    liveCount();
     tabs();
     placeholders();
+    results();
     refreshing();
   });
 })();
