@@ -922,6 +922,9 @@ def _event_body(event: Any, fields: dict[str, Any]) -> dict[str, Any]:
         session.pop("recording_url", None)
         if recording:
             session["recording_url"] = recording
+        session.pop("interpretation", None)
+        session.pop("speakers", None)
+        session.update(_people_of(fields, prefix, index, text))
         advanced = text(f"{prefix}.advanced")
         for key in ADVANCED_KEYS:
             session.pop(key, None)
@@ -936,12 +939,59 @@ def _event_body(event: Any, fields: dict[str, Any]) -> dict[str, Any]:
                         FieldError(
                             f"sessions.{index}.advanced",
                             "invalid_json",
-                            "A JSON object with rooms, interpretation and speakers only.",
+                            "A JSON object with rooms only.",
                         )
                     ]
                 )
             session.update(parsed)
     return {k: v for k, v in body.items() if v is not None}
+
+
+def _people_of(fields: dict[str, Any], prefix: str, index: int, text: Any) -> dict[str, Any]:
+    """A session's interpretation and speakers from its form fields (the API's shape)."""
+    from chalicelib.domain.errors import FieldError, Invalid
+    from chalicelib.domain.events import LANGUAGES
+
+    found: dict[str, Any] = {}
+    source = text(f"{prefix}.interpretation.from")
+    into = [code for code in LANGUAGES if text(f"{prefix}.into.{code}") == "on"]
+    interpreters = []
+    for line in text(f"{prefix}.interpreters").splitlines():
+        parts = [part.strip() for part in line.split(",") if part.strip()]
+        if not parts:
+            continue
+        if len(parts) != 3:
+            raise Invalid(
+                [
+                    FieldError(
+                        f"sessions.{index}.interpretation.interpreters",
+                        "invalid_line",
+                        "Each line: an address and two language codes, separated by commas.",
+                    )
+                ]
+            )
+        interpreters.append({"email": parts[0], "languages": parts[1:]})
+    if source or into or interpreters:
+        found["interpretation"] = {"from": source, "into": into, "interpreters": interpreters}
+    speakers = []
+    for line in text(f"{prefix}.speakers").splitlines():
+        name, _, email = line.rpartition(",")
+        if not line.strip():
+            continue
+        if not name.strip() or not email.strip():
+            raise Invalid(
+                [
+                    FieldError(
+                        f"sessions.{index}.speakers",
+                        "invalid_line",
+                        "Each line: a name, a comma, an address.",
+                    )
+                ]
+            )
+        speakers.append({"name": name.strip(), "email": email.strip()})
+    if speakers:
+        found["speakers"] = speakers
+    return found
 
 
 @console.route("/console/events/{event_id}/settings", methods=["POST"], content_types=ANY)

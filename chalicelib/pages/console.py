@@ -760,6 +760,7 @@ COMPOSER_MESSAGES = {
     "invalid_datetime": N_("Enter a date and time."),
     "invalid_json": N_("This is not valid: see the details."),
     "not_a_number": N_("Enter a whole number, or leave it empty."),
+    "invalid_line": N_("A line of this list is not as the label says: see the details."),
 }
 PLACEHOLDER_HELP = {
     "first_name": N_("their first name"),
@@ -1165,7 +1166,7 @@ def export_page(
 
 # -- event settings ----------------------------------------------------------------------
 
-ADVANCED_KEYS = ("rooms", "interpretation", "speakers")  # per session, edited as JSON
+ADVANCED_KEYS = ("rooms",)  # per session, edited as the API's JSON
 
 
 def _local_input(moment: datetime | None, zone_name: str) -> str:
@@ -1203,6 +1204,15 @@ def settings_values(event: Event) -> dict[str, Any]:
         values[f"{prefix}.recording_url"] = session.recording_url or ""
         for code in event.languages:
             values[f"{prefix}.title.{code}"] = session.title.get(code, "")
+        interpretation = session.interpretation
+        values[f"{prefix}.interpretation.from"] = interpretation.source if interpretation else ""
+        for code in interpretation.into if interpretation else []:
+            values[f"{prefix}.into.{code}"] = "on"
+        values[f"{prefix}.interpreters"] = "\n".join(
+            f"{i.email}, {i.languages[0]}, {i.languages[1]}"
+            for i in (interpretation.interpreters if interpretation else [])
+        )
+        values[f"{prefix}.speakers"] = "\n".join(f"{s.name}, {s.email}" for s in session.speakers)
         dumped = session.model_dump(mode="json", by_alias=True, exclude_none=True)
         advanced = {key: dumped[key] for key in ADVANCED_KEYS if dumped.get(key)}
         values[f"{prefix}.advanced"] = (

@@ -157,3 +157,49 @@ def datetime_of(text: str):
     from datetime import datetime
 
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_interpretation_and_speakers_are_set_from_their_fields(api, aws):
+    admin = _admin(api, aws)
+    pairs = [
+        (n, v)
+        for n, v in _fields(api.http.get(PATH, headers={"Cookie": admin}).body.decode())
+        if not n.startswith("session.0.into.")
+    ]
+    replaced = ("session.0.interpretation.from", "session.0.interpreters", "session.0.speakers")
+    pairs = [
+        *[(n, v) for n, v in pairs if n not in replaced],
+        ("session.0.interpretation.from", "ar"),
+        ("session.0.into.en", "on"),
+        ("session.0.into.ur", "on"),
+        ("session.0.interpreters", "huda@example.org, ar, en\nzain@example.org, ar, ur"),
+        ("session.0.speakers", "Dr. Amal Haddad, amal@example.org"),
+    ]
+    review = _post(api, admin, [*pairs, ("action", "review")])
+    assert review.status_code == 200, review.body[:400]
+    saved = _post(api, admin, [*_fields_of_confirmation(review.body.decode()), ("action", "save")])
+    assert saved.status_code == 303
+    session = aws.events.get(EVENT_ID, fresh=True).sessions[0]
+    assert session.interpretation.source == "ar" and session.interpretation.into == ["en", "ur"]
+    assert [i.languages for i in session.interpretation.interpreters] == [
+        ["ar", "en"],
+        ["ar", "ur"],
+    ]
+    assert [(s.name, s.email) for s in session.speakers] == [
+        ("Dr. Amal Haddad", "amal@example.org")
+    ]
+    shown = dict(_fields(api.http.get(PATH, headers={"Cookie": admin}).body.decode()))
+    assert shown["session.0.interpretation.from"] == "ar"
+    assert "zain@example.org, ar, ur" in shown["session.0.interpreters"]
+
+
+def test_a_speaker_line_without_an_address_is_a_422_naming_the_session(api, aws):
+    admin = _admin(api, aws)
+    pairs = _fields(api.http.get(PATH, headers={"Cookie": admin}).body.decode())
+    pairs = [
+        *[(n, v) for n, v in pairs if n != "session.1.speakers"],
+        ("session.1.speakers", "Amal"),
+    ]
+    answer = _post(api, admin, [*pairs, ("action", "review")])
+    assert answer.status_code == 422
+    assert "sessions.1.speakers" in answer.body.decode()
