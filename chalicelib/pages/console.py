@@ -909,6 +909,16 @@ def composer_page(
     )
 
 
+def _hidden(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """A posted form again, as the hidden fields of its confirmation page."""
+    return [
+        (name, value)
+        for name, many in values.items()
+        for value in _many(many)
+        if name not in ("action", "csrf")
+    ]
+
+
 def _many(value: Any) -> list[str]:
     if value is None:
         return []
@@ -957,12 +967,7 @@ def confirm_send_page(
             f"{_in_zone(send_at, z, language, 'yMMMEd')} ({_place(z, language)})"
             for z in dict.fromkeys([event.timezone, *event.time_zones])
         ]
-    hidden = [
-        (name, value)
-        for name, many in values.items()
-        for value in _many(many)
-        if name not in ("action", "csrf")
-    ]
+    hidden = _hidden(values)
     return _page(
         "console/confirm_send.html",
         language,
@@ -1285,12 +1290,7 @@ def settings_page(
 def confirm_settings_page(
     signed: Any, event: Event, values: dict[str, Any], notifying: int, language: str, base_url: str
 ) -> tuple[str, int]:
-    hidden = [
-        (name, value)
-        for name, many in values.items()
-        for value in _many(many if not isinstance(many, bool) else ("on" if many else ""))
-        if name not in ("action", "csrf")
-    ]
+    hidden = _hidden(values)
     return _page(
         "console/confirm_settings.html",
         language,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chalicelib.domain.addresses import parse_address
-from chalicelib.domain.errors import FieldError, Gone, Invalid, NotFound, NotPermitted
+from chalicelib.domain.errors import FieldError, Gone, Invalid, NotFound
 from chalicelib.domain.events import LANGUAGES
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.limits import Limit
@@ -56,10 +56,6 @@ class SignedIn:
     @property
     def who(self) -> str:
         return f"organizer:{self.organizer.key[:12]}"
-
-    def require(self, role: str, event_id: str) -> None:
-        if not self.organizer.may(role, event_id):
-            raise NotPermitted(f"Your role on this event does not let you {role}.")
 
     def csrf_ok(self, sent: str | None) -> bool:
         return bool(sent) and hmac.compare_digest(str(sent), self.session.csrf)
