@@ -43,7 +43,7 @@ def on_aws(config: Settings) -> Services:
     from chalicelib.adapters.s3 import S3Exports
     from chalicelib.adapters.secrets import SecretRing, SigningKeyRing
     from chalicelib.adapters.ses import SesMailer
-    from chalicelib.adapters.sqs import SqsJobQueue
+    from chalicelib.adapters.sqs import SqsDeadLetters, SqsJobQueue
     from chalicelib.adapters.zoom_api import ZoomApi
 
     zoom_secret = SecretRing(config.zoom_secret_id)
@@ -79,5 +79,8 @@ def on_aws(config: Settings) -> Services:
         zoom_store=DynamoZoomStore(config.table_name),
         zoom_queue=SqsJobQueue(config.zoom_queue_url),
         zoom_dead_letters=SqsJobQueue(config.zoom_dead_letter_url),
+        dead_letters=SqsDeadLetters(
+            [url for url in config.dead_letter_queues.split(",") if url.strip()]
+        ),
         zoom_credentials=zoom_credentials,
     )

@@ -61,6 +61,8 @@ class Settings(BaseModel):
     # requests per registrant and session a day (Zoom refuses a fourth).
     zoom_queue_url: str = ""
     zoom_dead_letter_url: str = ""
+    # Every dead-letter queue's URL, comma-separated (the console counts what they hold).
+    dead_letter_queues: str = ""
     zoom_secret_id: str = "majlis/zoom"  # noqa: S105 - a name, not a secret
     zoom_api_url: str = "https://api.zoom.us/v2"
     zoom_oauth_url: str = "https://zoom.us/oauth/token"

@@ -577,6 +577,14 @@ class JobQueue(abc.ABC):
         """Deliver a received message again after ``seconds`` (not before)."""
 
 
+class DeadLetters(abc.ABC):
+    """The dead-letter queues, as the console shows them."""
+
+    @abc.abstractmethod
+    def counts(self) -> dict[str, int]:
+        """How many messages each holds, by queue name (``majlis-mail-dlq`` …)."""
+
+
 class Paused(Exception):
     """The provider stopped all sending for now (paused, suspended, daily quota spent)."""
 
@@ -959,5 +967,6 @@ class Services:
     zoom_store: ZoomStore
     zoom_queue: JobQueue
     zoom_dead_letters: JobQueue
+    dead_letters: DeadLetters
     zoom_credentials: Callable[[], ZoomCredentials]
     clock: Callable[[], datetime] = utc_now

@@ -38,6 +38,7 @@ from chalicelib.ports import (
     CampaignStore,
     ClickRefused,
     Counted,
+    DeadLetters,
     EmailRef,
     EventStore,
     Export,
@@ -883,6 +884,14 @@ class FakeOrganizerStore(OrganizerStore):
         return list(reversed(self.trails.get(event_id, [])))[:most]
 
 
+class FakeDeadLetters(DeadLetters):
+    def __init__(self) -> None:
+        self.held: dict[str, int] = {}
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.held)
+
+
 class FakeQueue(JobQueue):
     """Holds each job as its message body would be, a JSON object (as a dict)."""
 
@@ -1262,6 +1271,7 @@ def fake_majlis(clock: Clock | None = None, **settings: Any) -> Services:
         zoom_store=FakeZoomStore(registrations),
         zoom_queue=FakeQueue(),
         zoom_dead_letters=FakeQueue(),
+        dead_letters=FakeDeadLetters(),
         zoom_credentials=lambda: ZOOM_CREDENTIALS,
         clock=clock,
     )

@@ -783,7 +783,10 @@ def operations(signed: Any, language: str, event_id: str) -> Response:
     wired = services()
     event = known_event(wired, event_id)
     zoom = stats.zoom_status(wired, event.id)
-    return _respond(*views.operations_page(signed, event, zoom, language, _base_url()))
+    held = wired.dead_letters.counts()
+    return _respond(
+        *views.operations_page(signed, event, zoom, language, _base_url(), dead_letters=held)
+    )
 
 
 @console.route("/console/events/{event_id}/exports", methods=["POST"], content_types=ANY)
@@ -814,7 +817,15 @@ def start_export(signed: Any, language: str, event_id: str, fields: dict[str, An
         zoom = stats.zoom_status(wired, event.id)
         errors = field_errors_for(problem, language)
         return _respond(
-            *views.operations_page(signed, event, zoom, language, _base_url(), errors=errors)
+            *views.operations_page(
+                signed,
+                event,
+                zoom,
+                language,
+                _base_url(),
+                dead_letters=wired.dead_letters.counts(),
+                errors=errors,
+            )
         )
     accounts.audit(wired, event.id, signed, "export", started["export_id"])
     return _redirect(f"/console/events/{event.id}/exports/{started['export_id']}?lang={language}")

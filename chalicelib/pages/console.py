@@ -1086,6 +1086,16 @@ EXPORT_STATUS_LABELS = {
 }
 
 
+DEAD_LETTER_LABELS = {
+    "majlis-mail-dlq": N_("Confirmations, notices and reminders"),
+    "majlis-announcements-dlq": N_("Announcements"),
+    "majlis-ses-events-dlq": N_("Deliveries, bounces and complaints from SES"),
+    "majlis-zoom-dlq": N_("Zoom registrations and webhooks"),
+    "majlis-campaigns-dlq": N_("Announcements being queued"),
+    "majlis-exports-dlq": N_("Exports"),
+}
+
+
 def operations_page(
     signed: Any,
     event: Event,
@@ -1093,6 +1103,7 @@ def operations_page(
     language: str,
     base_url: str,
     *,
+    dead_letters: dict[str, int] | None = None,
     errors: dict[str, str] | None = None,
 ) -> tuple[str, int]:
     gettext = i18n.translations(language).gettext
@@ -1145,6 +1156,15 @@ def operations_page(
         sessions=[(s.id, s.title_in(language, event.default_language)) for s in event.sessions],
         rooms=rooms,
         problems=[gettext(MISSING_LANGUAGE) % {"language": name} for name in missing],
+        dead_letters=[
+            (
+                name,
+                gettext(DEAD_LETTER_LABELS.get(name, name)),
+                count,
+                _number(count, language),
+            )
+            for name, count in sorted((dead_letters or {}).items())
+        ],
         errors=errors or {},
     )
 

@@ -64,3 +64,27 @@ def test_a_missing_zoom_language_is_said_in_the_organiser_s_language(api, aws):
     admin = _sign_in(api, _link_token(aws, "admin@example.org", "admin"))
     page = api.http.get(f"{BASE}/operations?lang=fr", headers={"Cookie": admin}).body.decode()
     assert "Urdu" in page and "(English)" not in page
+
+
+def test_the_dead_letter_queues_say_what_waits_in_them(api, aws):
+    import dataclasses
+    import json
+
+    import boto3
+
+    from chalicelib import bootstrap
+    from chalicelib.adapters.sqs import SqsDeadLetters
+
+    sqs = boto3.client("sqs")
+    urls = [
+        sqs.get_queue_url(QueueName=f"majlis-{name}-dlq")["QueueUrl"] for name in ("mail", "zoom")
+    ]
+    for n in range(3):
+        body = json.dumps({"type": "zoom_sync", "registration_id": f"r{n}"})
+        sqs.send_message(QueueUrl=urls[1], MessageBody=body)
+    bootstrap.use(dataclasses.replace(aws, dead_letters=SqsDeadLetters(urls)))
+    admin = _sign_in(api, _link_token(aws, "admin@example.org", "admin"))
+    page = api.http.get(f"{BASE}/operations?lang=en", headers={"Cookie": admin}).body.decode()
+    rows = re.findall(r'<td dir="ltr">(majlis-[a-z-]+)</td><td>(\d+)', page)
+    assert rows == [("majlis-mail-dlq", "0"), ("majlis-zoom-dlq", "3")]
+    assert page.count('class="badge"') >= 1
