@@ -99,39 +99,19 @@ def invite_organizer(event_id: str, email: str, role: str, language: str | None)
 
 
 def redrive_queue(source: str, target: str, most: int, dry_run: bool) -> int:
-    """Move up to ``most`` messages from ``source`` to ``target``; returns how many.
-
-    Each is sent to the target before it is deleted from the source, so a failure midway
-    leaves a message in both places (the workers are idempotent), never in neither.
-    """
+    """Move up to ``most`` messages from ``source`` to ``target``; returns how many
+    (``adapters/sqs.py``: each sent before it is deleted). A dry run only shows them."""
     from chalicelib.adapters.aws import client
+    from chalicelib.adapters.sqs import move_messages
 
     sqs = client("sqs")
     source_url = sqs.get_queue_url(QueueName=source)["QueueUrl"]
     target_url = sqs.get_queue_url(QueueName=target)["QueueUrl"]
-    moved = 0
-    seen: set[str] = set()
-    while moved < most:
-        messages = sqs.receive_message(
-            QueueUrl=source_url,
-            MaxNumberOfMessages=min(10, most - moved),
-            # A dry run only looks: the messages come back to the queue at once.
-            VisibilityTimeout=0 if dry_run else 60,
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
-        fresh = [m for m in messages if m["MessageId"] not in seen]
-        if not fresh:
-            break
-        for message in fresh:
-            seen.add(message["MessageId"])
-            if dry_run:
-                print(f"{message['MessageId']}: {_reason(message['Body'])}")
-                moved += 1
-                continue
-            sqs.send_message(QueueUrl=target_url, MessageBody=message["Body"])
-            sqs.delete_message(QueueUrl=source_url, ReceiptHandle=message["ReceiptHandle"])
-            moved += 1
-    return moved
+
+    def show(message: dict) -> None:
+        print(f"{message['MessageId']}: {_reason(message['Body'])}")
+
+    return move_messages(source_url, target_url, most, look=dry_run, each=show if dry_run else None)
 
 
 def _reason(body: str) -> str:

@@ -16,6 +16,7 @@ queue                  job                   written by
 ``majlis-mail``        ``draft_mail``        the outbox: a draft an organiser sends to themself
 ``majlis-campaigns``   ``campaign_fanout``   the outbox: a new campaign (and its next steps)
 ``majlis-exports``     ``export``            the outbox: a new export
+``majlis-exports``     ``redrive``           the outbox: an operator's request to redrive
 ``majlis-zoom``        ``zoom_sync``         the outbox, reconciliation
 ``majlis-zoom``        ``zoom_webhook``      the outbox: a webhook recorded on the request path
 ``majlis-zoom``        ``zoom_setup``        the outbox: an event saved (interpretation, speakers)
@@ -101,6 +102,13 @@ class Export(_Job):
     export_id: str
 
 
+class Redrive(_Job):
+    """Move a dead-letter queue's messages back, as an operator asked in the console."""
+
+    type: Literal["redrive"] = "redrive"
+    redrive_id: str
+
+
 class ZoomSync(_Job):
     """Make this registration's Zoom registrants what its sessions say."""
 
@@ -135,6 +143,7 @@ Job = (
     | DraftMailJob
     | CampaignFanOut
     | Export
+    | Redrive
     | ZoomSync
     | ZoomWebhook
     | ZoomSetup
@@ -145,7 +154,7 @@ QUEUES: dict[str, Any] = {
     "majlis-mail": MailJob,
     "majlis-announcements": CampaignMail,
     "majlis-campaigns": CampaignFanOut,
-    "majlis-exports": Export,
+    "majlis-exports": Annotated[Export | Redrive, Field(discriminator="type")],
     "majlis-zoom": ZoomJob,
 }
 

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.events import Event
 from chalicelib.domain.limits import Limit
-from chalicelib.domain.organizers import AuditEntry, ConsoleSession, DraftMail, Organizer, SignIn
+from chalicelib.domain.organizers import (
+    AuditEntry,
+    ConsoleSession,
+    DraftMail,
+    Organizer,
+    Redrive,
+    SignIn,
+)
 from chalicelib.domain.registrations import (
     EmailStatus,
     Registration,
@@ -536,7 +543,18 @@ class OrganizerStore(abc.ABC):
     def close_session(self, session_hash: str) -> None: ...
 
     @abc.abstractmethod
-    def keep_draft(self, test: DraftMail) -> None:
+    def request_redrive(self, redrive: Redrive) -> None:
+        """Keep an operator's request (the outbox queues the move)."""
+
+    @abc.abstractmethod
+    def redrive_done(self, redrive: Redrive, moved: int | None, failed: str | None) -> None: ...
+
+    @abc.abstractmethod
+    def redrives(self, most: int) -> list[Redrive]:
+        """The latest requests, newest first."""
+
+    @abc.abstractmethod
+    def keep_draft(self, draft: DraftMail) -> None:
         """Keep a draft to send to its organiser (the outbox then queues it)."""
 
     @abc.abstractmethod
@@ -583,6 +601,12 @@ class DeadLetters(abc.ABC):
     @abc.abstractmethod
     def counts(self) -> dict[str, int]:
         """How many messages each holds, by queue name (``majlis-mail-dlq`` …)."""
+
+    @abc.abstractmethod
+    def redrive(self, queue: str, most: int) -> int:
+        """Move up to ``most`` of ``queue``'s messages back to the queue it serves (its
+        name without ``-dlq``); returns how many. Each is sent before it is deleted: a
+        failure midway leaves one in both queues (the workers are idempotent)."""
 
 
 class Paused(Exception):

@@ -20,7 +20,14 @@ from chalicelib.config import Settings
 from chalicelib.domain.campaigns import Campaign
 from chalicelib.domain.events import Event
 from chalicelib.domain.networks import MOST_NETWORKS
-from chalicelib.domain.organizers import AuditEntry, ConsoleSession, DraftMail, Organizer, SignIn
+from chalicelib.domain.organizers import (
+    AuditEntry,
+    ConsoleSession,
+    DraftMail,
+    Organizer,
+    Redrive,
+    SignIn,
+)
 from chalicelib.domain.registrations import (
     EmailStatus,
     Registration,
@@ -807,6 +814,7 @@ class FakeOrganizerStore(OrganizerStore):
         self.sessions: dict[str, ConsoleSession] = {}
         self.trails: dict[str, list[AuditEntry]] = {}
         self.drafts: dict[str, DraftMail] = {}
+        self.redrive_requests: list[Redrive] = []
 
     def grant(self, organizer: Organizer, event_id: str, role: str) -> None:
         known = self.organizers.get(organizer.key)
@@ -871,8 +879,20 @@ class FakeOrganizerStore(OrganizerStore):
     def close_session(self, session_hash: str) -> None:
         self.sessions.pop(session_hash, None)
 
-    def keep_draft(self, test: DraftMail) -> None:
-        self.drafts[test.draft_id] = test
+    def request_redrive(self, redrive: Redrive) -> None:
+        self.redrive_requests.append(redrive)
+
+    def redrive_done(self, redrive: Redrive, moved: int | None, failed: str | None) -> None:
+        self.redrive_requests = [
+            replace(r, moved=moved, failed=failed) if r.redrive_id == redrive.redrive_id else r
+            for r in self.redrive_requests
+        ]
+
+    def redrives(self, most: int) -> list[Redrive]:
+        return list(reversed(self.redrive_requests))[:most]
+
+    def keep_draft(self, draft: DraftMail) -> None:
+        self.drafts[draft.draft_id] = draft
 
     def draft(self, draft_id: str) -> DraftMail | None:
         return self.drafts.get(draft_id)
@@ -887,9 +907,17 @@ class FakeOrganizerStore(OrganizerStore):
 class FakeDeadLetters(DeadLetters):
     def __init__(self) -> None:
         self.held: dict[str, int] = {}
+        self.moved: dict[str, int] = {}  # to the queue each serves
 
     def counts(self) -> dict[str, int]:
         return dict(self.held)
+
+    def redrive(self, queue: str, most: int) -> int:
+        moving = min(most, self.held.get(queue, 0))
+        self.held[queue] = self.held.get(queue, 0) - moving
+        target = queue.removesuffix("-dlq")
+        self.moved[target] = self.moved.get(target, 0) + moving
+        return moving
 
 
 class FakeQueue(JobQueue):

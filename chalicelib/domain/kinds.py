@@ -36,4 +36,5 @@ class ItemKind(StrEnum):
     ORGANIZER_GRANT = "organizer_grant"  # an event's organiser (the event's list)
     SIGN_IN = "sign_in"  # a one-time sign-in link's record
     CONSOLE_SESSION = "console_session"  # a signed-in browser
+    REDRIVE = "redrive"  # an operator's request to move dead letters back
     DRAFT_MAIL = "draft_mail"  # an announcement's draft an organiser sends to themself

@@ -63,6 +63,12 @@ class Organizer:
         """Of the events ``known``, those this organiser may read, in that order."""
         return [event_id for event_id in known if self.may("read", event_id)]
 
+    @property
+    def operates(self) -> bool:
+        """An admin of every event: what concerns the whole installation (the dead-letter
+        queues) is theirs."""
+        return self.grants.get(EVERY_EVENT) == "admin"
+
     def first_event(self, known: list[str]) -> str:
         """The event whose sender emails this organiser: their first (by id)."""
         mine = sorted(e for e in self.grants if e != EVERY_EVENT)
@@ -114,6 +120,19 @@ class DraftMail:
     language: str
     timezone: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Redrive:
+    """An operator's request to move a dead-letter queue's messages back, and what came
+    of it (``moved``, once done; ``failed``, why not)."""
+
+    redrive_id: str
+    queue: str  # the dead-letter queue's name: majlis-mail-dlq …
+    by: str
+    requested_at: datetime
+    moved: int | None = None
+    failed: str | None = None
 
 
 @dataclass(frozen=True)

@@ -784,9 +784,36 @@ def operations(signed: Any, language: str, event_id: str) -> Response:
     event = known_event(wired, event_id)
     zoom = stats.zoom_status(wired, event.id)
     held = wired.dead_letters.counts()
+    asked = wired.organizers.redrives(10) if signed.organizer.operates else []
     return _respond(
-        *views.operations_page(signed, event, zoom, language, _base_url(), dead_letters=held)
+        *views.operations_page(
+            signed,
+            event,
+            zoom,
+            language,
+            _base_url(),
+            dead_letters=held,
+            redrives=asked,
+            notice=_query().get("done"),
+        )
     )
+
+
+@console.route(
+    "/console/events/{event_id}/dead-letters/{queue}/redrive", methods=["POST"], content_types=ANY
+)
+@signed_page("admin", post=True)
+def redrive(
+    signed: Any, language: str, event_id: str, queue: str, fields: dict[str, Any]
+) -> Response:
+    """An operator (admin of every event) moves a dead-letter queue's messages back."""
+    from chalicelib.usecases import operations
+
+    if not signed.organizer.operates:
+        return _forbidden(language, signed, event_id)
+    asked = operations.ask_redrive(services(), signed, queue)
+    logger.info("redrive asked", extra={"queue": queue, "redrive_id": asked.redrive_id})
+    return _redirect(f"/console/events/{event_id}/operations?lang={language}&done=redrive")
 
 
 @console.route("/console/events/{event_id}/exports", methods=["POST"], content_types=ANY)

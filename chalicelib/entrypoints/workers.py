@@ -280,9 +280,16 @@ def campaign_fanout(event: Any) -> dict[str, Any]:
 
 
 def export_batch(wired: Services, records: list[dict[str, Any]]) -> dict[str, Any]:
+    from chalicelib.jobs import Redrive
     from chalicelib.usecases import exports
 
     def write(job: Any, _: Delivery) -> str:
+        if isinstance(job, Redrive):
+            from chalicelib.usecases import operations
+
+            outcome = operations.redrive(wired, job)
+            logger.info("redrive", extra={"redrive_id": job.redrive_id, "outcome": outcome})
+            return outcome
         correlate(job.export_id)
         outcome = exports.write(wired, job.export_id)
         logger.info("export", extra={"export_id": job.export_id, "outcome": outcome})

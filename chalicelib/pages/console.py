@@ -1104,6 +1104,8 @@ def operations_page(
     base_url: str,
     *,
     dead_letters: dict[str, int] | None = None,
+    redrives: list[Any] | None = None,
+    notice: str | None = None,
     errors: dict[str, str] | None = None,
 ) -> tuple[str, int]:
     gettext = i18n.translations(language).gettext
@@ -1165,6 +1167,22 @@ def operations_page(
             )
             for name, count in sorted((dead_letters or {}).items())
         ],
+        operates=signed.organizer.operates,
+        redrive_action=f"/console/events/{event.id}/dead-letters",
+        redrives=[
+            {
+                "at": _in_zone(r.requested_at, event.timezone, language, "yMMMd"),
+                "queue": r.queue,
+                "label": gettext(DEAD_LETTER_LABELS.get(r.queue, r.queue)),
+                "outcome": (
+                    gettext("Moving back…")
+                    if r.moved is None
+                    else r.failed or gettext("%(n)s moved back") % {"n": _number(r.moved, language)}
+                ),
+            }
+            for r in redrives or []
+        ],
+        notice=notice,
         errors=errors or {},
     )
 

@@ -20,6 +20,7 @@ from chalicelib.jobs import (
     DraftMailJob,
     Export,
     Job,
+    Redrive,
     RegistrationMail,
     SignInMail,
 )
@@ -56,8 +57,12 @@ def campaign_jobs(change: Change) -> list[Job]:
 
 
 def export_jobs(change: Change) -> list[Job]:
+    """A new export, and an operator's request to move dead letters back (the export
+    worker's role is the one that may)."""
     if change.event_name == "INSERT" and change.new.get("kind") == ItemKind.EXPORT:
         return [Export(export_id=change.new["export_id"])]
+    if change.event_name == "INSERT" and change.new.get("kind") == ItemKind.REDRIVE:
+        return [Redrive(redrive_id=change.new["redrive_id"])]
     return []
 
 

@@ -88,3 +88,54 @@ def test_the_dead_letter_queues_say_what_waits_in_them(api, aws):
     rows = re.findall(r'<td dir="ltr">(majlis-[a-z-]+)</td><td>(\d+)', page)
     assert rows == [("majlis-mail-dlq", "0"), ("majlis-zoom-dlq", "3")]
     assert page.count('class="badge"') >= 1
+
+
+def test_an_operator_moves_a_dead_letter_queue_back_from_the_page(api, aws):
+    """The button keeps a request; the outbox gives it to the export worker, which moves
+    the messages (its role may; the API's may only count them)."""
+    import dataclasses
+    import json
+
+    import boto3
+
+    from chalicelib import bootstrap
+    from chalicelib.adapters.dynamo.schema import image, redrive_item
+    from chalicelib.adapters.sqs import SqsDeadLetters
+    from chalicelib.entrypoints.workers import export_batch
+    from chalicelib.ports import Change
+    from chalicelib.usecases import console
+    from chalicelib.usecases.outbox import export_jobs
+
+    sqs = boto3.client("sqs")
+    dead = sqs.get_queue_url(QueueName="majlis-zoom-dlq")["QueueUrl"]
+    live = sqs.get_queue_url(QueueName="majlis-zoom")["QueueUrl"]
+    for n in range(3):
+        body = json.dumps({"type": "zoom_sync", "registration_id": f"r{n}"})
+        sqs.send_message(QueueUrl=dead, MessageBody=body)
+    wired = dataclasses.replace(aws, dead_letters=SqsDeadLetters([dead]))
+    bootstrap.use(wired)
+    # An admin of the event only is refused; an admin of every event may
+    admin = _sign_in(api, _link_token(aws, "admin@example.org", "admin"))
+    csrf = _csrf(api, f"{BASE}/operations", admin)
+    path = f"{BASE}/dead-letters/majlis-zoom-dlq/redrive"
+    assert _post(api, admin, path, f"csrf={csrf}").status_code == 403
+    _, link = console.invite(aws, "*", "ops@example.org", "admin", "test")
+    operator = _sign_in(api, console.sign_in_token(aws, link))
+    csrf = _csrf(api, f"{BASE}/operations", operator)
+    assert _post(api, operator, path, f"csrf={csrf}").status_code == 303
+    (asked,) = aws.organizers.redrives(5)
+    (job,) = export_jobs(Change("1", "INSERT", {}, image(_typed(redrive_item(asked))), "r"))
+    record = {"messageId": "m1", "body": job.message(), "receiptHandle": "h", "attributes": {}}
+    assert export_batch(wired, [record]) == {"batchItemFailures": []}
+    held = sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["ApproximateNumberOfMessages"])
+    assert held["Attributes"]["ApproximateNumberOfMessages"] == "0"
+    moved = sqs.receive_message(QueueUrl=live, MaxNumberOfMessages=10)["Messages"]
+    assert len(moved) == 3
+    page = api.http.get(f"{BASE}/operations?lang=en", headers={"Cookie": operator}).body.decode()
+    assert "3 moved back" in page
+
+
+def _typed(item: dict) -> dict:
+    from chalicelib.adapters.dynamo.schema import to_attributes
+
+    return to_attributes(item)

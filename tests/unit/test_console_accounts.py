@@ -11,7 +11,7 @@ from chalicelib.jobs import SignInMail
 from chalicelib.ports import Change, Services
 from chalicelib.usecases import console
 from chalicelib.usecases.organizermail import send_sign_in_mail
-from chalicelib.usecases.outbox import jobs_for
+from chalicelib.usecases.outbox import export_jobs, jobs_for
 from tests.unit.support import EVENT_ID
 
 
@@ -157,3 +157,26 @@ def test_a_used_or_expired_link_is_not_emailed(majlis) -> None:
     _, link = console.invite(majlis, EVENT_ID, "huda@example.org", "send", "test")
     majlis.clock.advance(minutes=16)
     assert send_sign_in_mail(majlis, SignInMail(signin_id=link.signin_id)) == "expired"
+
+
+def test_an_operator_moves_dead_letters_back_through_the_outbox(majlis) -> None:
+    from chalicelib.domain.errors import NotPermitted
+    from chalicelib.jobs import Redrive as RedriveJob
+    from chalicelib.usecases import operations
+
+    majlis.dead_letters.held = {"majlis-zoom-dlq": 3, "majlis-mail-dlq": 0}
+    _, admin = console.sign_in(majlis, invited(majlis, role="admin"))
+    with pytest.raises(NotPermitted):  # an admin of one event: not the installation's
+        operations.ask_redrive(majlis, admin, "majlis-zoom-dlq")
+    _, link = console.invite(majlis, "*", "ops@example.org", "admin", "test")
+    _, operator = console.sign_in(majlis, console.sign_in_token(majlis, link))
+    with pytest.raises(Invalid):
+        operations.ask_redrive(majlis, operator, "majlis-nothing-dlq")
+    asked = operations.ask_redrive(majlis, operator, "majlis-zoom-dlq")
+    change = Change("1", "INSERT", {}, {"kind": "redrive", "redrive_id": asked.redrive_id}, "r")
+    (job,) = export_jobs(change)
+    assert job == RedriveJob(redrive_id=asked.redrive_id)
+    assert operations.redrive(majlis, job) == "moved 3"
+    assert majlis.dead_letters.moved == {"majlis-zoom": 3}
+    assert majlis.organizers.redrives(5)[0].moved == 3
+    assert operations.redrive(majlis, job) == "done already"  # delivered again: once

@@ -13,7 +13,14 @@ from chalicelib.adapters.dynamo.table import Table
 from chalicelib.domain.events import utc_text
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.kinds import ItemKind
-from chalicelib.domain.organizers import AuditEntry, ConsoleSession, DraftMail, Organizer, SignIn
+from chalicelib.domain.organizers import (
+    AuditEntry,
+    ConsoleSession,
+    DraftMail,
+    Organizer,
+    Redrive,
+    SignIn,
+)
 from chalicelib.ports import OrganizerStore
 
 
@@ -206,8 +213,34 @@ class DynamoOrganizerStore(Table, OrganizerStore):
             TableName=self.name, Key=to_attributes(schema.console_session_key(session_hash))
         )
 
-    def keep_draft(self, test: DraftMail) -> None:
-        self.db.put_item(TableName=self.name, Item=to_attributes(schema.draft_item(test)))
+    def request_redrive(self, redrive: Redrive) -> None:
+        self.db.put_item(TableName=self.name, Item=to_attributes(schema.redrive_item(redrive)))
+
+    def redrive_done(self, redrive: Redrive, moved: int | None, failed: str | None) -> None:
+        values: dict[str, object] = {":moved": moved if moved is not None else 0}
+        expression = "SET moved = :moved"
+        if failed:
+            values[":failed"] = failed[:300]
+            expression += ", failed = :failed"
+        self.db.update_item(
+            TableName=self.name,
+            Key=to_attributes(schema.redrive_key(redrive.redrive_id, redrive.requested_at)),
+            UpdateExpression=expression,
+            ExpressionAttributeValues=to_attributes(values),
+        )
+
+    def redrives(self, most: int) -> list[Redrive]:
+        page = self.db.query(
+            TableName=self.name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_attributes({":pk": schema.REDRIVES}),
+            ScanIndexForward=False,
+            Limit=most,
+        )
+        return [schema.read_redrive(from_attributes(item)) for item in page.get("Items", [])]
+
+    def keep_draft(self, draft: DraftMail) -> None:
+        self.db.put_item(TableName=self.name, Item=to_attributes(schema.draft_item(draft)))
 
     def draft(self, draft_id: str) -> DraftMail | None:
         item = self.db.get_item(

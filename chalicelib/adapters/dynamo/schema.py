@@ -42,6 +42,8 @@ no ``kind``.
   deleted when used.
 - ``console_session``: ``CONSOLE#{sha256 of the session id}`` / ``SESSION``; whose, its
   CSRF token; TTL at its expiry, deleted at sign-out.
+- ``redrive``: ``REDRIVES`` / ``{time}#{id}``; an operator's request to move a
+  dead-letter queue's messages back, and how many moved; TTL 30 days.
 - ``draft_mail``: ``DRAFT#{id}`` / ``DRAFT``; an announcement's draft an organiser
   sends to themself (its body, language and zone); TTL a day.
 - ``stats_mark``: ``STATSMARK#{stream record id}`` / ``MARK``; TTL 2 days: that change
@@ -109,7 +111,14 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from chalicelib.domain.events import Event, utc_text
 from chalicelib.domain.kinds import ItemKind
-from chalicelib.domain.organizers import AuditEntry, ConsoleSession, DraftMail, Organizer, SignIn
+from chalicelib.domain.organizers import (
+    AuditEntry,
+    ConsoleSession,
+    DraftMail,
+    Organizer,
+    Redrive,
+    SignIn,
+)
 from chalicelib.domain.registrations import Registration, Status
 from chalicelib.ports import Audit, CampaignEmail, Counted, EmailRef, Export
 
@@ -128,6 +137,7 @@ ORGANIZER = "ORGANIZER#"
 SIGN_IN = "SIGNIN#"
 CONSOLE_SESSION = "CONSOLE#"
 DRAFT_MAIL = "DRAFT#"
+REDRIVES = "REDRIVES"
 STATS_MARK = "STATSMARK#"
 SEND_MAIL = "MAIL#"
 SEND_CAMPAIGN = "CAMP#"
@@ -625,18 +635,18 @@ def draft_key(draft_id: str) -> dict[str, str]:
     return {"pk": f"{DRAFT_MAIL}{draft_id}", "sk": "DRAFT"}
 
 
-def draft_item(test: DraftMail) -> dict[str, Any]:
+def draft_item(draft: DraftMail) -> dict[str, Any]:
     return {
-        **draft_key(test.draft_id),
+        **draft_key(draft.draft_id),
         "kind": ItemKind.DRAFT_MAIL,
-        "draft_id": test.draft_id,
-        "event_id": test.event_id,
-        "organizer_key": test.organizer_key,
-        "body": test.body,
-        "language": test.language,
-        "timezone": test.timezone,
-        "expires_at": utc_text(test.expires_at),
-        TTL: int(test.expires_at.timestamp()),
+        "draft_id": draft.draft_id,
+        "event_id": draft.event_id,
+        "organizer_key": draft.organizer_key,
+        "body": draft.body,
+        "language": draft.language,
+        "timezone": draft.timezone,
+        "expires_at": utc_text(draft.expires_at),
+        TTL: int(draft.expires_at.timestamp()),
     }
 
 
@@ -649,6 +659,33 @@ def read_draft(values: dict[str, Any]) -> DraftMail:
         language=str(values["language"]),
         timezone=str(values["timezone"]),
         expires_at=datetime.fromisoformat(str(values["expires_at"])),
+    )
+
+
+def redrive_key(redrive_id: str, requested_at: datetime) -> dict[str, str]:
+    return {"pk": REDRIVES, "sk": f"{utc_text(requested_at)}#{redrive_id}"}
+
+
+def redrive_item(redrive: Redrive) -> dict[str, Any]:
+    return {
+        **redrive_key(redrive.redrive_id, redrive.requested_at),
+        "kind": ItemKind.REDRIVE,
+        "redrive_id": redrive.redrive_id,
+        "queue": redrive.queue,
+        "by": redrive.by,
+        "requested_at": utc_text(redrive.requested_at),
+        TTL: int((redrive.requested_at + timedelta(days=30)).timestamp()),
+    }
+
+
+def read_redrive(values: dict[str, Any]) -> Redrive:
+    return Redrive(
+        redrive_id=str(values["redrive_id"]),
+        queue=str(values["queue"]),
+        by=str(values.get("by") or ""),
+        requested_at=datetime.fromisoformat(str(values["requested_at"])),
+        moved=int(values["moved"]) if values.get("moved") is not None else None,
+        failed=values.get("failed") or None,
     )
 
 
