@@ -20,6 +20,7 @@ from chalicelib.ports import TokenStore
 
 ROLES = ("read", "send", "admin")
 PREFIX = "mjt_"
+MOST_DAYS = 366  # the longest a token minted by the command line lives
 
 
 def token_hash(token: str) -> str:
@@ -66,6 +67,8 @@ def mint(
         raise ValueError("events must be event ids or '*'")
     if not roles or not set(roles) <= set(ROLES):
         raise ValueError(f"roles must be among {', '.join(ROLES)}")
+    if valid_for is not None and not timedelta(0) < valid_for <= timedelta(days=MOST_DAYS):
+        raise ValueError(f"a token lives from a moment to {MOST_DAYS} days")
     token = PREFIX + secrets.token_urlsafe(32)
     record: dict[str, object] = {
         "events": sorted(set(events)),

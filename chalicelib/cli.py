@@ -41,7 +41,12 @@ def main(argv: list[str] | None = None) -> int:
         help="read, send or admin (repeatable)",
     )
     mint.add_argument("--label", required=True, help="who or what the token is for")
-    mint.add_argument("--days", type=int, default=None, help="expire after this many days")
+    mint.add_argument(
+        "--days",
+        type=int,
+        default=90,
+        help=f"expire after this many days (1 to {auth.MOST_DAYS}; 90 unless said)",
+    )
     redrive = commands.add_parser("redrive", help="move a dead-letter queue's messages back")
     redrive.add_argument("queue", help="the dead-letter queue's name, e.g. majlis-zoom-dlq")
     redrive.add_argument("--max", type=int, default=10_000, help="move at most this many")
@@ -63,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'found' if args.dry_run else 'moved'} {moved} message(s)")
         return 0
 
+    if not 1 <= args.days <= auth.MOST_DAYS:
+        parser.error(f"--days must be from 1 to {auth.MOST_DAYS}: every token expires")
     wired = services()
     try:
         token = auth.mint(
@@ -71,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             roles=args.role,
             label=args.label,
             now=wired.clock(),
-            valid_for=timedelta(days=args.days) if args.days else None,
+            valid_for=timedelta(days=args.days),
         )
     except ValueError as error:
         parser.error(str(error))

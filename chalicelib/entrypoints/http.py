@@ -25,10 +25,11 @@ from chalicelib.ports import StoreBusy
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
+HSTS = "max-age=31536000"  # a year: every page and answer asks browsers for https
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
-    "Strict-Transport-Security": "max-age=31536000",
+    "Strict-Transport-Security": HSTS,
 }
 
 # slug of the problem type -> (status, title)

@@ -67,6 +67,9 @@ def page(view: Callable[..., Response]) -> Callable[..., Response]:
             response = _failure(failed)
         if _head():
             response.body = ""
+        # Every answer, the join redirect and the assets included: browsers keep to https
+        # for a year once they have seen it over https (and ignore it over http, locally).
+        response.headers.setdefault("Strict-Transport-Security", http.HSTS)
         return response
 
     return handle

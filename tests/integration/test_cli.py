@@ -92,3 +92,19 @@ def test_invite_organizer_refuses_an_unknown_event_or_address(aws, capsys):
     assert "invite-organizer:" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main([*argv[:1], "--role", "owner", "--event", "conf", "--email", "a@example.org"])
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "367"])
+def test_mint_token_refuses_a_token_that_never_expires_or_lives_too_long(aws, days):
+    argv = ["mint-token", "--event", "conf", "--role", "read", "--label", "x", "--days", days]
+    with pytest.raises(SystemExit):
+        cli.main(argv)
+
+
+def test_a_minted_token_expires_after_90_days_unless_said(aws, capsys):
+    from datetime import datetime, timedelta
+
+    assert cli.main(["mint-token", "--event", "conf", "--role", "read", "--label", "x"]) == 0
+    stored = aws.tokens.get(auth.token_hash(capsys.readouterr().out.strip()))
+    expires = datetime.fromisoformat(stored["expires_at"])
+    assert expires - aws.clock() == timedelta(days=90)

@@ -841,3 +841,15 @@ def test_every_page_carries_the_security_headers(api, aws):
     for name, response in responses.items():
         assert response.status_code < 500, name
         assert_secure_page(response)
+
+
+def test_every_page_and_the_join_redirect_ask_browsers_for_https(api, someone):
+    for path in (
+        f"/events/{EVENT_ID}/register",
+        someone.manage,
+        someone.join("education"),
+        "/assets/page.css",
+        "/console",
+    ):
+        answer = api.http.get(path)
+        assert answer.headers.get("Strict-Transport-Security") == "max-age=31536000", path
