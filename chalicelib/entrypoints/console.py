@@ -601,6 +601,30 @@ def _listed(value: Any) -> list[str]:
     return [v for v in (value if isinstance(value, list) else [value]) if v]
 
 
+def _sample_reader(event: Any, fields: dict[str, Any]) -> tuple[str, str]:
+    """The language and zone of the sample reader a preview or a test is drawn for."""
+    language = _one(fields.get("preview_language")) or event.default_language
+    return language, _one(fields.get("preview_zone")) or event.timezone
+
+
+def _composer_refused(
+    signed: Any, event: Any, fields: dict[str, Any], language: str, refused: Exception
+) -> Response:
+    """The composer again, with the fields a 422 named (anything else is raised on)."""
+    from chalicelib.pages import console as views
+
+    problem = http.problem_for(refused)
+    if problem.status != 422:
+        raise refused
+    values = {k: v for k, v in fields.items() if k != "csrf"}
+    errors = views.composer_errors(problem, language)
+    return _respond(
+        *views.composer_page(
+            signed, event, values, language, _base_url(), errors=errors, status=422
+        )
+    )
+
+
 @console.route("/console/events/{event_id}/campaigns/new", methods=["POST"], content_types=ANY)
 @signed_page("send", post=True)
 def compose(signed: Any, language: str, event_id: str, fields: dict[str, Any]) -> Response:
@@ -626,8 +650,7 @@ def compose(signed: Any, language: str, event_id: str, fields: dict[str, Any]) -
                 event.id,
                 signed,
                 body,
-                _one(fields.get("preview_language")) or event.default_language,
-                _one(fields.get("preview_zone")) or event.timezone,
+                *_sample_reader(event, fields),
             )
             return _respond(
                 *views.composer_page(
@@ -639,8 +662,7 @@ def compose(signed: Any, language: str, event_id: str, fields: dict[str, Any]) -
                 wired,
                 event.id,
                 body,
-                _one(fields.get("preview_language")) or event.default_language,
-                _one(fields.get("preview_zone")) or event.timezone,
+                *_sample_reader(event, fields),
             )
             return _respond(
                 *views.composer_page(signed, event, values, language, _base_url(), preview=rendered)
@@ -660,15 +682,7 @@ def compose(signed: Any, language: str, event_id: str, fields: dict[str, Any]) -
             )
         _, created = usecase.create(wired, event.id, body)
     except http.ANSWERED as refused:
-        problem = http.problem_for(refused)
-        if problem.status != 422:
-            raise
-        errors = views.composer_errors(problem, language)
-        return _respond(
-            *views.composer_page(
-                signed, event, values, language, _base_url(), errors=errors, status=422
-            )
-        )
+        return _composer_refused(signed, event, fields, language, refused)
     accounts.audit(wired, event.id, signed, "campaign", created["campaign_id"])
     logger.info(
         "campaign created", extra={"event_id": event.id, "campaign_id": created["campaign_id"]}
@@ -725,22 +739,10 @@ def email_preview(signed: Any, language: str, event_id: str, fields: dict[str, A
             wired,
             event.id,
             body,
-            _one(fields.get("preview_language")) or event.default_language,
-            _one(fields.get("preview_zone")) or event.timezone,
+            *_sample_reader(event, fields),
         )
     except http.ANSWERED as refused:
-        problem = http.problem_for(refused)
-        if problem.status != 422:
-            raise
-        from chalicelib.pages import console as views
-
-        errors = views.composer_errors(problem, language)
-        values = {k: v for k, v in fields.items() if k != "csrf"}
-        return _respond(
-            *views.composer_page(
-                signed, event, values, language, _base_url(), errors=errors, status=422
-            )
-        )
+        return _composer_refused(signed, event, fields, language, refused)
     return Response(
         body=rendered.html,
         status_code=200,

@@ -818,13 +818,6 @@ def composer_errors(problem: Any, language: str) -> dict[str, dict[str, str]]:
     return found
 
 
-def _field_of_errors(errors: dict[str, dict[str, str]], *names: str) -> dict[str, str] | None:
-    for name in names:
-        if name in errors:
-            return errors[name]
-    return None
-
-
 def composer_page(
     signed: Any,
     event: Event,
@@ -855,7 +848,7 @@ def composer_page(
                 "text": values.get(f"text.{code}", ""),
                 "html": values.get(f"html.{code}", ""),
                 "errors": {
-                    part: _field_of_errors(errors, f"content.{code}.{part}")
+                    part: errors.get(f"content.{code}.{part}")
                     for part in ("subject", "text", "html")
                 },
             }
