@@ -23,7 +23,7 @@ def http_load(
     the same clients from the same addresses.
 
     The registrations run as ``make run`` serves them, the event pump working off what
-    they set off (emails, Zoom sync, and the stand-in's webhooks back) in the same
+    they set off (emails, Zoom sync, and the stand-in's webhooks back) in its own
     process; what is left when they end is watched for ``backlog_seconds`` (the
     backlog). Then that work is paused (nothing lost: the pump and the stand-in hold
     their next batch and webhook) and as many registrations again show the requests

@@ -275,33 +275,18 @@ def serve(root: Path, port: int, aws_port: int) -> None:
     the parent's commands on stdin: ``pause`` and ``resume`` the work that requests set
     off, ``counts``, ``stop``.
 
-    Paused, the event pump finishes the handlers it is running and holds the next batch
-    it has read (stream records, queue messages), and the Zoom stand-in holds its next
-    webhook, until resumed: nothing is lost.
+    Paused, the event pump (in its own process) finishes the batches it is running and
+    reads nothing more (stream records, queue messages), and the Zoom stand-in holds its
+    next webhook, until resumed: nothing is lost.
     """
     control = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # logs (stdout) to the log file, replies to the parent alone
-    from infra.local import lambdas
     from infra.local.embedded import freeze_survivors
     from infra.local.runner import LocalMajlis
     from infra.local.zoom import ZoomStandIn
 
     gate = threading.Event()
     gate.set()
-    running = [0]
-    lock = threading.Lock()
-    invoke = lambdas.invoke
-
-    def gated(handlers: Any, name: str, event: dict[str, Any]) -> Any:
-        gate.wait()
-        with lock:
-            running[0] += 1
-        try:
-            return invoke(handlers, name, event)
-        finally:
-            with lock:
-                running[0] -= 1
-
     post = ZoomStandIn._post
 
     def held(self: Any, url: str, body: bytes) -> Any:
@@ -309,7 +294,6 @@ def serve(root: Path, port: int, aws_port: int) -> None:
         return post(self, url, body)
 
     freeze_survivors()  # as make run's process does
-    lambdas.invoke = gated
     ZoomStandIn._post = held  # type: ignore[method-assign]
     local = LocalMajlis(root=root, port=port, aws_port=aws_port, keep_state=False).start()
     print("ready", file=control)
@@ -317,11 +301,9 @@ def serve(root: Path, port: int, aws_port: int) -> None:
         command = line.strip()
         if command == "pause":
             gate.clear()
-            began = time.perf_counter()
-            while running[0] and time.perf_counter() - began < 240:
-                time.sleep(0.05)
-            print(f"paused {time.perf_counter() - began:.3f}", file=control)
+            print(f"paused {local.pump.pause():.3f}", file=control)
         elif command == "resume":
+            local.pump.resume()
             gate.set()
             print("resumed", file=control)
         elif command == "counts":

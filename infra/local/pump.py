@@ -17,12 +17,17 @@ one request at a time, and a Zoom sync's parallel writes would take most of its 
 from the confirmations behind them. So while the mail queue has a backlog, the queues
 of work that can wait (``YIELDING``) poll no new batch, for at most ``YIELD_SECONDS``
 at a time (a batch already running finishes).
+
+The pump can be paused (:meth:`Pump.pause`): it finishes the polls it is running, and
+reads nothing more (stream records, queue messages, schedules' ticks) until resumed, so
+nothing is lost. ``pump_process.py`` runs it in an interpreter of its own.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -73,6 +78,9 @@ class Pump:
         self.mail_backlog = threading.Event()  # set while the mail queue has messages
         self.yielded = 0  # polls held back for the mail, for the tests
         self._counting = threading.Lock()
+        self._open = threading.Event()  # cleared while paused
+        self._open.set()
+        self._busy = 0  # polls running now (each with the invocations it makes)
 
     @property
     def invocations(self) -> int:
@@ -111,18 +119,48 @@ class Pump:
 
     def stop(self) -> None:
         self._stop.set()
+        self._open.set()
         for thread in self._threads:
             thread.join(timeout=5)
 
+    def pause(self, timeout: float = 240.0) -> float:
+        """Read nothing more, and wait (up to ``timeout``) for the polls running now to
+        finish with their invocations: the seconds that took."""
+        with self._counting:
+            self._open.clear()
+        began = time.perf_counter()
+        while self._busy and time.perf_counter() - began < timeout:
+            time.sleep(0.05)
+        return time.perf_counter() - began
+
+    def resume(self) -> None:
+        self._open.set()
+
+    def _enter(self) -> bool:
+        """Wait while paused, then count a poll as running (False: the pump is stopping)."""
+        while not self._stop.is_set():
+            with self._counting:
+                if self._open.is_set():
+                    self._busy += 1
+                    return True
+            self._open.wait(POLL_SECONDS)
+        return False
+
+    def _leave(self) -> None:
+        with self._counting:
+            self._busy -= 1
+
     def _run_stream(self, stream: StreamSource | None) -> None:
         assert stream is not None
-        while not self._stop.is_set():
+        while self._enter():
             try:
                 outcome = stream.poll()
             except Exception as error:  # noqa: BLE001 - keep pumping
                 self.on_error("stream", error)
                 self._stop.wait(1)
                 continue
+            finally:
+                self._leave()
             if outcome == "idle":
                 self._stop.wait(POLL_SECONDS)
             elif outcome == "retry":
@@ -136,12 +174,16 @@ class Pump:
                 continue
             if queue.function in YIELDING:
                 self._yield_to_mail()
+            if not self._enter():
+                return
             try:
                 received = queue.poll(wait=0 if index else 1)
             except Exception as error:  # noqa: BLE001 - keep pumping
                 self.on_error(queue.function, error)
                 self._stop.wait(1)
                 continue
+            finally:
+                self._leave()
             if queue.function == FIRST and not index and not received:
                 self.mail_backlog.clear()
             if not index:
@@ -163,7 +205,11 @@ class Pump:
 
     def _run_schedule(self, schedule: ScheduleSource) -> None:
         while not self._stop.wait(schedule.seconds):
+            if not self._enter():
+                return
             try:
                 schedule.fire()
             except Exception as error:  # noqa: BLE001 - the next tick tries again
                 self.on_error(schedule.name, error)
+            finally:
+                self._leave()

@@ -3,7 +3,8 @@
 :class:`LocalMajlis` starts moto, creates the resources of ``infra/resources.yaml``,
 sets the environment the functions get in AWS (``.chalice/config.json`` plus the
 template's additions), seeds the demo event, mints an organizer token, starts the event
-pump and serves the API with Chalice's local server. ``make run`` runs it in the
+pump in a process of its own (``pump_process.py``) and serves the API with Chalice's
+local server. ``make run`` runs it in the
 foreground (``python -m infra.local``); the end-to-end tests start it on free ports.
 
 With ``keep_state`` (``make run``), what a restart must not forget is kept under
@@ -37,7 +38,8 @@ from infra.local.demo import EVENT_ID, demo_event
 from infra.local.embedded import EmbeddedAws
 from infra.local.gateway import chalice_config, local_server
 from infra.local.provision import Provisioner
-from infra.local.pump import Pump, concurrency
+from infra.local.pump import concurrency
+from infra.local.pump_process import PumpProcess
 from infra.local.state import load_table, read_json, save_table, write_json, write_private
 from infra.local.zoom import ZoomStandIn
 
@@ -100,7 +102,7 @@ class LocalMajlis:
         self.aws: EmbeddedAws | None = None
         self.server: Any = None
         self.zoom: ZoomStandIn | None = None
-        self.pump: Pump | None = None
+        self.pump: PumpProcess | None = None
         self._serving: threading.Thread | None = None
         try:
             self._start()
@@ -146,25 +148,24 @@ class LocalMajlis:
                     ) from None
         self._zoom_credentials(provisioner)
         self._set_environment(provisioner)
-        self.majlis = self._fresh_wiring()
-        self._seed()
         try:
             at_once = concurrency(
                 [source.name for source in self.app_module.app.event_sources], self.stage
             )
         except ValueError as error:
             raise LocalModeError(str(error)) from None
-        self.pump = Pump(
-            self.app_module,
+        self.pump = PumpProcess(on_error=lambda where, error: self.errors.append((where, error)))
+        self.pump.spawn()  # it imports the functions while the demo is seeded
+        self.majlis = self._fresh_wiring()
+        self._seed()
+        self.pump.start(  # from the stream's newest records: what the seeding wrote is not work
             stream_arn=provisioner.attributes["Table"]["StreamArn"],
             queue_urls={
                 resource["Properties"]["QueueName"]: provisioner.refs[logical_id]
                 for logical_id, resource in resources_of_type("AWS::SQS::Queue").items()
             },
-            on_error=lambda where, error: self.errors.append((where, error)),
             concurrency=at_once,
         )
-        self.pump.start()
         self._serving = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._serving.start()
         (self.root / "address").write_text(self.url + "\n", encoding="utf-8")

@@ -187,7 +187,7 @@ def test_an_unconfirmed_registration_is_forgotten_when_it_expires(local):
         UpdateExpression="SET gsi3sk = :sk",
         ExpressionAttributeValues={":sk": {"S": f"{past:012d}#{registration_id}"}},
     )
-    local.pump.sources.schedules["send_reminders"].fire()
+    local.pump.fire("send_reminders")
     assert "Item" not in db.get_item(
         TableName=local.table, Key=schema.to_attributes(schema.registration_key(registration_id))
     )

@@ -365,3 +365,52 @@ def test_an_update_expression_parsed_once_serves_every_update_alike(monkeypatch)
                     UpdateExpression="SET = broken",
                 )
             assert refused.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_a_condition_expression_lexed_once_judges_each_request_by_its_own_values(monkeypatch):
+    """The kept tokens of a condition expression take each request's own names and
+    values: the same text lets one write through and refuses the next; an invalid
+    expression is refused every time."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    embedded.install_quick_parsing()
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    condition = "attribute_not_exists(#c) OR (size(#c) < :most AND NOT contains(#c, :one))"
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name=REGION)
+        t = _table(db)
+        db.put_item(TableName=t, Item={"pk": {"S": "k"}, "sk": {"S": "A"}})
+
+        def click(session: str, most: int) -> bool:
+            try:
+                db.update_item(
+                    TableName=t,
+                    Key={"pk": {"S": "k"}, "sk": {"S": "A"}},
+                    UpdateExpression="ADD #c :set",
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames={"#c": "clicked"},
+                    ExpressionAttributeValues={
+                        ":set": {"SS": [session]},
+                        ":one": {"S": session},
+                        ":most": {"N": str(most)},
+                    },
+                )
+            except db.exceptions.ConditionalCheckFailedException:
+                return False
+            return True
+
+        assert click("a", 5)  # no set yet
+        assert click("b", 5)  # 1 < 5 and not yet in it
+        assert not click("b", 5)  # in it already
+        assert not click("c", 2)  # 2 < 2 is false
+        assert click("c", 3)
+        item = db.get_item(TableName=t, Key={"pk": {"S": "k"}, "sk": {"S": "A"}})["Item"]
+        assert sorted(item["clicked"]["SS"]) == ["a", "b", "c"]
+        lexed = ConditionExpressionParser._lex_condition_expression
+        first, again = (lexed(ConditionExpressionParser(condition, None, None)) for _ in "12")
+        assert first == again and first[0] is not again[0]  # alike, and each its own
+        for _ in range(2):  # what moto's lexer raises, every time
+            with pytest.raises(ValueError, match="Cannot parse condition starting at:~~"):
+                lexed(ConditionExpressionParser("x ~~ :v", None, None))

@@ -143,3 +143,67 @@ def test_a_scan_while_items_are_added_answers(db):
     counts = _race(add, lambda: len(db.scan(TableName=TABLE)["Items"]))
     assert counts == sorted(counts)  # each scan sees whole writes, in their order
     assert len(db.scan(TableName=TABLE)["Items"]) == ROUNDS + 2
+
+
+def _waiter(turns: Any, first: bool, name: str, order: list[str]) -> threading.Thread:
+    def take() -> None:
+        with turns.turn(first):
+            order.append(name)
+
+    thread = threading.Thread(target=take)
+    thread.start()
+    return thread
+
+
+def _until_waiting(turns: Any, count: int) -> None:
+    for _ in range(1000):
+        with turns._lock:
+            if sum(map(len, turns._waiting)) == count:
+                return
+        threading.Event().wait(0.005)
+    raise AssertionError(f"never {count} waiting")
+
+
+def test_the_event_pump_s_requests_wait_behind_everyone_else_s():
+    """One request at a time, the API's before the pump's, each kind in order of
+    arrival; a holder may take the turn again in its own thread (as an RLock)."""
+    turns = embedded._PeopleFirst()
+    order: list[str] = []
+    threads = []
+    with turns.turn(first=True), turns.turn(first=False):  # again, in the same thread
+        for name, first in [("pump 1", False), ("api 1", True), ("pump 2", False), ("api 2", True)]:
+            threads.append(_waiter(turns, first, name, order))
+            _until_waiting(turns, len(threads))
+        assert order == []  # nobody while it is held
+    for thread in threads:
+        thread.join(timeout=10)
+    assert order == ["api 1", "api 2", "pump 1", "pump 2"]
+    with turns.turn(first=False):  # free: anyone takes it at once
+        order.append("pump 3")
+    assert order[-1] == "pump 3"
+
+
+def test_the_pump_is_known_by_its_user_agent():
+    """What tells the pump's requests apart: its clients' app id in the User-Agent."""
+    order: list[str] = []
+
+    class Handler:
+        def __init__(self, agent: str) -> None:
+            self.headers = {"User-Agent": agent}
+
+        def call_action(self) -> None:
+            order.append(self.headers["User-Agent"])
+
+    answer = embedded._one_at_a_time(Handler.call_action)
+    pump = f"Boto3/1.43 md/Botocore#1.43 os/linux lang/python#3.11 app/{embedded.PUMP_APP_ID}"
+    api = "Boto3/1.43 md/Botocore#1.43 os/linux lang/python#3.11"
+    turns = embedded._dynamodb_turns
+    threads = []
+    with turns.turn():
+        for agent in (pump, api):
+            threads.append(threading.Thread(target=answer, args=(Handler(agent),)))
+            threads[-1].start()
+            _until_waiting(turns, len(threads))
+    for thread in threads:
+        thread.join(timeout=10)
+    assert order == [api, pump]
