@@ -13,6 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.domain.errors import NoToken, NotPermitted
 from chalicelib.domain.events import EVENT_ID, utc_text
@@ -80,6 +81,51 @@ def mint(
         record["expires_at"] = utc_text(now + valid_for)
     store.put(token_hash(token), record)
     return token
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A token as ``list-tokens`` shows it: never the token, its id (the hash's start)."""
+
+    token_id: str
+    label: str
+    events: tuple[str, ...]
+    roles: tuple[str, ...]
+    created_at: str
+    expires_at: str  # "" for a token minted before every token expired
+
+    def expired(self, now: datetime) -> bool:
+        return bool(self.expires_at) and self.expires_at <= utc_text(now)
+
+
+def listed(store: TokenStore) -> list[Listed]:
+    """Every token, oldest first."""
+    return [_listed(digest, record) for digest, record in store.all()]
+
+
+def revoke(store: TokenStore, token_id: str) -> Listed:
+    """Forget the token whose id (as listed: the first 12 hex digits of its hash) is
+    ``token_id``; ValueError when no token, or more than one, has it."""
+    wanted = token_id.strip().lower()
+    if not (len(wanted) == 12 and all(c in "0123456789abcdef" for c in wanted)):
+        raise ValueError("a token id is the 12 hex digits list-tokens shows")
+    matches = [(digest, record) for digest, record in store.all() if digest[:12] == wanted]
+    if len(matches) > 1:
+        raise ValueError(f"more than one token has the id {wanted}")
+    if not matches or not store.delete(matches[0][0]):
+        raise ValueError(f"no token has the id {wanted}")
+    return _listed(*matches[0])
+
+
+def _listed(digest: str, record: dict[str, Any]) -> Listed:
+    return Listed(
+        token_id=digest[:12],
+        label=str(record.get("label", "")),
+        events=tuple(record.get("events", [])),
+        roles=tuple(record.get("roles", [])),
+        created_at=str(record.get("created_at", "")),
+        expires_at=str(record.get("expires_at", "")),
+    )
 
 
 def authenticate(store: TokenStore, authorization: str | None, now: datetime) -> Principal | None:

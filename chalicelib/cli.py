@@ -5,6 +5,10 @@ It talks to the table named by ``MAJLIS_TABLE_NAME`` with the usual AWS credenti
 (or, for local mode, ``AWS_ENDPOINT_URL`` set to the embedded AWS that ``make run``
 prints).
 
+``list-tokens`` shows every token (its id, label, events, roles, creation and expiry;
+never the token, which is not stored) and ``revoke-token <id>`` takes one back: the
+API refuses it from the next minute on (the authorizer's answers are kept 60 s).
+
 ``invite-organizer --event demo --email … --role send`` lets an address sign in to the
 organisers' console and emails it a one-time sign-in link (printed too).
 
@@ -47,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         default=90,
         help=f"expire after this many days (1 to {auth.MOST_DAYS}; 90 unless said)",
     )
+    commands.add_parser("list-tokens", help="show every organizer token (never the token)")
+    revoke = commands.add_parser("revoke-token", help="take an organizer token back")
+    revoke.add_argument("token_id", help="its id, the 12 hex digits list-tokens shows")
     redrive = commands.add_parser("redrive", help="move a dead-letter queue's messages back")
     redrive.add_argument("queue", help="the dead-letter queue's name, e.g. majlis-zoom-dlq")
     redrive.add_argument("--max", type=int, default=10_000, help="move at most this many")
@@ -61,6 +68,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "invite-organizer":
         return invite_organizer(args.event, args.email, args.role, args.language)
+    if args.command == "list-tokens":
+        return list_tokens()
+    if args.command == "revoke-token":
+        try:
+            gone = auth.revoke(services().tokens, args.token_id)
+        except ValueError as error:
+            print(f"revoke-token: {error}", file=sys.stderr)
+            return 2
+        print(f"revoked {gone.token_id} ({gone.label}); refused from the next minute on")
+        return 0
     if args.command == "redrive":
         if not args.queue.endswith("-dlq"):
             parser.error("only dead-letter queues (named <queue>-dlq) are redriven")
@@ -83,6 +100,23 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     print(token)
+    return 0
+
+
+def list_tokens() -> int:
+    wired = services()
+    now = wired.clock()
+    tokens = auth.listed(wired.tokens)
+    print(f"{'id':<12}  {'created':<20}  {'expires':<20}  {'events':<16}  {'roles':<16}  label")
+    for token in tokens:
+        expires = token.expires_at or "never"
+        if token.expired(now):
+            expires += " (expired)"
+        print(
+            f"{token.token_id:<12}  {token.created_at:<20}  {expires:<20}  "
+            f"{','.join(token.events):<16}  {','.join(token.roles):<16}  {token.label}"
+        )
+    print(f"{len(tokens)} token(s)")
     return 0
 
 

@@ -67,6 +67,9 @@ class Settings(BaseModel):
     zoom_api_url: str = "https://api.zoom.us/v2"
     zoom_oauth_url: str = "https://zoom.us/oauth/token"
     zoom_adds_per_day: int = 2
+    # Where a person's own Zoom join URL may lead (comma-separated origins; a host under
+    # one counts): one from Zoom's answers or webhooks elsewhere is not followed.
+    zoom_join_urls: str = "https://zoom.us,https://zoomgov.com"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:

@@ -489,6 +489,14 @@ class TokenStore(abc.ABC):
     @abc.abstractmethod
     def get(self, token_hash: str) -> dict[str, Any] | None: ...
 
+    @abc.abstractmethod
+    def all(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every token's hash and record, oldest first."""
+
+    @abc.abstractmethod
+    def delete(self, token_hash: str) -> bool:
+        """Forget the token: False when there was none."""
+
 
 class OrganizerStore(abc.ABC):
     """The console's organisers, their one-time sign-in links, sessions and audit trail

@@ -51,7 +51,7 @@ def event_body(zoom_base: str = "812345678", **overrides: Any) -> dict[str, Any]
                 "starts_at": utc(starts),
                 "ends_at": utc(starts + timedelta(hours=2)),
                 "zoom": {"type": "webinar", "id": f"{zoom_base}9{index}"},
-                "join_url": f"https://zoom.example/w/{zoom_base}9{index}",
+                "join_url": f"https://us06web.zoom.us/w/{zoom_base}9{index}",
             }
         )
     body: dict[str, Any] = {

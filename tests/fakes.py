@@ -804,6 +804,15 @@ class FakeTokenStore(TokenStore):
     def get(self, token_hash: str) -> dict[str, Any] | None:
         return self.records.get(token_hash)
 
+    def all(self) -> list[tuple[str, dict[str, Any]]]:
+        return sorted(
+            ((h, dict(r)) for h, r in self.records.items()),
+            key=lambda pair: (str(pair[1].get("created_at", "")), pair[0]),
+        )
+
+    def delete(self, token_hash: str) -> bool:
+        return self.records.pop(token_hash, None) is not None
+
 
 class FakeOrganizerStore(OrganizerStore):
     """The console's organisers in memory; a sign-in record, once used, is gone."""
@@ -1012,7 +1021,7 @@ class FakeZoom(ZoomClient):
         if email not in meeting:
             number = sum(len(m) for m in self.registrants_by.values()) + 1
             meeting[email] = ZoomRegistrant(
-                person["email"], f"zr{number}", f"https://zoom.example/w/{zoom_id}?tk={number}"
+                person["email"], f"zr{number}", f"https://us06web.zoom.us/w/{zoom_id}?tk={number}"
             )
         return meeting[email]
 

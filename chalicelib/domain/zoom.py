@@ -8,9 +8,36 @@ or webinar of the room the person is seated in (``Registration.rooms``).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalicelib.domain.events import Event, Room, Session, ZoomLink
 from chalicelib.domain.registrations import Registration, Status
+
+
+def on_zoom(url: str, allowed: str) -> bool:
+    """Whether ``url`` is on one of ``allowed`` (comma-separated origins, e.g.
+    ``https://zoom.us``): the same scheme and port, and the origin's host or one under
+    it (``https://us02web.zoom.us/w/…``). What Zoom's answers and webhooks say a person's
+    join URL is, is followed only then: a forged or mistaken one never redirects people
+    elsewhere."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    for origin in filter(None, (o.strip() for o in allowed.split(","))):
+        want = urlsplit(origin)
+        want_host = (want.hostname or "").lower()
+        want_port = want.port or (443 if want.scheme == "https" else 80)
+        if (
+            parts.scheme == want.scheme
+            and port == want_port
+            and want_host
+            and (host == want_host or host.endswith("." + want_host))
+        ):
+            return True
+    return False
 
 
 def room_of(registration: Registration, session: Session | None) -> Room | None:

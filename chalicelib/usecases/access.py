@@ -18,7 +18,7 @@ from enum import StrEnum
 from chalicelib.domain.events import Event
 from chalicelib.domain.networks import network_of
 from chalicelib.domain.registrations import Registration, Status
-from chalicelib.domain.zoom import registrant_of, room_of
+from chalicelib.domain.zoom import on_zoom, registrant_of, room_of
 from chalicelib.ports import ClickRefused, Services
 from chalicelib.signed_links import ExpiredLink, InvalidLink, Link, Purpose, verify
 
@@ -81,7 +81,7 @@ def join(services: Services, token: str, address: str | None = None) -> str:
     except ClickRefused as refused:
         raise LinkRefused(_why(refused.registration, link.version), _language(refused)) from None
     event = services.events.get(registration.event_id)
-    location = _location(event, registration, link.session_id)
+    location = _location(event, registration, link.session_id, services.settings.zoom_join_urls)
     if (
         event is not None
         and not registration.link_shared
@@ -107,7 +107,8 @@ def peek(services: Services, token: str) -> str:
     if registration is None or not registration.admits(link.session_id, link.version):
         refused = ClickRefused(registration)
         raise LinkRefused(_why(registration, link.version), _language(refused))
-    return _location(services.events.get(registration.event_id), registration, link.session_id)
+    event = services.events.get(registration.event_id)
+    return _location(event, registration, link.session_id, services.settings.zoom_join_urls)
 
 
 def _join_link(services: Services, token: str, now: datetime) -> Link:
@@ -119,9 +120,11 @@ def _join_link(services: Services, token: str, now: datetime) -> Link:
         raise LinkRefused(Refusal.EXPIRED, None) from None
 
 
-def _location(event: Event | None, registration: Registration, session_id: str) -> str:
-    """The person's own Zoom URL for their room's meeting, else their room's (its watch
-    page, or its shared join URL), else the session's."""
+def _location(
+    event: Event | None, registration: Registration, session_id: str, zoom_hosts: str
+) -> str:
+    """The person's own Zoom URL for their room's meeting (when it is on ``zoom_hosts``),
+    else their room's (its watch page, or its shared join URL), else the session's."""
     session = event.session(session_id) if event else None
     if session is not None and session.cancelled:
         raise LinkRefused(Refusal.SESSION_CANCELLED, registration.language)
@@ -129,7 +132,7 @@ def _location(event: Event | None, registration: Registration, session_id: str) 
     if room is not None and room.watch_url:
         return room.watch_url
     own = registrant_of(registration, session).get("join_url")
-    if own:
+    if own and on_zoom(own, zoom_hosts):
         return own
     shared = (room.join_url if room is not None else None) or (session and session.join_url)
     if not shared:

@@ -24,7 +24,7 @@ from chalicelib.domain.events import Event
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.registrations import Registration, Status
 from chalicelib.domain.text import TextError, clean_text
-from chalicelib.domain.zoom import registrant_of, sync_state_of, zoom_of
+from chalicelib.domain.zoom import on_zoom, registrant_of, sync_state_of, zoom_of
 from chalicelib.ports import AlreadyRegistered, Services, ZoomRegistrant, ZoomSession
 
 TIMESTAMP_WINDOW = 300
@@ -129,11 +129,13 @@ def _applicable(kind: str, document: dict[str, Any]) -> bool:
 # -- applying them ---------------------------------------------------------------------
 
 
-def _registrant(data: dict[str, Any]) -> ZoomRegistrant:
+def _registrant(data: dict[str, Any], zoom_hosts: str) -> ZoomRegistrant:
+    """The registrant a webhook names; a join URL not on ``zoom_hosts`` is not kept."""
+    join_url = str(data.get("join_url") or "")
     return ZoomRegistrant(
         email=str(data.get("email") or ""),
         registrant_id=str(data.get("id") or data.get("registrant_id") or ""),
-        join_url=str(data.get("join_url") or ""),
+        join_url=join_url if on_zoom(join_url, zoom_hosts) else "",
     )
 
 
@@ -289,7 +291,7 @@ def apply(services: Services, body: str) -> str:
     if ours.cancelled:
         return "the session is cancelled"
     person = subject.get("registrant") or {}
-    registrant = _registrant(person)
+    registrant = _registrant(person, services.settings.zoom_join_urls)
     who = registrant.registrant_id or registrant.email.lower()
     event_ts = int(document.get("event_ts") or 0)
     if not who or not services.zoom_store.newer(zoom_id, who, event_ts, action):

@@ -144,7 +144,7 @@ def _utc(moment: datetime) -> str:
 
 
 def demo_event(
-    today: date | None = None, days_ahead: int = 3, zoom_url: str = "https://zoom.example"
+    today: date | None = None, days_ahead: int = 3, zoom_url: str = "https://us06web.zoom.us"
 ) -> dict[str, Any]:
     """The body of ``PUT /events/demo``."""
     first_day = (today or datetime.now(JERUSALEM).date()) + timedelta(days=days_ahead)

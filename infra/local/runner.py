@@ -301,6 +301,7 @@ class LocalMajlis:
             MAJLIS_CHECK_SENDER_IDENTITY="false",
             MAJLIS_PUBLIC_BASE_URL=self.url,
             MAJLIS_ZOOM_API_URL=self.zoom.api_url,
+            MAJLIS_ZOOM_JOIN_URLS=self.zoom_url,  # the stand-in's join URLs are its own
             MAJLIS_ZOOM_OAUTH_URL=self.zoom.oauth_url,
             # The embedded SES reports a new account's sandbox quota (1 email a second,
             # 200 a day); local mode sends as a production account would.

@@ -744,7 +744,7 @@ registrants = st.fixed_dictionaries(
         ),
         "first_name": st.one_of(nasty_text, long_text, scalars),
         "last_name": scalars,
-        "join_url": st.one_of(st.just("https://zoom.example/w/1?tk=x"), scalars),
+        "join_url": st.one_of(st.just("https://us06web.zoom.us/w/1?tk=x"), scalars),
         "join_time": scalars,
         "participant_uuid": st.one_of(nasty_text, long_text),
         "user_name": st.one_of(nasty_text, long_text, numbers),
@@ -825,7 +825,7 @@ zoom_people = st.fixed_dictionaries(
         "email": st.sampled_from(["zoom1@example.org", "Zoom1@Example.org", "zoom2@example.org"]),
         "first_name": st.one_of(st.just("Amina"), nasty_text),
     },
-    optional={"join_url": st.just("https://zoom.example/w/1?tk=x"), "last_name": nasty_text},
+    optional={"join_url": st.just("https://us06web.zoom.us/w/1?tk=x"), "last_name": nasty_text},
 )
 shaped_zoom_events = st.builds(
     zoom_event,

@@ -304,7 +304,7 @@ event_strings = st.one_of(
             "P0D",
             "P999D",
             "PT",
-            "https://zoom.example/j/1",
+            "https://us06web.zoom.us/j/1",
             "http://zoom.example/j/1",
             "https://conference.example.org",
             "events@example.org",

@@ -108,3 +108,38 @@ def test_a_minted_token_expires_after_90_days_unless_said(aws, capsys):
     stored = aws.tokens.get(auth.token_hash(capsys.readouterr().out.strip()))
     expires = datetime.fromisoformat(stored["expires_at"])
     assert expires - aws.clock() == timedelta(days=90)
+
+
+def test_list_tokens_shows_every_token_but_never_a_token_and_revoke_takes_one_back(
+    api, aws, capsys
+):
+    minted = {}
+    for label, days in (("press office", "7"), ("registration desk", "30")):
+        argv = ["mint-token", "--event", "conf", "--role", "read", "--label", label]
+        assert cli.main([*argv, "--days", days]) == 0
+        minted[label] = capsys.readouterr().out.strip()
+    assert cli.main(["list-tokens"]) == 0
+    shown = capsys.readouterr().out
+    ids = {label: auth.token_hash(token)[:12] for label, token in minted.items()}
+    for label, token in minted.items():
+        line = next(line for line in shown.splitlines() if line.endswith(label))
+        assert line.startswith(ids[label]) and "conf" in line and "read" in line
+        assert token not in shown and token.removeprefix("mjt_") not in shown
+    assert "2 token(s)" in shown
+
+    assert cli.main(["revoke-token", ids["press office"]]) == 0
+    assert f"revoked {ids['press office']} (press office)" in capsys.readouterr().out
+
+    def status(token: str) -> int:
+        headers = {"Authorization": f"Bearer {token}"}
+        return api.http.get("/events/conf/registrations", headers=headers).status_code
+
+    assert status(minted["press office"]) == 401
+    assert status(minted["registration desk"]) == 200
+    assert cli.main(["list-tokens"]) == 0
+    assert "press office" not in capsys.readouterr().out
+
+    assert cli.main(["revoke-token", ids["press office"]]) == 2  # gone already
+    assert "no token has the id" in capsys.readouterr().err
+    assert cli.main(["revoke-token", "not-an-id"]) == 2
+    assert "12 hex digits" in capsys.readouterr().err

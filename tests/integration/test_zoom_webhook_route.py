@@ -85,7 +85,7 @@ def created_body(email: str = "new@example.org", name: str = "Amina") -> bytes:
                     "first_name": name,
                     "email": email,
                     "status": "approved",
-                    "join_url": "https://zoom.example/w/81234567890?tk=abc",
+                    "join_url": "https://us06web.zoom.us/w/81234567890?tk=abc",
                 },
             },
         },

@@ -460,7 +460,7 @@ def test_the_waiting_list_note_has_no_links_and_no_invitation(
         assert tr(language, WAITLIST_NOTE) in body
         assert "/join/" not in body
         assert tr(language, JOIN) not in body
-        assert "zoom.example" not in body
+        assert "zoom.us" not in body
     # (no "Your sessions" heading: the word may occur inside other sentences)
     assert tr(language, YOUR_SESSIONS) not in received.text.splitlines()
     assert f">{tr(language, YOUR_SESSIONS)}</h2>" not in received.html

@@ -39,7 +39,7 @@ def _refusal(majlis, token: str) -> LinkRefused:
 
 def test_a_click_leads_to_the_sessions_join_url_and_is_recorded(majlis, clock):
     registration, tokens = _registered(majlis)
-    assert join(majlis, tokens["education"]) == "https://zoom.example/w/81234567890"
+    assert join(majlis, tokens["education"]) == "https://us06web.zoom.us/w/81234567890"
     first = majlis.registrations.get(registration.registration_id).clicks["education"]
     assert first == {"first": clock(), "last": clock()}
     clock.advance(minutes=3)
@@ -52,14 +52,49 @@ def test_a_click_leads_to_the_sessions_join_url_and_is_recorded(majlis, clock):
 
 def test_the_personal_zoom_link_wins_when_zoom_gave_one(majlis):
     registration, tokens = _registered(majlis)
-    personal = "https://zoom.example/w/81234567890?tk=personal"
+    personal = "https://us06web.zoom.us/w/81234567890?tk=personal"
     _update(
         majlis,
         registration.registration_id,
         zoom={"education": {"registrant_id": "abc", "join_url": personal}},
     )
     assert join(majlis, tokens["education"]) == personal
-    assert join(majlis, tokens["family"]) == "https://zoom.example/w/81234567891"
+    assert join(majlis, tokens["family"]) == "https://us06web.zoom.us/w/81234567891"
+
+
+def test_a_personal_link_off_zoom_s_hosts_is_not_followed(majlis):
+    registration, tokens = _registered(majlis)
+    _update(
+        majlis,
+        registration.registration_id,
+        zoom={"education": {"registrant_id": "abc", "join_url": "https://evil.example/w/1"}},
+    )
+    assert join(majlis, tokens["education"]) == "https://us06web.zoom.us/w/81234567890"
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed", "followed"),
+    [
+        ("https://zoom.us/w/1", "https://zoom.us", True),
+        ("https://us06web.zoom.us/w/1?tk=x", "https://zoom.us,https://zoomgov.com", True),
+        ("https://zoomgov.com/w/1", "https://zoom.us,https://zoomgov.com", True),
+        ("https://ZOOM.US/w/1", "https://zoom.us", True),
+        ("http://zoom.us/w/1", "https://zoom.us", False),
+        ("https://zoom.us:8443/w/1", "https://zoom.us", False),
+        ("https://evilzoom.us/w/1", "https://zoom.us", False),
+        ("https://zoom.us.evil.example/w/1", "https://zoom.us", False),
+        ("https://user@evil.example/w/1", "https://zoom.us", False),
+        ("javascript:alert(1)", "https://zoom.us", False),
+        ("https://[::1/w", "https://zoom.us", False),
+        ("http://127.0.0.1:4100/w/1", "http://127.0.0.1:4100", True),
+        ("http://127.0.0.1:4101/w/1", "http://127.0.0.1:4100", False),
+        ("https://zoom.us/w/1", "", False),
+    ],
+)
+def test_only_zoom_s_hosts_are_followed(url, allowed, followed):
+    from chalicelib.domain.zoom import on_zoom
+
+    assert on_zoom(url, allowed) is followed
 
 
 def test_a_click_is_one_store_call(majlis):

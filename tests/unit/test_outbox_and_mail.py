@@ -457,7 +457,7 @@ def test_a_waitlisted_registrant_gets_the_waiting_list_note(majlis: Services) ->
     assert "waiting list" in text
     assert "Education and the future" not in text
     assert "Education and the future" not in html
-    assert "zoom.example" not in text + html
+    assert "zoom.us" not in text + html
 
 
 @pytest.mark.parametrize(

@@ -161,3 +161,31 @@ def test_a_context_without_roles_allows_nothing() -> None:
     assert principal is not None
     assert principal.roles == frozenset()
     assert problem_of(lambda: require(principal, "read", "conf")).status == 403
+
+
+def test_listed_tokens_say_when_they_expire_and_revoke_refuses_what_it_cannot_name(
+    store: FakeTokenStore, clock: Clock
+) -> None:
+    from chalicelib.auth import listed, revoke
+
+    old = mint(store, ["conf"], ["read"], "old", clock(), valid_for=timedelta(days=1))
+    clock.advance(days=2)
+    new = mint(store, ["*"], ["admin"], "new", clock(), valid_for=timedelta(days=30))
+    first, second = listed(store)
+    assert (first.label, first.expired(clock()), second.label, second.expired(clock())) == (
+        "old",
+        True,
+        "new",
+        False,
+    )
+    assert second.token_id == token_hash(new)[:12] and second.events == ("*",)
+    for wrong in ("", "abc", "zzzzzzzzzzzz", token_hash(old)[:11]):
+        with pytest.raises(ValueError, match="12 hex digits"):
+            revoke(store, wrong)
+    # Two tokens whose hashes begin alike: the id names neither
+    digest = token_hash(old)
+    store.put(digest[:12] + "0" * 52, {"label": "twin", "created_at": "2026-01-01T00:00:00Z"})
+    with pytest.raises(ValueError, match="more than one token"):
+        revoke(store, digest[:12])
+    assert revoke(store, token_hash(new)[:12].upper()).label == "new"
+    assert [t.label for t in listed(store)] == ["twin", "old"]

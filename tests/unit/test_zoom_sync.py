@@ -247,7 +247,9 @@ def test_our_own_adds_echo_changes_nothing_and_pushes_nothing_back(zmajlis):
 def test_an_echo_arriving_before_the_add_answers_records_the_same_registrant(zmajlis):
     # Zoom may deliver the webhook before the API response that caused it.
     mine = registered(zmajlis, 1, ["education"])
-    early = ZoomRegistrant("person1@example.org", "zr1", f"https://zoom.example/w/{EDUCATION}?tk=1")
+    early = ZoomRegistrant(
+        "person1@example.org", "zr1", f"https://us06web.zoom.us/w/{EDUCATION}?tk=1"
+    )
     assert zoomhooks.apply(zmajlis, echo(early, EDUCATION)) == "known"
     after = current(zmajlis, mine)
     assert after.zoom["education"]["registrant_id"] == "zr1"
@@ -420,7 +422,7 @@ def test_a_full_session_is_recorded_and_the_join_link_leads_to_the_generic_url(z
         TEST_KEYS, "https://r.example.org", zmajlis.events.get(EVENT_ID), after
     )
     token = links.join["education"].rsplit("/", 1)[1]
-    assert access.join(zmajlis, token) == f"https://zoom.example/w/{EDUCATION}"
+    assert access.join(zmajlis, token) == f"https://us06web.zoom.us/w/{EDUCATION}"
     # and no automatic add tries again
     assert zoomsync.sync(zmajlis, [mine.registration_id]).calls == 0
     assert zmajlis.zoom.calls == ["add"]
@@ -556,7 +558,7 @@ def test_a_poison_message_fails_alone(zmajlis, poison):
 
 
 def test_a_webhook_job_is_applied_and_a_bad_one_fails_alone(zmajlis):
-    there = ZoomRegistrant("new@example.org", "zr-new", "https://zoom.example/w/x?tk=1")
+    there = ZoomRegistrant("new@example.org", "zr-new", "https://us06web.zoom.us/w/x?tk=1")
     records = [
         record({"type": "zoom_webhook", "body": echo(there, FAMILY)}, 0),
         record({"type": "zoom_webhook", "body": "{not json"}, 1),
@@ -792,7 +794,7 @@ def _education_moved_to_another_webinar(majlis: Services) -> None:
     for session in body["sessions"]:
         if session["id"] == "education":
             session["zoom"] = {"type": "webinar", "id": ANOTHER}
-            session["join_url"] = f"https://zoom.example/w/{ANOTHER}"
+            session["join_url"] = f"https://us06web.zoom.us/w/{ANOTHER}"
     put_event(majlis, EVENT_ID, body)
     majlis.zoom_store.map_event(majlis.events.get(EVENT_ID))
 
@@ -809,7 +811,7 @@ def test_a_session_given_another_meeting_keeps_its_people_and_registers_them_the
     for registration in holders:
         links = registration_links(TEST_KEYS, "https://r.example.org", event, registration)
         token = links.join["education"].rsplit("/", 1)[1]
-        assert access.join(zmajlis, token) == f"https://zoom.example/w/{ANOTHER}"
+        assert access.join(zmajlis, token) == f"https://us06web.zoom.us/w/{ANOTHER}"
 
     # Reconciling finds nobody in the new webinar: that is not a cancellation in Zoom
     report = zoomsync.reconcile(zmajlis)

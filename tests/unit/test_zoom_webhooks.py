@@ -103,7 +103,7 @@ def created(
 ) -> dict[str, Any]:
     person_fields = registrant(rid, email, **fields)
     person_fields.setdefault("status", "approved")
-    person_fields.setdefault("join_url", f"https://zoom.example/w/{zoom_id}?tk=tk-{rid}")
+    person_fields.setdefault("join_url", f"https://us06web.zoom.us/w/{zoom_id}?tk=tk-{rid}")
     return {
         "event": f"{kind}.{action}",
         "event_ts": ts,
@@ -410,7 +410,7 @@ def test_a_zoom_registrant_unknown_to_us_becomes_a_registration_for_that_session
     assert found.zoom == {
         "education": {
             "registrant_id": "zr-1",
-            "join_url": f"https://zoom.example/w/{education}?tk=tk-zr-1",
+            "join_url": f"https://us06web.zoom.us/w/{education}?tk=tk-zr-1",
             "meeting": f"{kind}:{education}",
         }
     }
@@ -429,12 +429,30 @@ def test_a_zoom_registrant_we_know_by_email_gets_the_session_added(zmajlis, kind
     assert after.sessions == ["education", "family"]
     assert after.zoom["family"] == {
         "registrant_id": "zr-7",
-        "join_url": f"https://zoom.example/w/{family}?tk=tk-zr-7",
+        "join_url": f"https://us06web.zoom.us/w/{family}?tk=tk-zr-7",
         "meeting": f"{kind}:{family}",
     }
     assert after.source == "form" and after.language == "ms" and after.country == "MY"
     assert len(all_for(zmajlis, event_id, "person1@example.org")) == 1
     assert zmajlis.events.seats[event_id].registered == 1
+
+
+def test_a_join_url_off_zoom_s_hosts_is_not_kept(zmajlis):
+    mine = form_registration(zmajlis, WEBINAR_EVENT, 1, ["education"])
+    for n, forged in enumerate(
+        ["https://evil.example/w/1", "http://us06web.zoom.us/w/1", "https://zoom.us.evil.example/w"]
+    ):
+        event = created(
+            "webinar",
+            "81234567891",
+            f"zr-{n}",
+            "person1@example.org",
+            ts=1700000000000 + n,
+            join_url=forged,
+        )
+        assert apply(zmajlis, event) == ("session added" if not n else "known")
+        after = zmajlis.registrations.get(mine.registration_id)
+        assert after.zoom["family"]["join_url"] == ""  # never followed
 
 
 def test_a_zoom_registrant_for_a_session_we_already_hold_only_records_the_ids(zmajlis):

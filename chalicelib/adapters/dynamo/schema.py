@@ -70,7 +70,8 @@ Indexes
   event's registrations, oldest first (ids sort by creation time), so a page's cursor
   is the id of the last registration it looked at. Also (``gsi1pk`` =
   ``EVENT#{event}#CAMPAIGNS``, ``gsi1sk`` = ``{created at}#{campaign id}``): an event's
-  campaigns, oldest first.
+  campaigns, oldest first. Also (``gsi1pk`` = ``TOKENS``, ``gsi1sk`` = ``{created
+  at}#{hash}``): every organizer token, for the operators' ``list-tokens``.
 - ``gsi2`` (``gsi2pk`` = ``SESMSG#{SES message id}``): the send record of an email SES
   accepted, for its bounce and complaint events.
 - ``gsi3`` (``gsi3pk`` = ``EVENT#{event}#WAIT``, ``gsi3sk`` = registration id, or for a
@@ -153,6 +154,8 @@ SEND_RATE = "SENDRATE"
 # Index names, and the attributes of their keys.
 EVENT_REGISTRATIONS_INDEX = "gsi1"
 EVENT_CAMPAIGNS_INDEX = EVENT_REGISTRATIONS_INDEX  # the same index, its own partitions
+TOKENS_INDEX = EVENT_REGISTRATIONS_INDEX  # and the tokens' partition
+ALL_TOKENS = "TOKENS"  # gsi1pk of every token
 SES_MESSAGE_INDEX = "gsi2"
 WAITING_LIST_INDEX = "gsi3"
 
@@ -521,7 +524,19 @@ def token_key(token_hash: str) -> dict[str, str]:
 
 
 def token_item(token_hash: str, record: dict[str, Any]) -> dict[str, Any]:
-    return {**token_key(token_hash), "kind": ItemKind.TOKEN, **record}
+    return {
+        **token_key(token_hash),
+        "kind": ItemKind.TOKEN,
+        **record,
+        "gsi1pk": ALL_TOKENS,
+        "gsi1sk": f"{record.get('created_at', '')}#{token_hash}",
+    }
+
+
+def token_from(item: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The hash and the record of a token item."""
+    record = {k: v for k, v in item.items() if k not in ("pk", "sk", "kind", "gsi1pk", "gsi1sk")}
+    return str(item["pk"]).removeprefix(TOKEN), record
 
 
 # -- the console's organisers, sign-in links and sessions -------------------------------
