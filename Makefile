@@ -75,12 +75,15 @@ fmt: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## The CloudFormation template and code bundle (with its bytecode) for a stage (STAGE=dev|prod).
+## The CloudFormation template and code bundle (with its bytecode) for a stage (STAGE=dev|prod),
+## served at PUBLIC_BASE_URL (an https origin people can reach: required).
 package: $(VENV)/.installed
+	$(BIN)/python -m infra.stage --check "$(PUBLIC_BASE_URL)"
 	rm -rf $(BUILD)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package \
 		--stage $(STAGE) --template-format yaml \
 		--merge-template infra/resources.yaml $(BUILD)
+	$(BIN)/python -m infra.stage $(BUILD) "$(PUBLIC_BASE_URL)"
 	$(BIN)/python -m infra.bytecode $(BUILD)
 	$(BIN)/cfn-lint $(BUILD)/sam.yaml
 

@@ -10,10 +10,12 @@ package costs some 60 ms of every cold start, asyncio included, for six variable
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 PREFIX = "MAJLIS_"
 
@@ -22,6 +24,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     stage: str = "dev"
+    # Set for every function of a packaged stage (infra/resources.yaml's Globals): then
+    # the public address and the Zoom origins must be https ones people can reach.
+    deployed: bool = False
     table_name: str = "majlis"
     limits_table_name: str = "majlis-limits"
     mail_queue_url: str = ""  # transactional mail: confirmations, notices, reminders
@@ -71,6 +76,17 @@ class Settings(BaseModel):
     # one counts): one from Zoom's answers or webhooks elsewhere is not followed.
     zoom_join_urls: str = "https://zoom.us,https://zoomgov.com"
 
+    @model_validator(mode="after")
+    def _reachable_when_deployed(self) -> Settings:
+        if not self.deployed:
+            return self
+        for name in ("public_base_url", "zoom_join_urls", "zoom_api_url", "zoom_oauth_url"):
+            for url in getattr(self, name).split(","):
+                problem = unreachable(url.strip())
+                if problem:
+                    raise ValueError(f"MAJLIS_{name.upper()} {problem}: refusing to start")
+        return self
+
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         return cls.model_validate(
@@ -81,3 +97,28 @@ class Settings(BaseModel):
 @functools.cache
 def settings() -> Settings:
     return Settings.from_environment()
+
+
+def unreachable(url: str) -> str:
+    """Why people on the internet could not be sent to ``url`` (an origin), or ""."""
+    if not url:
+        return "is not set"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a bad port raises
+    except ValueError:
+        return f"is not a URL ({url!r})"
+    if parts.scheme != "https":
+        return f"must be https, not {parts.scheme or 'missing'}: ({url!r})"
+    host = (parts.hostname or "").rstrip(".")
+    if not host or parts.username or parts.query or parts.fragment:
+        return f"must be an https origin ({url!r})"
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return f"names a host of this machine or network ({host})"
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return ""
+    if not address.is_global:
+        return f"names an address people cannot reach ({host})"
+    return ""

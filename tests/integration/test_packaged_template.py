@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -23,6 +24,7 @@ from infra.bytecode import BUNDLE, compile_bundle
 
 CHALICE = Path(sys.executable).parent / "chalice"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+MAKE = shutil.which("make") or "make"
 FIXTURES = PROJECT_DIR / "tests" / "fixtures" / "packaged"
 
 
@@ -303,3 +305,60 @@ def test_the_bundle_ships_bytecode_that_a_cold_start_reads(packaged, tmp_path):
     from_source = [line for line in loaded if not line.endswith(".pyc'")]
     assert len(loaded) > 100
     assert from_source == []
+
+
+def test_every_function_is_told_the_stage_s_public_address_which_must_be_https(packaged, tmp_path):
+    packaged_path, doc = packaged
+    variables = doc["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["MAJLIS_DEPLOYED"] == "true"
+    assert variables["MAJLIS_PUBLIC_BASE_URL"] == {"Ref": "PublicBaseUrl"}
+    assert variables["MAJLIS_ZOOM_JOIN_URLS"] == {"Ref": "ZoomJoinUrls"}
+    parameter = doc["Parameters"]["PublicBaseUrl"]
+    assert "Default" not in parameter  # chalice package alone: make package records it
+    import re
+
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.fullmatch("https://majlis.example.org")
+    for wrong in ("http://majlis.example.org", "https://majlis.example.org/x", ""):
+        assert not pattern.fullmatch(wrong)
+    # No function sets its own address, which would hide the stage's
+    for resource in doc["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            own = resource["Properties"].get("Environment", {}).get("Variables", {})
+            assert "MAJLIS_PUBLIC_BASE_URL" not in own
+
+    from infra.stage import record
+
+    path = tmp_path / "sam.yaml"
+    path.write_text(packaged_path.read_text())
+    record(tmp_path, "https://majlis.example.org/")
+    recorded = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506
+    assert recorded["Parameters"]["PublicBaseUrl"]["Default"] == "https://majlis.example.org"
+    assert recorded["Resources"] == doc["Resources"]
+    subprocess.run([str(CFN_LINT), str(path)], check=True, capture_output=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("", "is not set"),
+        ("http://127.0.0.1:8000", "must be https"),
+        ("https://127.0.0.1:8000", "cannot reach (127.0.0.1)"),
+        ("https://localhost", "this machine"),
+        ("https://192.168.1.20", "cannot reach"),
+        ("https://[::1]", "cannot reach"),
+        ("https://majlis.example.org/api", "without a path"),
+    ],
+)
+def test_make_package_refuses_an_address_people_cannot_reach(url, says):
+    answer = subprocess.run(
+        [MAKE, "--no-print-directory", "package", "STAGE=prod", f"PUBLIC_BASE_URL={url}"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert answer.returncode != 0
+    assert answer.stderr.startswith("make package: PUBLIC_BASE_URL "), answer.stderr
+    assert says in answer.stderr
+    assert "chalice" not in answer.stdout  # refused before anything was packaged
