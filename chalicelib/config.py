@@ -10,7 +10,6 @@ package costs some 60 ms of every cold start, asyncio included, for six variable
 from __future__ import annotations
 
 import functools
-import ipaddress
 import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -109,12 +108,14 @@ def unreachable(url: str) -> str:
     except ValueError:
         return f"is not a URL ({url!r})"
     if parts.scheme != "https":
-        return f"must be https, not {parts.scheme or 'missing'}: ({url!r})"
+        return f"must be https, not {parts.scheme or 'none'} ({url!r})"
     host = (parts.hostname or "").rstrip(".")
     if not host or parts.username or parts.query or parts.fragment:
         return f"must be an https origin ({url!r})"
     if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
         return f"names a host of this machine or network ({host})"
+    import ipaddress  # here: only a deployed stage's start asks
+
     try:
         address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:

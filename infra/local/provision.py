@@ -24,6 +24,7 @@ ACCOUNT_ID = "123456789012"
 # Resource types local mode leaves out, and why.
 NOT_EMULATED = {
     "AWS::CloudWatch::Alarm": "nothing reports Lambda, SQS or SES metrics locally",
+    "AWS::Logs::LogGroup": "the functions' logs go to the terminal locally",
 }
 
 

@@ -147,6 +147,7 @@ class PumpProcess:
         except queue.Empty:
             raise PumpError(f"the event pump did not answer {what!r} in {seconds:.0f} s") from None
         if answer is None:
+            self._answers.put(None)  # for whoever asks next
             raise PumpError(f"the event pump's process ended (exit code {self._exit_code()})")
         if exact and answer != what:
             raise PumpError(f"the event pump answered {answer!r} to {what!r}")
@@ -206,7 +207,7 @@ def _main(control_fd: int) -> None:
     handlers = importlib.import_module("app")
     say("imported")
     first = sys.stdin.readline()
-    if not first:
+    if not first.startswith("{"):  # the runner stopped before it started (or is gone)
         return
     sources = json.loads(first)
     pump = Pump(

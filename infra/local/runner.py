@@ -4,8 +4,8 @@
 sets the environment the functions get in AWS (``.chalice/config.json`` plus the
 template's additions), seeds the demo event, mints an organizer token, starts the event
 pump in a process of its own (``pump_process.py``) and serves the API with Chalice's
-local server. ``make run`` runs it in the
-foreground (``python -m infra.local``); the end-to-end tests start it on free ports.
+local server. ``make run`` runs it in the foreground (``python -m infra.local``); the
+end-to-end tests start it on free ports.
 
 With ``keep_state`` (``make run``), what a restart must not forget is kept under
 ``.local/state/`` (see ``state.py``): the table, the link-signing keys and the Zoom

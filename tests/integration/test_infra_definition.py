@@ -27,10 +27,12 @@ def test_every_resource_type_in_the_template_is_created_locally(aws):
         assert hasattr(Provisioner, creator), f"local mode cannot create {kind}"
 
 
-def test_local_mode_leaves_out_only_the_alarms_and_keeps_their_topic(aws):
+def test_local_mode_leaves_out_only_the_alarms_and_log_groups_and_keeps_the_alarms_topic(aws):
     from infra.local.provision import NOT_EMULATED
 
-    assert set(NOT_EMULATED) == {"AWS::CloudWatch::Alarm"}
+    assert set(NOT_EMULATED) == {"AWS::CloudWatch::Alarm", "AWS::Logs::LogGroup"}
+    groups = boto3.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")
+    assert groups["logGroups"] == []  # the functions' logs go to the terminal
     topic = _properties("AWS::SNS::Topic")["AlarmTopic"]["TopicName"]
     arns = [t["TopicArn"] for t in boto3.client("sns").list_topics()["Topics"]]
     assert any(arn.endswith(":" + topic) for arn in arns)

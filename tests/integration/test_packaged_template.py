@@ -362,3 +362,22 @@ def test_make_package_refuses_an_address_people_cannot_reach(url, says):
     assert answer.stderr.startswith("make package: PUBLIC_BASE_URL "), answer.stderr
     assert says in answer.stderr
     assert "chalice" not in answer.stdout  # refused before anything was packaged
+
+
+def test_every_function_keeps_its_logs_for_a_set_time_and_the_secrets_outlive_the_stack(
+    packaged,
+):
+    _, doc = packaged
+    resources = doc["Resources"]
+    functions = {k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    groups = {
+        v["Properties"]["LogGroupName"]["Fn::Sub"]: v["Properties"]["RetentionInDays"]
+        for v in resources.values()
+        if v["Type"] == "AWS::Logs::LogGroup"
+    }
+    assert groups == {f"/aws/lambda/${{{name}}}": {"Ref": "LogRetentionDays"} for name in functions}
+    assert doc["Parameters"]["LogRetentionDays"]["Default"] == 30
+    secrets = {k: v for k, v in resources.items() if v["Type"] == "AWS::SecretsManager::Secret"}
+    assert set(secrets) == {"SigningKeys", "ZoomCredentials"}
+    for secret in secrets.values():
+        assert (secret["DeletionPolicy"], secret["UpdateReplacePolicy"]) == ("Retain", "Retain")
