@@ -54,6 +54,7 @@ from moto.ses.models import SESBackend
 from waitress.server import create_server
 
 from infra import PROJECT_DIR
+from infra.local.pump_process import PUMP_APP_ID  # DynamoDB's turns go to everyone else first
 
 REGION = "us-east-1"
 _outbox_lock = threading.Lock()
@@ -90,11 +91,6 @@ def write_to_outbox(message_id: str, raw: str | bytes) -> Path | None:
         partial.write_bytes(data)
         os.replace(partial, path)
     return path
-
-
-# The User-Agent app id of the event pump's AWS clients (set for its process by
-# pump_process.py): DynamoDB's turns go to everyone else's requests first.
-PUMP_APP_ID = "majlis-pump"
 
 
 class _PeopleFirst:

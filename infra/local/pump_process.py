@@ -33,11 +33,13 @@ from collections.abc import Callable
 from typing import IO
 
 from infra import PROJECT_DIR
-from infra.local.embedded import PUMP_APP_ID
 
 READY_SECONDS = 120.0  # importing app and positioning on the stream, on a busy machine
 ANSWER_SECONDS = 300.0  # a command's answer (a pause waits for the batches running)
 STOP_SECONDS = 30.0
+# The User-Agent app id of its AWS clients: the embedded DynamoDB serves everyone else's
+# requests first (embedded._PeopleFirst).
+PUMP_APP_ID = "majlis-pump"
 # Its processes' priority below the API's: people's requests first on a busy machine.
 NICENESS = 10
 
@@ -187,8 +189,10 @@ def _described(error: BaseException) -> str:
 
 
 def _main(control_fd: int) -> None:
-    """The child: import app, start the pump on the sources the parent sends, obey."""
-    from infra.local.embedded import freeze_survivors
+    """The child: import app, start the pump on the sources the parent sends, obey.
+
+    It holds no lasting state of its own (moto's processes hold the data), so unlike
+    them it leaves the garbage collector as it is, and never imports moto."""
     from infra.local.pump import Pump
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent stops it
@@ -203,7 +207,6 @@ def _main(control_fd: int) -> None:
     def failed(where: str, error: BaseException) -> None:
         say(f"error {where} {json.dumps(_described(error))}")
 
-    freeze_survivors()
     handlers = importlib.import_module("app")
     say("imported")
     first = sys.stdin.readline()

@@ -21,6 +21,7 @@ import pytest
 from moto import mock_aws
 
 from infra.local import embedded
+from infra.local.pump_process import PUMP_APP_ID
 
 TABLE = f"isolation-{uuid.uuid4().hex}"  # the session's moto may be running already
 PERSON = {"pk": {"S": "REG#a"}, "sk": {"S": "REG"}}
@@ -195,7 +196,7 @@ def test_the_pump_is_known_by_its_user_agent():
             order.append(self.headers["User-Agent"])
 
     answer = embedded._one_at_a_time(Handler.call_action)
-    pump = f"Boto3/1.43 md/Botocore#1.43 os/linux lang/python#3.11 app/{embedded.PUMP_APP_ID}"
+    pump = f"Boto3/1.43 md/Botocore#1.43 os/linux lang/python#3.11 app/{PUMP_APP_ID}"
     api = "Boto3/1.43 md/Botocore#1.43 os/linux lang/python#3.11"
     turns = embedded._dynamodb_turns
     threads = []
