@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.common import _registrations, _spread
-from tests.fakes import RateLimitedSes
+from tests.fakes import FakeSendPacer, RateLimitedSes
 
 
 class Recorded(RateLimitedSes):
@@ -37,6 +37,22 @@ class Recorded(RateLimitedSes):
         return message_id
 
 
+class NotedPacer(FakeSendPacer):
+    """The shared send turns, noting for each transactional reservation when it was asked
+    for and the turn it was given: how far behind the announcement's turns a
+    confirmation is put, whatever the machine's load does to the wall-clock figure."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transactional: list[tuple[float, float]] = []
+
+    def reserve(self, wanted: int, rate: int, now: float, bulk: bool = False) -> list[float]:
+        turns = super().reserve(wanted, rate, now, bulk=bulk)
+        if not bulk and turns:
+            self.transactional.append((now, turns[0]))
+        return turns
+
+
 def _majlis(rate: int) -> tuple[Any, Recorded]:
     from chalicelib.domain.events import Event
     from tests.builders import event_body
@@ -46,6 +62,7 @@ def _majlis(rate: int) -> tuple[Any, Recorded]:
     majlis.clock = lambda: datetime.now(UTC)
     ses = Recorded(rate)
     majlis.mailer = ses
+    majlis.pacer = NotedPacer()
     opened = {"opens_at": "2020-01-01T00:00:00Z"}  # the clock here is the real one
     body = {**event_body(capacity=None, registration=opened), "id": "busy"}
     majlis.events.put(Event.model_validate(body), majlis.clock())
@@ -136,6 +153,7 @@ def run(recipients: int, newcomers: int, rate: int, workers: int = 20) -> dict[s
     per_second = Counter(int(at) for at in ses.epoch_sent_at)
     turns = majlis.pacer.used  # the pacer's turns handed out, by epoch second
     figure, low = _spread(waits), _spread(floor)
+    turn_waits = [turn - asked for asked, turn in majlis.pacer.transactional]
     return {
         "recipients": recipients,
         "newcomers": newcomers,
@@ -156,6 +174,8 @@ def run(recipients: int, newcomers: int, rate: int, workers: int = 20) -> dict[s
         "max_turns_per_second": max(turns.values()),
         "on_mail_queue": on_mail_queue,
         "mean_wait": statistics.fmean(waits),
+        "confirmation_turns": len(turn_waits),
+        "max_turn_wait": max(turn_waits),
     }
 
 

@@ -398,7 +398,8 @@ def _rows_mail_priority(row: dict[str, Any]) -> Lines:
             row["figure"],
             row["floor"]["median"],
             row["ratio"],
-            f"{row['newcomers']} newcomers, p99 {row['p99'] * MS:.0f} ms,"
+            f"{row['newcomers']} newcomers, p99 {row['p99'] * MS:.0f} ms (each given its"
+            f" turn at most {row.get('max_turn_wait', 0) * MS:.0f} ms after asking),"
             f" {row['confirmed_before_the_end']} sent before the campaign ended; campaign"
             f" {row['campaign_seconds']:.1f} s for {row['announced']} at {row['rate']}/s"
             f" ({row['announced'] / max(row['campaign_seconds'], 1e-9):.0f}/s),"
