@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+CHECKOV_VENV := .venv-checkov
 # Test files run on this many workers (pytest-xdist), a file to a worker.
 PYTEST_WORKERS ?= 2
 STAGE ?= dev
@@ -16,12 +17,18 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# checkov's own environment (it pins a boto3 other than Majlis's), for `make test`.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
 ## Majlis on this machine, on embedded AWS: http://127.0.0.1:8000 (PORT overrides).
 run: $(VENV)/.installed
 	$(BIN)/python -m infra.local
 
-## Lint, format check and the whole test suite (browser tests included).
-test: $(VENV)/.installed lint browser
+## Lint, format check and the whole test suite (browser tests and checkov included).
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed lint browser
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: $(VENV)/.installed
@@ -92,7 +99,8 @@ deploy: package
 	aws cloudformation package --template-file $(BUILD)/sam.yaml \
 		--s3-bucket $(DEPLOY_BUCKET) --output-template-file $(BUILD)/packaged.yaml
 	aws cloudformation deploy --template-file $(BUILD)/packaged.yaml \
-		--stack-name majlis-$(STAGE) --capabilities CAPABILITY_IAM
+		--stack-name majlis-$(STAGE) --capabilities CAPABILITY_IAM \
+		$(if $(DOMAIN_NAME),--parameter-overrides DomainName=$(DOMAIN_NAME) CertificateArn=$(CERTIFICATE_ARN))
 
 ## Figures beside their floors (see bench/); SECTIONS="cold_start http_load" runs those alone.
 bench: $(VENV)/.installed

@@ -155,9 +155,7 @@ def zoom_sync(registrants: int = 5000, trickle: int = 150) -> dict[str, Any]:
 
     rows = {}
     with ZoomStandIn(rate_limits=PRO_PLAN) as zoom:
-        credentials = ZoomCredentials(
-            zoom.account_id, zoom.client_id, zoom.client_secret, zoom.webhook_secret_token
-        )
+        credentials = ZoomCredentials(zoom.account_id, zoom.client_id, zoom.client_secret)
         shared = fake_majlis()
         containers = [
             dataclasses.replace(
@@ -231,7 +229,6 @@ def zoom_table_calls(registrants: int = 300) -> dict[str, Any]:
             "account_id": zoom.account_id,
             "client_id": zoom.client_id,
             "client_secret": zoom.client_secret,
-            "webhook_secret_token": zoom.webhook_secret_token,
         }
         provisioner.client("secretsmanager").put_secret_value(
             SecretId=provisioner.refs["ZoomCredentials"], SecretString=json.dumps(secret)

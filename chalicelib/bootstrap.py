@@ -46,10 +46,15 @@ def on_aws(config: Settings) -> Services:
     from chalicelib.adapters.sqs import SqsDeadLetters, SqsJobQueue
     from chalicelib.adapters.zoom_api import ZoomApi
 
-    zoom_secret = SecretRing(config.zoom_secret_id)
+    zoom_secret = SecretRing(config.zoom_secret_id, optional=True)
+    webhook_secret = SecretRing(config.zoom_webhook_secret_id, optional=True)
 
     def zoom_credentials() -> ZoomCredentials:
         return ZoomCredentials.from_secret(zoom_secret.value())
+
+    def zoom_webhook_token() -> str:
+        token = webhook_secret.value().get("secret_token", "")
+        return token if isinstance(token, str) else ""
 
     return Services(
         settings=config,
@@ -83,4 +88,5 @@ def on_aws(config: Settings) -> Services:
             [url for url in config.dead_letter_queues.split(",") if url.strip()]
         ),
         zoom_credentials=zoom_credentials,
+        zoom_webhook_token=zoom_webhook_token,
     )

@@ -68,6 +68,7 @@ class Settings(BaseModel):
     # Every dead-letter queue's URL, comma-separated (the console counts what they hold).
     dead_letter_queues: str = ""
     zoom_secret_id: str = "majlis/zoom"  # noqa: S105 - a name, not a secret
+    zoom_webhook_secret_id: str = "majlis/zoom-webhook"  # noqa: S105 - a name
     zoom_api_url: str = "https://api.zoom.us/v2"
     zoom_oauth_url: str = "https://zoom.us/oauth/token"
     zoom_adds_per_day: int = 2

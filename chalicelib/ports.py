@@ -810,6 +810,11 @@ class ZoomStore(abc.ABC):
         """Keep a verified webhook once (False: already received); the stream relays it."""
 
     @abc.abstractmethod
+    def forget_webhook_body(self, digest: str, now: datetime) -> None:
+        """Drop a relayed webhook's body (it may name a person), keeping its digest: a
+        resent webhook is still received once."""
+
+    @abc.abstractmethod
     def newer(self, zoom_id: str, subject: str, event_ts: int, action: str) -> bool:
         """True if this event is newer than any applied for (meeting, registrant): apply it.
 
@@ -901,10 +906,13 @@ class ZoomStore(abc.ABC):
 
 @dataclass(frozen=True)
 class ZoomCredentials:
+    """The Zoom app's Server-to-Server OAuth credentials (empty until an operator puts
+    them in their secret). The webhook secret token has a secret of its own, which only
+    the API reads."""
+
     account_id: str
     client_id: str
     client_secret: str
-    webhook_secret_token: str
 
     @classmethod
     def from_secret(cls, value: dict[str, str]) -> ZoomCredentials:
@@ -912,7 +920,6 @@ class ZoomCredentials:
             account_id=value.get("account_id", ""),
             client_id=value.get("client_id", ""),
             client_secret=value.get("client_secret", ""),
-            webhook_secret_token=value.get("webhook_secret_token", ""),
         )
 
 
@@ -1001,4 +1008,6 @@ class Services:
     zoom_dead_letters: JobQueue
     dead_letters: DeadLetters
     zoom_credentials: Callable[[], ZoomCredentials]
+    # Zoom's webhook secret token ("" until an operator puts it in its secret).
+    zoom_webhook_token: Callable[[], str]
     clock: Callable[[], datetime] = utc_now

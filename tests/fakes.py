@@ -1130,6 +1130,10 @@ class FakeZoomStore(ZoomStore):
         self.webhooks[digest] = body
         return True
 
+    def forget_webhook_body(self, digest: str, now: datetime) -> None:
+        if digest in self.webhooks:
+            self.webhooks[digest] = ""
+
     def newer(self, zoom_id: str, subject: str, event_ts: int, action: str) -> bool:
         if self.seen.get((zoom_id, subject), -1) >= event_ts:
             return False
@@ -1275,7 +1279,8 @@ class FakeZoomStore(ZoomStore):
         kept[part] = json.loads(json.dumps({**record, "at": now.isoformat()}))
 
 
-ZOOM_CREDENTIALS = ZoomCredentials("acct", "client", "secret", "zoom-webhook-secret")
+ZOOM_CREDENTIALS = ZoomCredentials("acct", "client", "secret")
+ZOOM_WEBHOOK_TOKEN = "zoom-webhook-secret"
 
 
 def fake_majlis(clock: Clock | None = None, **settings: Any) -> Services:
@@ -1310,5 +1315,6 @@ def fake_majlis(clock: Clock | None = None, **settings: Any) -> Services:
         zoom_dead_letters=FakeQueue(),
         dead_letters=FakeDeadLetters(),
         zoom_credentials=lambda: ZOOM_CREDENTIALS,
+        zoom_webhook_token=lambda: ZOOM_WEBHOOK_TOKEN,
         clock=clock,
     )

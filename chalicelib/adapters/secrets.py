@@ -1,5 +1,8 @@
 """Secrets Manager: a JSON secret read once per container, and again every few minutes
-(so a rotated key or a changed Zoom credential arrives without a deployment)."""
+(so a rotated key or a changed Zoom credential arrives without a deployment).
+
+The Zoom secrets are created empty and filled in by an operator: until then (no value
+yet, or one that is not a JSON object) they read as ``{}``, Zoom not configured."""
 
 from __future__ import annotations
 
@@ -12,9 +15,10 @@ if TYPE_CHECKING:
 
 
 class SecretRing:
-    def __init__(self, secret_id: str, max_age_seconds: int = 300) -> None:
+    def __init__(self, secret_id: str, max_age_seconds: int = 300, optional: bool = False) -> None:
         self.secret_id = secret_id
         self.max_age = max_age_seconds
+        self.optional = optional
         self._provider: Any = None
 
     def value(self) -> dict[str, Any]:
@@ -24,19 +28,33 @@ class SecretRing:
             from chalicelib.adapters.aws import client
 
             self._provider = SecretsProvider(boto3_client=client("secretsmanager"))
-        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+        from aws_lambda_powertools.utilities.parameters.exceptions import (
+            GetParameterError,
+            TransformParameterError,
+        )
 
-        from chalicelib.adapters.aws import unavailable
+        from chalicelib.adapters.aws import error_code, unavailable
 
         try:
-            return self._provider.get(self.secret_id, transform="json", max_age=self.max_age)
+            value = self._provider.get(self.secret_id, transform="json", max_age=self.max_age)
+        except TransformParameterError:
+            if self.optional:  # not filled in yet (or not JSON): not configured
+                return {}
+            raise
         except GetParameterError as error:
             # Powertools wraps every failure: Secrets Manager failing for a while is
             # told as itself (the callers answer it with a 503), anything else as is.
             cause = error.__context__
             if cause is not None and unavailable(cause):
                 raise cause from None
+            if self.optional and error_code(cause) == "ResourceNotFoundException":
+                return {}  # created empty, no value yet
             raise
+        if not isinstance(value, dict):
+            if self.optional:
+                return {}
+            raise ValueError(f"the secret {self.secret_id} is not a JSON object")
+        return value
 
 
 class SigningKeyRing(SigningKeys):

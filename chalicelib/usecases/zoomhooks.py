@@ -65,7 +65,7 @@ def _seconds(timestamp: str) -> int | None:
 
 def receive(services: Services, raw: bytes, headers: dict[str, str], now: datetime) -> Answer:
     """Verify and record one webhook; never anything slow."""
-    secret = services.zoom_credentials().webhook_secret_token
+    secret = services.zoom_webhook_token()
     timestamp = headers.get("x-zm-request-timestamp", "")
     given = headers.get("x-zm-signature", "")
     sent_at = _seconds(timestamp)

@@ -277,17 +277,22 @@ class LocalMajlis:
         return self.zoom.start(self.host, 0)
 
     def _zoom_credentials(self, provisioner: Provisioner) -> None:
-        """The stand-in's app credentials, where the Zoom secret is in AWS."""
-        provisioner.client("secretsmanager").put_secret_value(
+        """The stand-in's app credentials and webhook secret token, in the Zoom secrets
+        as an operator puts them in AWS."""
+        secrets = provisioner.client("secretsmanager")
+        secrets.put_secret_value(
             SecretId=provisioner.refs["ZoomCredentials"],
             SecretString=json.dumps(
                 {
                     "account_id": self.zoom.account_id,
                     "client_id": self.zoom.client_id,
                     "client_secret": self.zoom.client_secret,
-                    "webhook_secret_token": self.webhook_secret,
                 }
             ),
+        )
+        secrets.put_secret_value(
+            SecretId=provisioner.refs["ZoomWebhookSecret"],
+            SecretString=json.dumps({"secret_token": self.webhook_secret}),
         )
 
     def _set_environment(self, provisioner: Provisioner) -> None:

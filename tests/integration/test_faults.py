@@ -330,7 +330,7 @@ def zoom() -> Iterator[ZoomStandIn]:
 @pytest.fixture
 def wired(aws: Services, zoom: ZoomStandIn) -> Services:
     """Majlis on moto with every queue of the template, and Zoom on the stand-in."""
-    credentials = ZoomCredentials(zoom.account_id, zoom.client_id, zoom.client_secret, "")
+    credentials = ZoomCredentials(zoom.account_id, zoom.client_id, zoom.client_secret)
     return with_zoom_queues(aws, zoom=ZoomApi(lambda: credentials, zoom.api_url, zoom.oauth_url))
 
 
@@ -625,7 +625,7 @@ def test_poison_messages_go_to_each_queues_dead_letters_and_the_rest_flows_once(
 
 def test_zoom_answering_after_the_client_gave_up_adds_each_registrant_once(wired, zoom, clock):
     # Given a zoom worker that waits 0.25 s for Zoom, with its token already fetched
-    credentials = ZoomCredentials(zoom.account_id, zoom.client_id, zoom.client_secret, "")
+    credentials = ZoomCredentials(zoom.account_id, zoom.client_id, zoom.client_secret)
     majlis = dataclasses.replace(
         wired, zoom=ZoomApi(lambda: credentials, zoom.api_url, zoom.oauth_url, timeout=0.25)
     )

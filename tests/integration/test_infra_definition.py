@@ -11,6 +11,7 @@ import json
 import boto3
 import pytest
 
+from chalicelib.ports import ZoomCredentials
 from infra import resources_of_type, template
 
 
@@ -27,16 +28,38 @@ def test_every_resource_type_in_the_template_is_created_locally(aws):
         assert hasattr(Provisioner, creator), f"local mode cannot create {kind}"
 
 
-def test_local_mode_leaves_out_only_the_alarms_and_log_groups_and_keeps_the_alarms_topic(aws):
+def test_local_mode_leaves_out_only_what_watches_or_guards_the_cloud_and_keeps_the_topics(aws):
     from infra.local.provision import NOT_EMULATED
 
-    assert set(NOT_EMULATED) == {"AWS::CloudWatch::Alarm", "AWS::Logs::LogGroup"}
+    assert set(NOT_EMULATED) == {
+        "AWS::CloudWatch::Alarm",
+        "AWS::Logs::LogGroup",
+        "AWS::ApiGateway::Account",
+        "AWS::ApiGateway::DomainName",
+        "AWS::ApiGateway::BasePathMapping",
+        "AWS::IAM::Role",
+        "AWS::WAFv2::WebACL",
+        "AWS::WAFv2::WebACLAssociation",
+    }
+    roles = {k for k, v in template()["Resources"].items() if v.get("Type") == "AWS::IAM::Role"}
+    assert roles == {"ApiGatewayLogsRole"}  # the functions' roles are Chalice's, not here
     groups = boto3.client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")
     assert groups["logGroups"] == []  # the functions' logs go to the terminal
     topic = _properties("AWS::SNS::Topic")["AlarmTopic"]["TopicName"]
     arns = [t["TopicArn"] for t in boto3.client("sns").list_topics()["Topics"]]
     assert any(arn.endswith(":" + topic) for arn in arns)
     assert boto3.client("cloudwatch").describe_alarms()["MetricAlarms"] == []
+    # Both topics encrypted with the template's key, as deployed.
+    kms = boto3.client("kms")
+    wanted = _properties("AWS::KMS::Key")["TopicKey"]["Description"]
+    (key,) = [
+        k["KeyId"]
+        for k in kms.list_keys()["Keys"]
+        if kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["Description"] == wanted
+    ]
+    for arn in arns:
+        attributes = boto3.client("sns").get_topic_attributes(TopicArn=arn)["Attributes"]
+        assert attributes["KmsMasterKeyId"] == key, arn
 
 
 @pytest.mark.parametrize("logical_id", sorted(resources_of_type("AWS::DynamoDB::Table")))
@@ -148,12 +171,32 @@ def test_event_sources_report_partial_batch_failures(handler, suffix):
     assert "ReportBatchItemFailures" in event_source(handler, suffix)["FunctionResponseTypes"]
 
 
-def test_the_zoom_secret_exists_with_empty_fields_to_fill_in(aws):
-    spec = _properties("AWS::SecretsManager::Secret")["ZoomCredentials"]
-    stored = boto3.client("secretsmanager").get_secret_value(SecretId=spec["Name"])
-    value = json.loads(stored["SecretString"])
-    assert set(value) == {"account_id", "client_id", "client_secret", "webhook_secret_token"}
-    assert not any(value.values())  # no credential in code
+def test_the_zoom_secrets_are_created_empty_and_read_as_not_configured(aws):
+    secrets = boto3.client("secretsmanager")
+    specs = _properties("AWS::SecretsManager::Secret")
+    for name in ("ZoomCredentials", "ZoomWebhookSecret"):
+        assert not {"SecretString", "GenerateSecretString"} & set(specs[name]), name
+        with pytest.raises(secrets.exceptions.ResourceNotFoundException):
+            secrets.get_secret_value(SecretId=specs[name]["Name"])  # no value: none in code
+    assert aws.zoom_credentials() == ZoomCredentials("", "", "")
+    assert aws.zoom_webhook_token() == ""
+    # An operator's slip (a value that is no JSON object) reads as not configured too,
+    # and the webhooks stay refused rather than failing.
+    from chalicelib.adapters.secrets import SecretRing
+
+    secrets.put_secret_value(SecretId="majlis/zoom-webhook", SecretString="not json")
+    assert SecretRing("majlis/zoom-webhook", optional=True).value() == {}
+    secrets.put_secret_value(SecretId="majlis/zoom-webhook", SecretString='["a list"]')
+    assert SecretRing("majlis/zoom-webhook", optional=True).value() == {}
+    secrets.put_secret_value(SecretId="majlis/zoom-webhook", SecretString='{"secret_token": "t"}')
+    assert SecretRing("majlis/zoom-webhook", optional=True).value() == {"secret_token": "t"}
+    # The signing keys are never optional: a broken value is an error, not "no keys".
+    keys = specs["SigningKeys"]["Name"]
+    saved = secrets.get_secret_value(SecretId=keys)["SecretString"]
+    secrets.put_secret_value(SecretId=keys, SecretString="not json")
+    with pytest.raises(Exception, match="Unable to transform"):
+        SecretRing(keys).value()
+    secrets.put_secret_value(SecretId=keys, SecretString=saved)
 
 
 # -- alarms ------------------------------------------------------------------------------

@@ -20,12 +20,13 @@ FUNCTIONS = ["mail_worker", "zoom_worker", "export_registrations", "on_table_cha
 def test_invocations_at_once_are_the_variable_bounded_by_reserved_concurrency(monkeypatch):
     monkeypatch.delenv("MAJLIS_LOCAL_CONCURRENCY", raising=False)
     # 8 by default; config.json reserves 20 for the mail worker, 2 for Zoom's, 1 for
-    # exports, none for the stream's function (one invocation at a time, as per shard).
+    # exports, 10 for the stream's function (a shard at a time each: the pump reads the
+    # one stream of local mode's table in one thread).
     assert concurrency(FUNCTIONS) == {
         "mail_worker": 8,
         "zoom_worker": 2,
         "export_registrations": 1,
-        "on_table_change": 1,
+        "on_table_change": 8,
     }
     monkeypatch.setenv("MAJLIS_LOCAL_CONCURRENCY", "50")
     assert concurrency(FUNCTIONS)["mail_worker"] == 20

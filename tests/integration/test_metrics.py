@@ -276,9 +276,7 @@ def test_bounces_and_complaints_are_counted_as_ses_reports_them(aws, capsys):
 def zoom_worker(aws: Any) -> Any:
     """Majlis on moto with the real zoom queues and the real Zoom client, on the stand-in."""
     with ZoomStandIn() as standin:
-        credentials = ZoomCredentials(
-            standin.account_id, standin.client_id, standin.client_secret, ""
-        )
+        credentials = ZoomCredentials(standin.account_id, standin.client_id, standin.client_secret)
         wired = dataclasses.replace(
             _with_zoom_queues(aws),
             zoom=ZoomApi(lambda: credentials, standin.api_url, standin.oauth_url),

@@ -45,7 +45,6 @@ def client(
         standin.account_id,
         standin.client_id,
         standin.client_secret if secret is None else secret,
-        "",
     )
     return ZoomApi(lambda: credentials, standin.api_url, standin.oauth_url, pace=pace or FAST)
 

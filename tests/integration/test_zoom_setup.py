@@ -44,7 +44,7 @@ def standin() -> Iterator[ZoomStandIn]:
 
 
 def client(standin: ZoomStandIn) -> ZoomApi:
-    credentials = ZoomCredentials(standin.account_id, standin.client_id, standin.client_secret, "")
+    credentials = ZoomCredentials(standin.account_id, standin.client_id, standin.client_secret)
     return ZoomApi(lambda: credentials, standin.api_url, standin.oauth_url, pace=FAST)
 
 

@@ -29,9 +29,7 @@ SESSIONS = ["education", "family", "youth"]
 @pytest.fixture
 def wired(aws: Services) -> Iterator[Services]:
     with ZoomStandIn() as standin:
-        credentials = ZoomCredentials(
-            standin.account_id, standin.client_id, standin.client_secret, ""
-        )
+        credentials = ZoomCredentials(standin.account_id, standin.client_id, standin.client_secret)
         yield dataclasses.replace(
             aws, zoom=ZoomApi(lambda: credentials, standin.api_url, standin.oauth_url)
         )

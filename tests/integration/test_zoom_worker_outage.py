@@ -47,7 +47,7 @@ def standin() -> Any:
 def worker(aws: Any, standin: ZoomStandIn) -> Any:
     """Majlis on moto with the real zoom queues and the real Zoom client."""
     sqs = boto3.client("sqs", region_name="us-east-1")
-    credentials = ZoomCredentials(standin.account_id, standin.client_id, standin.client_secret, "")
+    credentials = ZoomCredentials(standin.account_id, standin.client_id, standin.client_secret)
     wired = dataclasses.replace(
         aws,
         zoom=ZoomApi(lambda: credentials, standin.api_url, standin.oauth_url),

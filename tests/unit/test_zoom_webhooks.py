@@ -28,7 +28,7 @@ from tests.builders import NOW, event_body, person
 from tests.fakes import Clock, fake_majlis
 from tests.unit.support import problem_of
 
-SECRET = "zoom-webhook-secret"  # tests.fakes.ZOOM_CREDENTIALS
+SECRET = "zoom-webhook-secret"  # tests.fakes.ZOOM_WEBHOOK_TOKEN
 WEBINAR_EVENT = "conf"
 MEETING_EVENT = "meet"
 MEETING_BASE = "712345678"

@@ -51,7 +51,8 @@ no ``kind``.
 - (send rate): ``SENDRATE`` / epoch second; ``used`` slots of that second; TTL 1 hour.
 - ``zoom_session``: ``ZOOM#{meeting or webinar id}`` / ``SESSION``; event and session.
 - ``zoom_registrant``: ``ZOOMREG#{registrant id}`` / ``REG``; registration and session.
-- ``zoom_webhook``: ``ZOOMHOOK#{sha256 of its body}`` / ``HOOK``; the body; TTL 7 days.
+- ``zoom_webhook``: ``ZOOMHOOK#{sha256 of its body}`` / ``HOOK``; the body until the stream
+  has queued it (then only ``relayed_at``); TTL 7 days.
 - (zoom seen): ``ZOOMSEEN#{zoom id}#{registrant}`` / ``SEEN``; the newest ``event_ts``
   applied; TTL 30 days.
 - ``zoom_full``: ``EVENT#{event}#ZOOMFULL`` / session id: Zoom took no more registrants.
@@ -801,10 +802,13 @@ def zoom_registrant_item(registrant_id: str, registration_id: str, session_id: s
     }
 
 
+def zoom_webhook_key(digest: str) -> dict[str, str]:
+    return {"pk": f"{ZOOM_WEBHOOK}{digest}", "sk": "HOOK"}
+
+
 def zoom_webhook_item(digest: str, body: str, now: datetime) -> dict[str, Any]:
     return {
-        "pk": f"{ZOOM_WEBHOOK}{digest}",
-        "sk": "HOOK",
+        **zoom_webhook_key(digest),
         "kind": ItemKind.ZOOM_WEBHOOK,
         "body": body,
         "received_at": now,

@@ -102,6 +102,15 @@ class DynamoZoomStore(Table, ZoomStore):
             schema.zoom_webhook_item(digest, body, now), condition="attribute_not_exists(pk)"
         )
 
+    def forget_webhook_body(self, digest: str, now: datetime) -> None:
+        self._update(
+            schema.zoom_webhook_key(digest),
+            "REMOVE body SET relayed_at = :now",
+            {},
+            {":now": now},
+            condition="attribute_exists(pk)",
+        )
+
     def newer(self, zoom_id: str, subject: str, event_ts: int, action: str) -> bool:
         return self._update(
             schema.zoom_seen_key(zoom_id, subject),
