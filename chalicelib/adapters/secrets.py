@@ -37,24 +37,24 @@ class SecretRing:
 
         try:
             value = self._provider.get(self.secret_id, transform="json", max_age=self.max_age)
-        except TransformParameterError:
-            if self.optional:  # not filled in yet (or not JSON): not configured
-                return {}
-            raise
+        except TransformParameterError:  # not JSON
+            if not self.optional:
+                raise
+            value = None
         except GetParameterError as error:
             # Powertools wraps every failure: Secrets Manager failing for a while is
             # told as itself (the callers answer it with a 503), anything else as is.
             cause = error.__context__
             if cause is not None and unavailable(cause):
                 raise cause from None
-            if self.optional and error_code(cause) == "ResourceNotFoundException":
-                return {}  # created empty, no value yet
-            raise
-        if not isinstance(value, dict):
-            if self.optional:
-                return {}
-            raise ValueError(f"the secret {self.secret_id} is not a JSON object")
-        return value
+            if not (self.optional and error_code(cause) == "ResourceNotFoundException"):
+                raise
+            value = None  # created empty: no value yet
+        if isinstance(value, dict):
+            return value
+        if self.optional:  # not filled in yet, or not an object: not configured
+            return {}
+        raise ValueError(f"the secret {self.secret_id} is not a JSON object")
 
 
 class SigningKeyRing(SigningKeys):

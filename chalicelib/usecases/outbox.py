@@ -12,7 +12,6 @@ a new export, a job on the export queue.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 
 from chalicelib.domain.kinds import ItemKind
@@ -104,12 +103,7 @@ def relay(services: Services, changes: list[Change]) -> str | None:
         for index in queue.send(jobs) if jobs else []:
             failed_at = owner[index]
             first_failed = failed_at if first_failed is None else min(first_failed, failed_at)
-    # A Zoom webhook's body (which may name a person) is on the zoom queue now: the
-    # table keeps only its digest. Should the batch come again, the stream's record
-    # still has the body.
-    relayed = changes if first_failed is None else changes[:first_failed]
-    for change in relayed:
-        if change.kind() == ItemKind.ZOOM_WEBHOOK and change.event_name == "INSERT":
-            digest = hashlib.sha256(change.new["body"].encode("utf-8")).hexdigest()
-            services.zoom_store.forget_webhook_body(digest, services.clock())
+    from chalicelib.usecases.zoomhooks import forget_queued
+
+    forget_queued(services, changes if first_failed is None else changes[:first_failed])
     return None if first_failed is None else changes[first_failed].sequence_number

@@ -22,10 +22,11 @@ from chalicelib.domain.addresses import parse_address
 from chalicelib.domain.errors import Unreadable, Unsigned
 from chalicelib.domain.events import Event
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.kinds import ItemKind
 from chalicelib.domain.registrations import Registration, Status
 from chalicelib.domain.text import TextError, clean_text
 from chalicelib.domain.zoom import on_zoom, registrant_of, sync_state_of, zoom_of
-from chalicelib.ports import AlreadyRegistered, Services, ZoomRegistrant, ZoomSession
+from chalicelib.ports import AlreadyRegistered, Change, Services, ZoomRegistrant, ZoomSession
 
 TIMESTAMP_WINDOW = 300
 # Identifiers of a handled event become parts of table keys (at most 2,048 bytes).
@@ -90,9 +91,23 @@ def receive(services: Services, raw: bytes, headers: dict[str, str], now: dateti
     if isinstance(kind, str) and kind in HANDLED:  # (a list or an object is no event name)
         if not _applicable(kind, document):
             raise Unreadable("This event does not have the fields Zoom sends with it.")
-        digest = hashlib.sha256(raw).hexdigest()
-        services.zoom_store.record_webhook(digest, text, now)
+        services.zoom_store.record_webhook(_digest(raw), text, now)
     return Answer(200, {"status": "received"})
+
+
+def _digest(raw: bytes) -> str:
+    """What a webhook is recorded (and a resent one recognised) by."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def forget_queued(services: Services, changes: list[Change]) -> None:
+    """The webhooks among ``changes`` are on the zoom queue now: their bodies (which may
+    name a person) leave the table, their digests stay. Should the batch come again,
+    the stream's records still have the bodies."""
+    for change in changes:
+        if change.kind() == ItemKind.ZOOM_WEBHOOK and change.event_name == "INSERT":
+            digest = _digest(change.new["body"].encode("utf-8"))
+            services.zoom_store.forget_webhook_body(digest, services.clock())
 
 
 def _validated(secret: str, payload: Any) -> Answer:
