@@ -9,7 +9,7 @@ PYTEST_WORKERS ?= 2
 STAGE ?= dev
 BUILD := build/$(STAGE)
 
-.PHONY: run test lint fmt browser assets package deploy bench messages clean
+.PHONY: run test lint fmt browser assets package deploy rehearse bench messages clean
 
 # The virtual environment, rebuilt whenever a requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -101,6 +101,15 @@ deploy: package
 	aws cloudformation deploy --template-file $(BUILD)/packaged.yaml \
 		--stack-name majlis-$(STAGE) --capabilities CAPABILITY_IAM \
 		$(if $(DOMAIN_NAME),--parameter-overrides DomainName=$(DOMAIN_NAME) CertificateArn=$(CERTIFICATE_ARN))
+
+## The dress rehearsal: the reference conference on the packaged prod stage, on embedded
+## AWS (PEOPLE registrants, 500 unless given; 5000 is the reference size). Prints the audit
+## and the reference day's bill, writes build/rehearsal.json, fails on anything wrong.
+PEOPLE ?= 500
+REHEARSAL_URL ?= https://majlis.example.org
+rehearse: $(VENV)/.installed
+	$(MAKE) package STAGE=prod PUBLIC_BASE_URL=$(REHEARSAL_URL)
+	$(BIN)/python -m infra.rehearsal --people $(PEOPLE) --build build/prod
 
 ## Figures beside their floors (see bench/); SECTIONS="cold_start http_load" runs those alone.
 bench: $(VENV)/.installed

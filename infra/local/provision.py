@@ -43,9 +43,15 @@ def _queue_attribute(value: Any) -> str:
 
 
 class Provisioner:
-    def __init__(self, region: str) -> None:
+    """Creates a template's resources (local mode's own, ``infra/resources.yaml``, unless
+    given another) in moto, leaving out the types in ``not_emulated``."""
+
+    not_emulated: dict[str, str] = NOT_EMULATED
+
+    def __init__(self, region: str, definition: dict[str, Any] | None = None) -> None:
         self.region = region
-        self.resources = template()["Resources"]
+        self.definition = definition if definition is not None else template()
+        self.resources = self.definition["Resources"]
         self.refs: dict[str, str] = {}
         self.attributes: dict[str, dict[str, str]] = {}
         self._clients: dict[str, Any] = {}
@@ -100,7 +106,7 @@ class Provisioner:
                 self.create(logical_id)
         return {  # an output of a condition's (a custom domain) is a cloud option's
             name: self.resolve(output["Value"])
-            for name, output in template().get("Outputs", {}).items()
+            for name, output in self.definition.get("Outputs", {}).items()
             if "Condition" not in output
         }
 
@@ -109,7 +115,7 @@ class Provisioner:
             return
         resource = self.resources[logical_id]
         kind = resource.get("Type")
-        if kind in NOT_EMULATED:  # before resolving: alarms name functions local mode lacks
+        if kind in self.not_emulated:  # before resolving: alarms name functions local mode lacks
             self.refs[logical_id] = logical_id
             self.attributes[logical_id] = {}
             return

@@ -613,3 +613,26 @@ def test_counters_and_reset(zoom):
     assert zoom.standin.registrants("meeting", MEETING) == []
     assert zoom.standin.add_attempts(MEETING, "amina@example.org") == 0
     assert zoom.add("amina@example.org").status_code == 201  # tokens survive a reset
+
+
+def test_join_urls_on_a_public_zoom_origin(make_zoom, receiver):
+    zoom = make_zoom(join_base="https://us06web.zoom.us", webhook_url=receiver.url)
+    added = zoom.add("amina@example.org").json()
+    [batched] = zoom.batch(["yusuf@example.org"]).json()["registrants"]
+    zoom.call(
+        "POST",
+        f"/webinars/{WEBINAR}/panelists",
+        json={"panelists": [{"name": "Layla Haddad", "email": "layla@example.org"}]},
+    )
+
+    public = f"https://us06web.zoom.us/w/{MEETING}?tk="
+    assert added["join_url"].startswith(public)
+    assert batched["join_url"].startswith(public)
+    assert all(r["join_url"].startswith(public) for r in zoom.list().json()["registrants"])
+    [panelist] = zoom.standin.panelists(WEBINAR)
+    assert panelist["join_url"].startswith(f"https://us06web.zoom.us/w/{WEBINAR}?tk=")
+    assert zoom.standin.wait_for_webhooks(5)
+    assert receiver.events()[0]["payload"]["object"]["registrant"]["join_url"] == added["join_url"]
+    # the page is the stand-in's own, at the same path and token
+    path = added["join_url"].removeprefix("https://us06web.zoom.us")
+    assert zoom.http.get(f"{zoom.standin.base_url}{path}", timeout=5).status_code == 200

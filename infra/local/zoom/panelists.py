@@ -26,7 +26,7 @@ PANELISTS_MAX = 100  # a webinar's panelists, whatever its licence
 class PanelistsMixin:
     """Webinar panelists of ``ZoomStandIn`` (state created in ``standin.py``)."""
 
-    base_url: str
+    _join_origin: str
     _lock: threading.RLock
     _clock: Callable[[], float]
     _sessions: dict[tuple[str, str], _Session]
@@ -45,7 +45,7 @@ class PanelistsMixin:
             "id": secrets.token_urlsafe(16),
             "name": name,
             "email": email,
-            "join_url": f"{self.base_url}/w/{session.zoom_id}?tk={secrets.token_urlsafe(32)}",
+            "join_url": f"{self._join_origin}/w/{session.zoom_id}?tk={secrets.token_urlsafe(32)}",
             "created_at": _iso(self._clock()),
             "interpreter": interpreter,
         }

@@ -5,7 +5,9 @@
 registrant, batch adding, listing with ``next_page_token`` and status changes (approve,
 cancel, deny), with Zoom's rules: 3 adds per registrant per UTC day, a capacity
 (``self.capacity``, 4,999 by default, or a room's own smaller ``capacity`` given to
-``add_session``; error 3043 when full), 30 per batch or status change.
+``add_session``; error 3043 when full), 30 per batch or status change. Join URLs
+are ``/w/{id}?tk=…`` on ``join_base`` when one is given (a public Zoom origin), else on
+``base_url``.
 Handlers run with the lock held and raise :class:`~.common.ApiError` for Zoom's error
 answers; each new registrant and each status change queues a webhook through
 ``webhooks.WebhooksMixin._emit``.
@@ -79,6 +81,7 @@ class RegistrantsMixin:
 
     capacity: int
     base_url: str
+    join_base: str | None
     _lock: threading.RLock
     _clock: Callable[[], float]
     _sessions: dict[tuple[str, str], _Session]
@@ -139,6 +142,10 @@ class RegistrantsMixin:
             return self._attempts.get(self._attempt_key(str(zoom_id), email), 0)
 
     # registrants -----------------------------------------------------------------
+
+    @property
+    def _join_origin(self) -> str:
+        return (self.join_base or self.base_url).rstrip("/")
 
     def _session(self, kind: str, zoom_id: str, *, create: bool = False) -> _Session | None:
         session = self._sessions.get((kind, zoom_id))
@@ -235,7 +242,7 @@ class RegistrantsMixin:
             "last_name": person.get("last_name") or "",
             "status": "approved" if approved else "pending",
             "create_time": _iso(self._clock()),
-            "join_url": f"{self.base_url}/w/{session.zoom_id}?tk={token}",
+            "join_url": f"{self._join_origin}/w/{session.zoom_id}?tk={token}",
         }
         if session.kind == "meeting":
             registrant["participant_pin_code"] = 100000 + secrets.randbelow(900000)

@@ -59,12 +59,15 @@ class ZoomStandIn(
         seed: int = 0,
         webhook_retry_delays: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_DELAYS,
         clock: Callable[[], float] = time.time,
+        join_base: str | None = None,
     ) -> None:
         self.account_id = account_id
         self.client_id = client_id
         self.client_secret = client_secret
         self.webhook_secret_token = webhook_secret_token
         self.capacity = capacity
+        # Where join URLs point (e.g. "https://us06web.zoom.us"); ``base_url`` when None.
+        self.join_base = join_base
         # The account's custom interpretation languages (made in Zoom's web portal).
         self._custom_languages: set[str] = set(custom_languages or ())
         self.webhook_retry_delays = tuple(webhook_retry_delays)
