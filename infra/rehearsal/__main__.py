@@ -16,6 +16,7 @@ import shutil
 import signal
 import sys
 import time
+import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from infra.rehearsal.audit import Audit, write
 from infra.rehearsal.scenario import Conference
 from infra.rehearsal.stage import Stage
 
-REFERENCE_PEOPLE = 5_000
+REFERENCE_PEOPLE = cost.REFERENCE_PEOPLE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,22 +59,25 @@ def rehearse(
     began = time.perf_counter()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    stage = Stage(build, work, datetime.now(UTC), drop=drop).start()
-    conference = Conference(stage, people, seed)
-    audit = Audit(conference, stage)
-    audit.whole_conference = stop_after is None
+    stage = Stage(build, work, datetime.now(UTC), drop=drop)
     try:
+        stage.start()
+        conference = Conference(stage, people, seed)
+        audit = Audit(conference, stage)
+        audit.whole_conference = stop_after is None
         try:
             conference.play(stop_after)
         except Exception as error:  # noqa: BLE001 - the audit still says what happened
-            audit.fail(f"the scenario stopped: {type(error).__name__}: {error}")
+            audit.fail(f"the scenario stopped: {type(error).__name__}")
+            traceback.print_exc()
+        day = stage.usage()  # the conference's, before the audit's own requests
         audit.while_running()
-    finally:
         stage.stop()
-    audit.after_stopping()
-    stage.close()
+        audit.after_stopping()
+    finally:
+        stage.close()
     wall = time.perf_counter() - began
-    bill = day_cost(stage, people)
+    bill = day_cost(day, stage, people)
     return {
         "people": people,
         "seed": seed,
@@ -109,21 +113,25 @@ def rehearse(
     }
 
 
-def day_cost(stage: Stage, people: int) -> list[cost.Line]:
-    """The reference day's bill: the calls the functions and API Gateway made (not the
-    operator's, which stood the stack up and played SES and the audit), scaled."""
-    calls = {k: v for k, v in stage.aws.ledger.calls.items() if k[0] != "operator"}
+def day_cost(day: Any, stage: Stage, people: int) -> list[cost.Line]:
+    """The reference day's bill, scaled from the conference's own use (``day``, taken
+    before the audit): the calls the functions made, but not the operator's (who stood
+    the stack up and played SES) and not the pollers' receives (Lambda's polling is the
+    bill's standing line, whatever the rehearsal's wall time)."""
+    calls = {
+        key: totals
+        for key, totals in day.calls.items()
+        if key[0] != "operator" and key[2] != "ReceiveMessage"
+    }
     functions = [
-        cost.FunctionUse(
-            name, pool.usage.invocations, pool.usage.billed_ms, pool.function.memory_mb
-        )
-        for name, pool in stage.pools.items()
+        cost.FunctionUse(name, use.invocations, use.billed_ms, stage.pools[name].function.memory_mb)
+        for name, use in day.functions.items()
     ]
     usage = cost.usage_from_calls(
         calls,
         functions,
         people=people,
-        api_requests=stage.gateway.counts.requests,
+        api_requests=day.api_requests,
         log_bytes=stage.log_bytes,
         standing=cost.standing_from_template(
             custom_metrics=40,

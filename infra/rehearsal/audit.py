@@ -28,14 +28,22 @@ import yaml
 from boto3.dynamodb.types import TypeDeserializer
 
 from infra import INFRA_DIR
-from infra.rehearsal.scenario import EVENT_ID, REGISTRATION_KINDS, Conference, token_fields
+from infra.rehearsal.scenario import (
+    EVENT_ID,
+    REGISTRATION_KINDS,
+    Conference,
+    ses_address,
+    token_fields,
+)
 from infra.rehearsal.stage import Stage
 
 # The actions a role is granted and the rehearsal never sees it use, each with why it
 # stays (an action the conference does not reach, or one AWS needs on its behalf).
 JUSTIFIED = INFRA_DIR / "iam-unused.yaml"
 LINK = re.compile(r"""(?:https?://)[^\s<>"')]+""")
-ZOOM_HOSTS = ("zoom.us", "zoomgov.com")
+# Where else an email's link may lead: Zoom (a person's own join link), and the
+# organisers' own sites.
+ELSEWHERE = ("zoom.us", "zoomgov.com", "example.org")
 
 
 def _campaigns(stage: Stage) -> dict[str, dict[str, Any]]:
@@ -192,11 +200,11 @@ class Audit:
                     host = urlsplit(url).hostname or ""
                     if not url.startswith("https://"):
                         bad += 1
-                        self.fail(f"a link that is not https: {url[:60]}")
+                        self.fail(f"a link that is not https, to {host}")
                     elif host == public:
                         if sent is not None:
                             ours[sent.recipient.lower()].add(url.rstrip(".,;"))
-                    elif not host.endswith(ZOOM_HOSTS) and not host.endswith("example.org"):
+                    elif not any(host == h or host.endswith("." + h) for h in ELSEWHERE):
                         bad += 1
                         self.fail(f"a link to {host}")
         followed = Counter()
@@ -222,7 +230,7 @@ class Audit:
 
     def _link_answer(self, attendee: Any, route: str, url: str) -> tuple[int, ...]:
         """What a link should answer now: a join link leads to Zoom until 12 hours after
-        its session ends (then 410), a manage link until 90 days after the event; none
+        its session ends (then 410), a manage or unsubscribe link answers its page; none
         of a cancelled or erased registration leads anywhere (410, or 404 once erased)."""
         gone = attendee.status in ("cancelled", "erased")
         now = self.stage.clock.now()
@@ -315,11 +323,13 @@ class Audit:
             if not zoom:
                 continue
             theirs = Counter(
-                _normal(r["email"])
+                ses_address(r["email"])
                 for r in self.stage.zoom.registrants(zoom["type"], zoom["id"])
                 if r.get("status") in ("approved", "pending")
             )
-            ours = Counter(_normal(a.person.email) for a in self.conference.holders(session["id"]))
+            ours = Counter(
+                ses_address(a.person.email) for a in self.conference.holders(session["id"])
+            )
             extra, missing = theirs - ours, ours - theirs
             differences += sum(extra.values()) + sum(missing.values())
             if extra or missing:
@@ -345,8 +355,7 @@ class Audit:
         for check in ledger.checks:
             used[check.who].add(check.action.lower())
         denials = [
-            {"function": d.who, "action": d.action, "resource": d.resource, "context": d.context}
-            for d in ledger.denials
+            {"function": d.who, "action": d.action, "resource": d.resource} for d in ledger.denials
         ]
         for d in denials:
             self.fail(
@@ -415,13 +424,16 @@ class Audit:
         }
 
     def errors(self) -> None:
+        for poller in self.stage.pollers:
+            if getattr(poller, "stuck", 0):
+                self.fail(f"{poller.mapping.function}: {poller.stuck} stream records never done")
         killed = self.conference.killed
         ended = [e for e in self.stage.errors if "container ended" in e[1]]
         others = [e for e in self.stage.errors if "container ended" not in e[1]]
         if len(ended) > killed:
             self.fail(f"{len(ended) - killed} invocation(s) ended without being killed")
         for where, what in others:
-            self.fail(f"{where}: {what[:300]}")
+            self.fail(f"{where}: {_kind_of(what)}")
         statuses = self.stage.gateway.counts.by_status
         server_errors = sum(n for s, n in statuses.items() if s >= 500)
         if server_errors:
@@ -430,12 +442,14 @@ class Audit:
             "requests": self.stage.gateway.counts.requests,
             "by_status": {str(k): v for k, v in sorted(statuses.items())},
             "gateway_answered": self.stage.gateway.counts.gateway_answered,
+            "authorizer_invocations": self.stage.gateway.counts.authorizer_invocations,
         }
 
 
-def _normal(address: str) -> str:
-    local, _, domain = address.strip().lower().partition("@")
-    return f"{local}@{domain.encode('idna').decode('ascii')}"
+def _kind_of(error: str) -> str:
+    """An error's kind and AWS code, without its message (which may quote data)."""
+    code = re.search(r"\(([A-Za-z]+)\)", error)
+    return error.split(":", 1)[0] + (f" ({code.group(1)})" if code else "")
 
 
 def write(path: Path, report: dict[str, Any]) -> None:

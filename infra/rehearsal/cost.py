@@ -34,8 +34,9 @@ Estimates, each an upper bound unless said otherwise:
   day's logs uncompressed for a month (AWS stores them compressed).
 - SES publishes its events to SNS itself (``ses_events_per_email``, send and delivery
   for each email), so no counted call shows them.
-- The rehearsal's pump stands in for Lambda's event sources: its queue requests are
-  billed as Lambda's are, its reads of the table's stream are free as Lambda's are.
+- The rehearsal's pollers stand in for Lambda's event sources: their deletes are billed
+  as Lambda's are, their reads of the table's stream are free as Lambda's are, and
+  their receives are left to the standing line for Lambda's polling.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from infra.local.provision import ACCOUNT_ID
 from infra.rehearsal.stack import REGION, Function
 
 RUNTIME = Path(__file__).with_name("runtime.py")
+INIT_SECONDS = 10
 
 
 @dataclass
@@ -68,7 +69,11 @@ class Container:
         )
         os.close(write)
         self._answers = os.fdopen(read)
+        # Lambda gives a function's init 10 seconds; past them, the container ends.
+        watchdog = threading.Timer(INIT_SECONDS, self.process.kill)
+        watchdog.start()
         line = self._answers.readline()
+        watchdog.cancel()
         self.init = json.loads(line) if line else {"init": False, "error": "exited"}
         self.init_ms = (time.perf_counter() - began) * 1000
         if not self.init.get("init"):
@@ -110,12 +115,16 @@ class Container:
         self._log.write((line + "\n").encode("utf-8"))
         self._log.flush()
 
-    def move_clock(self, offset: float) -> None:
-        """This warm container's wall clock to ``offset`` seconds from the real one."""
+    def move_clock(self, offset: float) -> bool:
+        """This warm container's wall clock to ``offset`` seconds from the real one;
+        whether it still runs."""
         assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps({"id": "clock", "clock": offset}) + "\n")
-        self.process.stdin.flush()
-        self._answers.readline()
+        try:
+            self.process.stdin.write(json.dumps({"id": "clock", "clock": offset}) + "\n")
+            self.process.stdin.flush()
+        except OSError:
+            return False
+        return bool(self._answers.readline())
 
     @property
     def alive(self) -> bool:
@@ -168,6 +177,7 @@ class Pool:
         self.usage = Usage()
         self.busy: dict[int, Container] = {}
         self._generation = 0
+        self._started = 0
 
     def _take(self) -> Container:
         with self._lock:
@@ -175,13 +185,16 @@ class Pool:
                 container = self._idle.pop()
                 if container.alive:
                     return container
+        with self._lock:
+            self._started += 1
+            number, generation = self._started, self._generation
         container = Container(
             self.function,
             self._bundle,
             self._environment,
-            self._logs / f"{self.function.logical_id}-{len(self._all) + 1}.log",
+            self._logs / f"{self.function.logical_id}-{number}.log",
         )
-        container.generation = self._generation
+        container.generation = generation
         with self._lock:
             self._all.append(container)
             self.usage.cold_starts += 1
@@ -218,11 +231,12 @@ class Pool:
         if offset is None:
             _close_all(idle)
             return
-        for container in idle:
-            container.move_clock(offset)
+        moved = [c for c in idle if c.move_clock(offset)]
+        _close_all([c for c in idle if c not in moved])
+        for container in moved:
             container.generation = self._generation
         with self._lock:
-            self._idle.extend(idle)
+            self._idle.extend(moved)
 
     def kill_busy(self) -> int:
         """Kill every container in the middle of an invocation; how many were."""

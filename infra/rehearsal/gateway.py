@@ -242,13 +242,20 @@ class Gateway:
     def _integration_response(self, answer: Any) -> Response:
         if answer.error:  # Lambda failed: API Gateway answers 502
             return self._gateway_response("DEFAULT_5XX", 502, "Internal server error")
-        result = answer.result or {}
+        result = answer.result
+        body = result.get("body") if isinstance(result, dict) else None
+        if (
+            not isinstance(result, dict)
+            or not isinstance(result.get("statusCode"), int)
+            or not isinstance(body, str | None)
+        ):  # what API Gateway answers a proxy response it cannot read
+            return self._gateway_response("DEFAULT_5XX", 502, "Malformed Lambda proxy response")
         headers = dict(result.get("headers") or {})
         for name, values in (result.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(values) if name.lower() != "set-cookie" else values[-1]
-        body = result.get("body") or ""
+        body = body or ""
         data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
-        return Response(int(result.get("statusCode", 200)), headers, data)
+        return Response(result["statusCode"], headers, data)
 
     def _gateway_response(self, kind: str, status: int, message: str | None) -> Response:
         self.counts.gateway_answered[kind] = self.counts.gateway_answered.get(kind, 0) + 1

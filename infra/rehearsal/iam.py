@@ -139,8 +139,11 @@ def _condition_holds(
 
     if not got:  # a key with no values is one the request lacks
         # AWS: ForAllValues is true of a key the request lacks (every one of no values
-        # matches); ForAnyValue and a plain operator are false, unless …IfExists.
-        return qualifier == "ForAllValues" or if_exists
+        # matches), ForAnyValue false; a plain operator is false unless …IfExists, or
+        # unless it asks for no match (StringNotEquals, ArnNotLike …): then it is true.
+        if qualifier == "ForAnyValue":
+            return if_exists
+        return qualifier == "ForAllValues" or if_exists or negated
     if qualifier == "ForAllValues":
         return all(value_holds(value) for value in got)
     # ForAnyValue, and a plain operator: AWS asks for a set operator on a key with

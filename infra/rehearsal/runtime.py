@@ -19,7 +19,8 @@ rehearsal's clock, which jumps between the days of a conference (a line
 (``time.time``, ``datetime.now``) and leaves the monotonic one, so sleeps and
 timeouts keep their length.
 
-Sockets reach loopback only. ``REHEARSAL_HOSTS`` (``host:port=127.0.0.1:port,...``)
+Sockets reach loopback only, and no host name is looked up but ``localhost``.
+``REHEARSAL_HOSTS`` (``host:port=127.0.0.1:port,...``)
 sends a named host to a loopback stand-in, as DNS would send it to the real one.
 """
 
@@ -49,6 +50,8 @@ _connect = socket.socket.connect
 def _resolve(host, port, *args, **kwargs):
     if (host, port) in _routes:
         return _getaddrinfo(*_routes[(host, port)], *args, **kwargs)
+    if host not in (*_LOOPBACK, "localhost", None):  # no name is looked up anywhere
+        raise socket.gaierror(socket.EAI_NONAME, f"no route from the rehearsal to {host}")
     return _getaddrinfo(host, port, *args, **kwargs)
 
 
@@ -58,8 +61,27 @@ def _guarded_connect(self, address):
     return _connect(self, address)
 
 
+_connect_ex = socket.socket.connect_ex
+_sendto = socket.socket.sendto
+
+
+def _guarded_connect_ex(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in _LOOPBACK:
+        raise ConnectionRefusedError(f"no route from the rehearsal to {address[0]}")
+    return _connect_ex(self, address)
+
+
+def _guarded_sendto(self, data, *rest):
+    address = rest[-1]
+    if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in _LOOPBACK:
+        raise ConnectionRefusedError(f"no route from the rehearsal to {address[0]}")
+    return _sendto(self, data, *rest)
+
+
 socket.getaddrinfo = _resolve
 socket.socket.connect = _guarded_connect
+socket.socket.connect_ex = _guarded_connect_ex
+socket.socket.sendto = _guarded_sendto
 
 _traveller = None
 

@@ -32,7 +32,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import policy
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -93,8 +92,9 @@ class Attendee:
 
 
 def ses_address(address: str) -> str:
-    local, _, domain = address.partition("@")
-    return f"{local}@{domain.encode('idna').decode('ascii')}".lower()
+    """An address as SES has it: lower case, its domain in punycode."""
+    local, _, domain = address.strip().lower().partition("@")
+    return f"{local}@{domain.encode('idna').decode('ascii')}"
 
 
 class Conference:
@@ -217,7 +217,7 @@ class Conference:
         self.event["capacity"] = expected_confirmers - self.waiting
         put = self.organizer("PUT", f"/events/{EVENT_ID}", self.event)
         if put.status != 201:
-            self.fail(f"PUT /events/{EVENT_ID}: {put.status} {put.text[:300]}")
+            self.fail(f"PUT /events/{EVENT_ID}: {said(put)}")
             raise RuntimeError("the event could not be created")
         public = self.stage.gateway.request("GET", f"/events/{EVENT_ID}")
         if public.status != 200 or "capacity" in public.json():
@@ -314,7 +314,7 @@ class Conference:
             self.fail(f"{len(waitlisted)} waitlisted, not {self.waiting}")
         zoom = self.organizer("GET", f"/events/{EVENT_ID}/zoom")  # the organiser looks
         if zoom.status != 200:
-            self.fail(f"GET /events/{EVENT_ID}/zoom: {zoom.status} {zoom.text[:200]}")
+            self.fail(f"GET /events/{EVENT_ID}/zoom: {said(zoom)}")
         self._step("confirm", began, confirmed=len(confirming), waitlisted=len(waitlisted))
 
     def _confirm(self, attendee: Attendee) -> bool:
@@ -339,7 +339,7 @@ class Conference:
             query = f"status={status}&limit=500" + (f"&cursor={cursor}" if cursor else "")
             page = self.organizer("GET", f"/events/{EVENT_ID}/registrations?{query}")
             if page.status != 200:
-                self.fail(f"listing {status}: {page.status} {page.text[:200]}")
+                self.fail(f"listing {status}: {said(page)}")
                 return set()
             for item in page.json()["items"]:
                 found[item["email"]] = item["registration_id"]
@@ -401,7 +401,7 @@ class Conference:
             body=json.dumps({"action": "cancel"}),
         )
         if answer.status != 200:
-            self.fail(f"cancelling: {answer.status} {answer.text[:200]}")
+            self.fail(f"cancelling: {said(answer)}")
             return
         attendee.status = "cancelled"
         self.owe(attendee, "cancelled")
@@ -416,7 +416,7 @@ class Conference:
             body=json.dumps({"action": "update", "timezone": zone}),
         )
         if answer.status != 200:
-            self.fail(f"updating: {answer.status} {answer.text[:200]}")
+            self.fail(f"updating: {said(answer)}")
             return
         attendee.timezone = zone
         self.owe(attendee, "registered", "updated")
@@ -456,10 +456,10 @@ class Conference:
         told = [a for a in self.holders(moved["id"]) if a.takes_transactional]
         dry = self.organizer("PUT", f"/events/{EVENT_ID}?dry_run=true", self.event)
         if dry.status != 200 or dry.json().get("notifying") != len(told):
-            self.fail(f"dry run of the move: {dry.status} {dry.text[:200]}, not {len(told)}")
+            self.fail(f"dry run of the move: {said(dry)}, not {len(told)}")
         put = self.organizer("PUT", f"/events/{EVENT_ID}", self.event)
         if put.status != 200:
-            self.fail(f"moving a session: {put.status} {put.text[:300]}")
+            self.fail(f"moving a session: {said(put)}")
         for attendee in told:
             self.owe(attendee, "change", moved["id"])
         self.settle()
@@ -490,8 +490,7 @@ class Conference:
             answer = self.organizer("POST", f"/events/{EVENT_ID}/campaigns", body)
             if answer.status != 202 or answer.json().get("recipients") != len(matched):
                 self.fail(
-                    f"campaign {body['name']!r}: {answer.status} {answer.text[:200]}"
-                    f" (the audience is {len(matched)})"
+                    f"campaign {body['name']!r}: {said(answer)} (the audience is {len(matched)})"
                 )
                 continue
             self.campaigns[body["name"]] = answer.json()["campaign_id"]
@@ -522,7 +521,8 @@ class Conference:
             if killed:
                 self.killed += killed
                 return
-            time.sleep(0.05)
+            time.sleep(0.02)
+        self.fail("no announcement worker was sending to be killed")
 
     def _audience(self, audience: dict[str, Any]) -> list[Attendee]:
         """Whom an audience matches (those who will not read announcements included:
@@ -556,7 +556,7 @@ class Conference:
             "DELETE", f"/events/{EVENT_ID}/registrations/{attendee.registration_id}"
         )
         if answer.status != 204:
-            self.fail(f"erasure: {answer.status} {answer.text[:200]}")
+            self.fail(f"erasure: {said(answer)}")
         attendee.status = "erased"
         self.erased = attendee
         self.settle()
@@ -568,16 +568,24 @@ class Conference:
         began = time.perf_counter()
         started = self.organizer("POST", f"/events/{EVENT_ID}/exports?status=registered")
         if started.status != 202:
-            self.fail(f"export: {started.status} {started.text[:200]}")
+            self.fail(f"export: {said(started)}")
             return
         self.settle()
         path = f"/events/{EVENT_ID}/exports/{started.json()['export_id']}"
         answer = self.organizer("GET", path).json()
         registered = len(self.in_status("registered"))
         if answer.get("status") != "done" or answer.get("rows") != registered:
-            self.fail(f"export: {answer}, not {registered} rows")
+            self.fail(
+                f"export: {answer.get('status')}, {answer.get('rows')} rows, not {registered}"
+            )
             return
-        download = requests.get(answer["url"], timeout=30)  # a presigned URL of the bucket
+        url = answer["url"]  # presigned, for the bucket: on the rehearsal's AWS
+        if urlsplit(url).hostname != "127.0.0.1":
+            self.fail("the export's URL leads off the rehearsal's AWS")
+            return
+        with requests.Session() as browser:
+            browser.trust_env = False  # no proxy between the organiser and the bucket
+            download = browser.get(url, timeout=30)
         text = download.content.decode("utf-8")
         rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
         if not text.startswith("\ufeff") or len(rows) != registered + 1:
@@ -660,7 +668,7 @@ class Conference:
         reached = [a for a in matched if a.wants_announcements]
         answer = self.organizer("POST", f"/events/{EVENT_ID}/campaigns", body)
         if answer.status != 202 or answer.json().get("recipients") != len(matched):
-            self.fail(f"follow-up: {answer.status} {answer.text[:200]}, not {len(matched)}")
+            self.fail(f"follow-up: {said(answer)}, not {len(matched)}")
         else:
             self.campaigns[body["name"]] = answer.json()["campaign_id"]
         for attendee in reached:
@@ -668,6 +676,15 @@ class Conference:
             self.owe(attendee, "announcement", body["name"], "" if own else "ar")
         self.settle()
         self._step("follow_up", began, recipients=len(reached))
+
+
+def said(answer: Any) -> str:
+    """An answer in a failure's words: its status and problem type, never its body (a
+    body may repeat what a person sent)."""
+    kind = ""
+    if answer.headers.get("Content-Type", "").startswith("application/problem+json"):
+        kind = str(answer.json().get("type", ""))
+    return f"{answer.status} {kind}".strip()
 
 
 def token_fields(link: str) -> list[str]:
@@ -680,10 +697,3 @@ def join_links(message: Any) -> dict[str, str]:
     """Each session's join link in an email, by the session it opens."""
     text = message.get_body(("plain",)).get_content()
     return {token_fields(u)[2]: u for u in re.findall(r"https://\S+/join/[^\s>\"']+", text)}
-
-
-def read_outbox(outbox: Path) -> list[Any]:
-    return [
-        email.message_from_bytes(p.read_bytes(), policy=policy.default)
-        for p in sorted(outbox.glob("*.eml"))
-    ]

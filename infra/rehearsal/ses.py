@@ -63,9 +63,10 @@ def event(kind: str, sent: Any, at: datetime) -> dict[str, Any]:
 class Feedback:
     """Publishes the events of every email SES took, once each, with SES's say-so."""
 
-    def __init__(self, sns: Any, topic_arn: str) -> None:
+    def __init__(self, sns: Any, topic_arn: str, configuration_set: str) -> None:
         self.sns = sns
         self.topic_arn = topic_arn
+        self.configuration_set = configuration_set
         self.bouncing: set[str] = set()  # addresses whose mailbox does not exist
         self.published: dict[str, int] = {}
         self._done: set[str] = set()
@@ -85,6 +86,8 @@ class Feedback:
             if mail.message_id in self._done:
                 continue
             self._done.add(mail.message_id)
+            if mail.configuration_set != self.configuration_set:
+                continue  # SES publishes the events of an email sent with the set only
             outcome = "Bounce" if mail.recipient.lower() in self.bouncing else "Delivery"
             for kind in ("Send", outcome):
                 self._publish(kind, mail, at)

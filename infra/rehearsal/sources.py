@@ -32,18 +32,12 @@ class _Poller:
         self.pool = pool
         self.on_error = on_error
         self.in_flight = 0
-        self.batches = 0
-        self.failed_batches = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def _invoke(self, records: list[dict[str, Any]]) -> Answer:
         answer = self.pool.invoke({"Records": records})
-        with self._lock:
-            self.batches += 1
-            if answer.error:
-                self.failed_batches += 1
         if answer.error:
             self.on_error(self.mapping.function, answer.error)
         return answer
@@ -122,7 +116,9 @@ class QueuePoller(_Poller):
                     if self.mapping.partial_failures and isinstance(answer.result, dict)
                     else []
                 )
-                failed = {f["itemIdentifier"] for f in failures}
+                failed = {f.get("itemIdentifier") for f in failures}
+                if not failed <= {r["messageId"] for r in records}:  # as AWS reads it:
+                    failed = {r["messageId"] for r in records}  # the whole batch failed
             with self._lock:
                 self.held += [r["receiptHandle"] for r in records if r["messageId"] in failed]
             done = [r for r in records if r["messageId"] not in failed]
@@ -174,8 +170,7 @@ class StreamPoller(_Poller):
         self.pending: list[dict[str, Any]] = []
         self.attempts = 0
         self.limit = mapping.batch_size
-        self.given_up = 0
-        self.stuck = False
+        self.stuck = 0  # records of batches that failed most_attempts times
 
     def start(self) -> StreamPoller:
         self._start(1)
@@ -209,11 +204,14 @@ class StreamPoller(_Poller):
                     self.limit = len(batch) // 2
                     return True
             elif self.mapping.partial_failures and isinstance(answer.result, dict):
-                failed = {f["itemIdentifier"] for f in answer.result.get("batchItemFailures") or []}
-                failed_from = next(
-                    (i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed),
-                    None,
-                )
+                failed = {
+                    f.get("itemIdentifier") for f in answer.result.get("batchItemFailures") or []
+                }
+                numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]
+                failed_from = next((i for i, n in enumerate(numbers) if n in failed), None)
+                if failed and not failed <= set(numbers):  # as AWS reads it: all failed
+                    failed_from = 0
+
             if failed_from is None:
                 self.pending = self.pending[len(batch) :]
                 self.attempts, self.limit = 0, self.mapping.batch_size
@@ -221,19 +219,20 @@ class StreamPoller(_Poller):
             self.pending = self.pending[failed_from:]
             self.attempts += 1
             retries = self.mapping.retries if self.mapping.retries is not None else -1
-            if 0 <= retries < self.attempts:
-                self._give_up(self.pending[0])
-                self.pending, self.attempts = self.pending[1:], 0
-            elif self.attempts >= self.most_attempts:
-                self.stuck = True
-                self._stop.set()
+            if 0 <= retries < self.attempts:  # the batch, as it was last tried, given up
+                given_up = self.pending[: len(batch) - failed_from]
+                for record in given_up:
+                    self._give_up(record)
+                self.pending, self.attempts = self.pending[len(given_up) :], 0
+            elif self.attempts >= self.most_attempts:  # the audit says so; the rest goes on
+                self.stuck += len(self.pending)
+                self.pending, self.attempts = [], 0
             return True
         finally:
             with self._lock:
                 self.in_flight -= 1
 
     def _give_up(self, record: dict[str, Any]) -> None:
-        self.given_up += 1
         number = record["dynamodb"]["SequenceNumber"]
         self.sqs.send_message(
             QueueUrl=self.failure_url,

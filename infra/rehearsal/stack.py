@@ -123,7 +123,6 @@ class Stack(Provisioner):
         self.functions: dict[str, Function] = {}
         self.mappings: list[Mapping] = []
         self.schedules: list[Schedule] = []
-        self.permissions: list[dict[str, Any]] = []
         self.api = Api()
         self.skipped: list[str] = []  # resources whose condition is false
         self._creating: list[str] = []
@@ -296,7 +295,7 @@ class Stack(Provisioner):
         return self._current, {"Arn": self._arn("events", f"rule/{self._current}")}
 
     def _aws_lambda_permission(self, p: dict[str, Any]) -> tuple[str, dict[str, str]]:
-        self.permissions.append(p)
+        # Who may invoke a function (API Gateway, EventBridge): the rehearsal plays them.
         return self._current, {}
 
     def _aws_apigateway_restapi(self, p: dict[str, Any]) -> tuple[str, dict[str, str]]:

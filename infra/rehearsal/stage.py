@@ -5,11 +5,13 @@ template up on :class:`~infra.rehearsal.aws.RehearsalAws` as the operator, does 
 operator's steps (the sender's SES identity, an organizer token), and then runs every
 function from the bundle with its own role's credentials, IAM enforced, fed by the
 template's event sources, behind the template's API Gateway. Its clock starts at a
-given moment and can jump ahead (every container restarts on the new day).
+given moment and can jump ahead (warm containers move their clocks with it).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -18,10 +20,13 @@ import sys
 import threading
 import time
 import zipfile
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from botocore.exceptions import ClientError
 
 from infra import PROJECT_DIR
 from infra.local.zoom.standin import ZoomStandIn
@@ -61,6 +66,13 @@ def drop_action(definition: dict[str, Any], spec: str) -> str:
                 statement["Action"] = [a for a in actions if a != action] or ["none:NoAction"]
                 return statement.get("Sid", "")
     raise ValueError(f"{role} is not granted {action}")
+
+
+@dataclass(frozen=True)
+class Usage:
+    calls: dict[Any, Any]
+    functions: dict[str, Any]
+    api_requests: int
 
 
 class Clock:
@@ -112,7 +124,7 @@ class Stage:
         self.credentials: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
         self.timings: dict[str, float] = {}
-        self.visibility_passed = 0
+        self._stopped = False
 
     # -- standing it up -------------------------------------------------------------
 
@@ -135,7 +147,8 @@ class Stage:
         os.environ.pop("AWS_PROFILE", None)
         self.sam = read_template(self.build)
         self.definition = translate(self.sam)
-        self.dropped = [drop_action(self.definition, spec) for spec in self.drop]
+        for spec in self.drop:
+            drop_action(self.definition, spec)
         self.stack = Stack(self.definition)
         self.outputs = self.stack.create_all()
         self.public_url = self.stack.parameters["PublicBaseUrl"]
@@ -164,7 +177,11 @@ class Stage:
             urlsplit(self.public_url).hostname or "",
             now=self.clock.timestamp,
         )
-        self.feedback = Feedback(self.aws.client("sns"), self.stack.refs["SesEventsTopic"])
+        self.feedback = Feedback(
+            self.aws.client("sns"),
+            self.stack.refs["SesEventsTopic"],
+            self.stack.refs["ConfigurationSet"],
+        )
         self.http, self.http_url = serve(self.gateway, ZOOM_WEBHOOK_SOURCE)
         self.zoom.webhook_url = f"{self.http_url}/webhooks/zoom"
         self._start_sources()
@@ -306,7 +323,7 @@ class Stage:
         return answer.result
 
     def jump_to(self, moment: datetime) -> None:
-        """The clock to ``moment``: every function starts again there."""
+        """The clock to ``moment``: every function's with it, warm or cold."""
         self.settle()
         self.clock.jump_to(moment)
         for pool in self.pools.values():
@@ -362,13 +379,10 @@ class Stage:
             if not isinstance(poller, QueuePoller):
                 continue
             for receipt in poller.take_held():
-                try:
+                with contextlib.suppress(ClientError):  # deleted or received again since
                     sqs.change_message_visibility(
                         QueueUrl=poller.url, ReceiptHandle=receipt, VisibilityTimeout=0
                     )
-                    self.visibility_passed += 1
-                except Exception:  # noqa: BLE001, S110 - deleted or received again since
-                    pass
 
     def zoom_joins(self, session: dict[str, Any], addresses: list[str], rng: Any) -> int:
         """Zoom tells of ``addresses`` joining ``session``: in a shuffled order, and one
@@ -407,12 +421,22 @@ class Stage:
 
     # -- taking it down -----------------------------------------------------------------
 
+    def usage(self) -> Usage:
+        """What the stage has used so far: calls, invocations, API requests."""
+        return Usage(
+            calls=self.aws.ledger.calls,
+            functions={n: dataclasses.replace(p.usage) for n, p in self.pools.items()},
+            api_requests=self.gateway.counts.requests,
+        )
+
     def stop(self) -> None:
+        self._stopped = True
+        for poller in self.pollers:
+            poller.stop()
         self.zoom_tls.stop()
         self.zoom.stop()
         self.http.shutdown()
-        for poller in self.pollers:
-            poller.stop()
+        self.http.server_close()
         logs = {}
         self.log_bytes = 0
         for logical_id, pool in self.pools.items():
@@ -442,12 +466,15 @@ class Stage:
         self.log_bytes += sum(len(m) + 26 for m in lines)
 
     def close(self) -> None:
-        self.aws.stop()
-
-
-def days(n: float) -> timedelta:
-    return timedelta(days=n)
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+        """Stop what still runs: after :meth:`stop`, AWS; after a start or a conference
+        that failed midway, whatever had started."""
+        if not self._stopped:
+            for poller in self.pollers:
+                poller.stop()
+            for pool in self.pools.values():
+                pool.close()
+            for part in ("zoom_tls", "zoom"):
+                if hasattr(self, part):
+                    getattr(self, part).stop()
+        if hasattr(self, "aws"):
+            self.aws.stop()

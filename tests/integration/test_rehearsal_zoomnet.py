@@ -9,11 +9,10 @@ import json
 import os
 import socket
 import ssl
-import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -22,6 +21,8 @@ from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 from infra.local.zoom import ZoomStandIn
+from infra.rehearsal.functions import Container
+from infra.rehearsal.stack import Function
 from infra.rehearsal.zoomnet import ZoomOverTls
 
 MEETING = "81234567890"
@@ -159,88 +160,88 @@ def test_the_certificate_holds_on_a_clock_moved_60_days_ahead(relay):
         verify(now + datetime.timedelta(days=401))
 
 
-# What a function's process does: runtime.py's REHEARSAL_HOSTS lines, then the Zoom
-# adapter's pool as chalicelib/adapters/zoom_api.py builds it (no ca_certs).
-_FUNCTION = """
-import json, os, socket, sys
-sys.path[0:1] = [sys.argv[1]]
-
-_LOOPBACK = ("127.0.0.1", "::1")
-_routes = {}
-for pair in filter(None, os.environ.get("REHEARSAL_HOSTS", "").split(",")):
-    wanted, _, given = pair.partition("=")
-    host, _, port = wanted.rpartition(":")
-    to_host, _, to_port = given.rpartition(":")
-    _routes[(host, int(port))] = (to_host, int(to_port))
-
-_getaddrinfo = socket.getaddrinfo
-_connect = socket.socket.connect
-
-
-def _resolve(host, port, *args, **kwargs):
-    if (host, port) in _routes:
-        return _getaddrinfo(*_routes[(host, port)], *args, **kwargs)
-    return _getaddrinfo(host, port, *args, **kwargs)
-
-
-def _guarded_connect(self, address):
-    if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in _LOOPBACK:
-        raise ConnectionRefusedError(f"no route from the rehearsal to {address[0]}")
-    return _connect(self, address)
-
-
-socket.getaddrinfo = _resolve
-socket.socket.connect = _guarded_connect
+# A function of a bundle: the Zoom adapter's pool as chalicelib/adapters/zoom_api.py
+# builds it (no ca_certs), run by the rehearsal's own Lambda runtime.
+_APP = """
+import json
+import socket
 
 import urllib3
 
-http = urllib3.PoolManager(
-    timeout=urllib3.Timeout(connect=2.0, read=8.0), retries=False, maxsize=8
-)
-token = http.request(
-    "POST",
-    "https://zoom.us/oauth/token?" + sys.argv[2],
-    headers={"Authorization": "Basic " + sys.argv[3]},
-)
-bearer = {"Authorization": "Bearer " + json.loads(token.data)["access_token"]}
-listed = http.request("GET", "https://api.zoom.us/v2/meetings/%s/registrants" % sys.argv[4],
-                      headers=bearer)
-print(json.dumps([token.status, listed.status, json.loads(listed.data)["total_records"]]))
+
+def handler(event, context):
+    if event.get("elsewhere"):
+        try:
+            socket.getaddrinfo("example.com", 443)
+        except socket.gaierror as error:
+            return "refused: " + str(error)
+        return "looked up"
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=2.0, read=8.0), retries=False, maxsize=8
+    )
+    token = http.request(
+        "POST",
+        "https://zoom.us/oauth/token?" + event["query"],
+        headers={"Authorization": "Basic " + event["basic"]},
+    )
+    bearer = {"Authorization": "Bearer " + json.loads(token.data)["access_token"]}
+    listed = http.request(
+        "GET", "https://api.zoom.us/v2/meetings/%s/registrants" % event["meeting"], headers=bearer
+    )
+    return [token.status, listed.status, json.loads(listed.data)["total_records"]]
 """
 
 
-def _function(zoom: ZoomStandIn, environment: dict[str, str]) -> subprocess.CompletedProcess:
-    """The script above in a process with no site directory and urllib3 on its path, as a
-    bundle has it, and no environment but ``PATH`` and ``environment``."""
-    site = str(Path(urllib3.__file__).resolve().parents[1])
-    query = urlencode({"grant_type": "account_credentials", "account_id": zoom.account_id})
-    basic = base64.b64encode(f"{zoom.client_id}:{zoom.client_secret}".encode()).decode()
-    return subprocess.run(
-        [sys.executable, "-S", "-c", _FUNCTION, site, query, basic, MEETING],
-        env={"PATH": os.environ.get("PATH", "")} | environment,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+def _function(zoom: ZoomStandIn, environment: dict[str, str], tmp_path: Path, **event: Any) -> Any:
+    """One invocation of the function above in a container of the rehearsal's runtime: a
+    bundle of it and urllib3, no site directory, no environment but Lambda's and
+    ``environment``."""
+    bundle = tmp_path / "bundle"
+    if not bundle.exists():
+        bundle.mkdir()
+        (bundle / "app.py").write_text(_APP, encoding="utf-8")
+        (bundle / "urllib3").symlink_to(Path(urllib3.__file__).resolve().parent)
+    function = Function("Probe", "probe", "app.handler", "", 128, 30, None, {})
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "LAMBDA_TASK_ROOT": str(bundle),
+        "_HANDLER": function.handler,
+        "AWS_LAMBDA_FUNCTION_NAME": function.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": "30",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/probe",
+        "AWS_REGION": "us-east-1",
+        "REHEARSAL_FUNCTION_ARN": "arn:aws:lambda:us-east-1:123456789012:function:probe",
+    } | environment
+    container = Container(function, bundle, env, tmp_path / "probe.log")
+    try:
+        query = urlencode({"grant_type": "account_credentials", "account_id": zoom.account_id})
+        basic = base64.b64encode(f"{zoom.client_id}:{zoom.client_secret}".encode()).decode()
+        return container.invoke({"query": query, "basic": basic, "meeting": MEETING} | event)
+    finally:
+        container.close()
 
 
-def test_a_functions_urllib3_pool_trusts_the_relay_through_ssl_cert_file(relay, zoom):
-    # Given a function's process with the relay's environment
+def test_a_functions_urllib3_pool_trusts_the_relay_through_ssl_cert_file(relay, zoom, tmp_path):
+    # Given a function's container with the relay's environment
     # When it asks zoom.us for a token and api.zoom.us for registrants
-    done = _function(zoom, relay.environment())
+    answer = _function(zoom, relay.environment(), tmp_path)
     # Then both are answered by the stand-in, over TLS the pool verified
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == [200, 200, 0]
+    assert answer.error is None, (tmp_path / "probe.log").read_text()
+    assert answer.result == [200, 200, 0]
     assert (zoom.calls("token"), zoom.calls("list")) == (1, 1)
 
 
-def test_without_ssl_cert_file_the_pool_refuses_the_relay(relay, zoom):
+def test_without_ssl_cert_file_the_pool_refuses_the_relay(relay, zoom, tmp_path):
     environment = {"REHEARSAL_HOSTS": relay.environment()["REHEARSAL_HOSTS"]}
-    done = _function(zoom, environment)
-    assert done.returncode != 0
-    assert "CERTIFICATE_VERIFY_FAILED" in done.stderr
+    answer = _function(zoom, environment, tmp_path)
+    assert answer.error is not None and "CERTIFICATE_VERIFY_FAILED" in answer.error
     assert zoom.requests_log == []
+
+
+def test_a_function_looks_up_no_other_host(relay, zoom, tmp_path):
+    answer = _function(zoom, relay.environment(), tmp_path, elsewhere=True)
+    assert answer.result.startswith("refused: ") and "example.com" in answer.result
 
 
 def test_the_environment_names_each_host_and_the_ca(relay):

@@ -169,6 +169,22 @@ def test_a_key_missing_from_the_request() -> None:
     assert verdict([with_condition("ForAnyValue:StringLikeIfExists", "k", "v*")]) == "allow"
 
 
+def test_a_negated_operator_on_a_missing_key_holds() -> None:
+    # AWS: a condition asking that the key not match is true when the key is absent
+    assert verdict([with_condition("StringNotEquals", "k", "v")]) == "allow"
+    assert verdict([with_condition("ArnNotLike", "k", "arn:aws:s3:::x*")]) == "allow"
+    assert verdict([with_condition("ForAnyValue:StringNotLike", "k", "v*")]) == "implicit-deny"
+    deny = {
+        "Effect": "Deny",
+        "Action": "s3:GetObject",
+        "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}},
+    }
+    allow = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    found = evaluate([{"Statement": [allow, deny]}], "s3:GetObject", "arn:aws:s3:::b/k", {})
+    assert found.verdict == "explicit-deny"
+
+
 def test_a_key_with_no_values_is_a_key_missing() -> None:
     empty = {"dynamodb:LeadingKeys": []}
     key = "dynamodb:LeadingKeys"
