@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import json
 import logging
 import shutil
 import signal
@@ -134,12 +135,32 @@ def day_cost(day: Any, stage: Stage, people: int) -> list[cost.Line]:
         api_requests=day.api_requests,
         log_bytes=stage.log_bytes,
         standing=cost.standing_from_template(
-            custom_metrics=40,
+            custom_metrics=custom_metrics(stage.work / "logs"),
             sqs_event_sources=sum(1 for m in stage.stack.mappings if ":sqs:" in m.source_arn),
             hours=24,
         ),
     )
     return cost.bill(cost.scaled(usage, REFERENCE_PEOPLE))
+
+
+def custom_metrics(logs: Path) -> int:
+    """The distinct metrics (namespace, name, dimensions) the functions' logs published in
+    CloudWatch's embedded metric format: what CloudWatch bills a month each."""
+    found = set()
+    for path in logs.glob("*.log"):
+        for line in path.read_text("utf-8", "replace").splitlines():
+            if not line.startswith('{"_aws"'):
+                continue
+            document = json.loads(line)
+            for directive in document["_aws"]["CloudWatchMetrics"]:
+                dimensions = tuple(
+                    (name, str(document.get(name)))
+                    for names in directive["Dimensions"]
+                    for name in names
+                )
+                for metric in directive["Metrics"]:
+                    found.add((directive["Namespace"], metric["Name"], dimensions))
+    return len(found)
 
 
 def summary(report: dict[str, Any]) -> str:

@@ -54,7 +54,7 @@ class _Poller:
         while not self._stop.is_set():
             try:
                 if not self.poll():
-                    self._stop.wait(0.2)
+                    self._stop.wait(0.05)
             except Exception as error:  # noqa: BLE001 - a poller keeps polling, as Lambda's
                 self.on_error(self.mapping.function, f"poller: {type(error).__name__}: {error}")
                 self._stop.wait(1)

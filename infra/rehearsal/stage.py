@@ -357,7 +357,7 @@ class Stage:
         lets that time pass at once: those messages are made visible again."""
         began = time.monotonic()
         quiet = 0
-        while quiet < 3:
+        while quiet < 4:  # four looks in a row, longer than a poller idles
             if time.monotonic() - began > most_s:
                 raise TimeoutError(f"the stage did not settle within {most_s:.0f} s")
             published = self.feedback.publish(self.aws.sent, self.clock.now())
@@ -370,7 +370,7 @@ class Stage:
                 self._let_visibility_pass()
             else:
                 quiet += 1
-            time.sleep(0.3)
+            time.sleep(0.1)
         return time.monotonic() - began
 
     def _let_visibility_pass(self) -> None:
