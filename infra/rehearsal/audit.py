@@ -23,6 +23,7 @@ from email import policy
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import yaml
 from boto3.dynamodb.types import TypeDeserializer
@@ -142,6 +143,7 @@ class Audit:
             kinds[kind] += 1
             got[sent.recipient.lower()][(kind, about)] += 1
             languages[(sent.recipient.lower(), kind, about)].add(str(message["Content-Language"]))
+        wrong_time = self._times(attendees, campaigns)
         missing = duplicated = unexpected = wrong_language = 0
         for address, counts in got.items():
             if address not in attendees:
@@ -179,10 +181,43 @@ class Audit:
             "duplicated": duplicated,
             "unexpected": unexpected,
             "wrong_language": wrong_language,
+            "wrong_time": wrong_time,
             "by_kind": dict(sorted(kinds.items())),
             "people": len(attendees),
             "per_person": round(len(self.messages) / max(1, len(attendees)), 1),
         }
+
+    def _times(self, attendees: dict[str, Any], campaigns: dict[str, dict[str, Any]]) -> int:
+        """Each reminder and change notice gives its session's start and end in the
+        reader's own time zone (the one they registered with, or changed to); how many
+        did not."""
+        wrong = 0
+        for message, sent in self.messages:
+            if sent is None or "campaign" not in sent.tags:
+                continue
+            campaign = campaigns.get(sent.tags["campaign"], {})
+            if campaign.get("purpose") not in ("reminder", "change"):
+                continue
+            attendee = attendees.get(sent.recipient.lower())
+            if attendee is None:
+                continue
+            zones = {attendee.person.timezone, attendee.timezone}
+            text = message.get_body(("plain",)).get_content()
+            for session_id in _about(campaign).split(" ")[0].split(","):
+                session = self.conference.sessions[session_id]
+                starts, ends = (
+                    datetime.fromisoformat(session[k]) for k in ("starts_at", "ends_at")
+                )
+                if not any(
+                    _shown(starts.astimezone(ZoneInfo(z)), text)
+                    and _shown(ends.astimezone(ZoneInfo(z)), text)
+                    for z in zones
+                ):
+                    wrong += 1
+                    self.fail(
+                        f"a {campaign.get('purpose')} without {session_id}'s times in its zone"
+                    )
+        return wrong
 
     # -- links --------------------------------------------------------------------------
 
@@ -444,6 +479,11 @@ class Audit:
             "gateway_answered": self.stage.gateway.counts.gateway_answered,
             "authorizer_invocations": self.stage.gateway.counts.authorizer_invocations,
         }
+
+
+def _shown(moment: datetime, text: str) -> bool:
+    """Whether ``text`` gives the time of ``moment``, as 09:00 or as 9:00 (es)."""
+    return f"{moment:%H:%M}" in text or f"{moment.hour}:{moment:%M}" in text
 
 
 def _kind_of(error: str) -> str:

@@ -343,12 +343,15 @@ def serve(gateway: Gateway, source_ip: str) -> tuple[http.server.ThreadingHTTPSe
             answer = gateway.request(
                 self.command, self.path, headers=headers, body=body, source_ip=source_ip
             )
-            self.send_response(answer.status)
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.end_headers()
-            self.wfile.write(answer.body)
+            try:
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the caller stopped waiting (Zoom does, after a few seconds)
 
         do_GET = do_POST = do_PUT = do_DELETE = _any
 

@@ -80,6 +80,7 @@ def test_the_conference_on_the_production_stack_leaves_nothing_wrong(build, tmp_
     assert done.returncode == 0
     emails = report["emails"]
     assert emails["missing"] == emails["duplicated"] == emails["unexpected"] == 0
+    assert emails["wrong_language"] == emails["wrong_time"] == 0
     assert emails["in_outbox"] == emails["owed"] > 24 * 8
     assert set(emails["by_kind"]) >= {
         "pending",

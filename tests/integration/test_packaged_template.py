@@ -208,6 +208,21 @@ def test_event_sources_use_real_arns_and_partial_failures(packaged):
     assert env["MAJLIS_MAIL_QUEUE_URL"] == {"Ref": "MailQueue"}
 
 
+def test_the_mail_workers_know_their_own_queue_to_send_a_job_back_sooner(packaged):
+    # A mail job that comes before its registration can be read is sent back for a few
+    # seconds (ChangeMessageVisibility on its own queue): without the queue's URL that
+    # call fails in AWS, and the job waits out the whole visibility timeout. (Found by
+    # make rehearse: local mode gives every process every URL.)
+    _, doc = packaged
+    resources = doc["Resources"]
+    for function, variable, queue in (
+        ("MailWorker", "MAJLIS_MAIL_QUEUE_URL", "MailQueue"),
+        ("AnnouncementWorker", "MAJLIS_ANNOUNCEMENT_QUEUE_URL", "AnnouncementQueue"),
+    ):
+        env = resources[function]["Properties"]["Environment"]["Variables"]
+        assert env[variable] == {"Ref": queue}, function
+
+
 def test_gateway_answers_problem_documents(packaged):
     _, doc = packaged
     body = doc["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
