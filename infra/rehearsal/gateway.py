@@ -135,6 +135,11 @@ class Gateway:
         self._log(request_id, method, response, began, integration_ms)
         return response
 
+    def forget_authorizations(self) -> None:
+        """Drop the authorizer's cached answers (they would not outlive a day)."""
+        with self._lock:
+            self._cache.clear()
+
     def _match(self, path: str) -> tuple[_Route | None, dict[str, str]]:
         for route in self.routes:
             found = route.pattern.fullmatch(path)

@@ -545,9 +545,8 @@ class Conference:
         return found
 
     def restart(self) -> None:
-        """A deploy: every function's containers end; the next invocation starts cold."""
-        for pool in self.stage.pools.values():
-            pool.recycle(self.stage._environment(pool.function))
+        """A deploy: every function starts cold."""
+        self.stage.restart()
 
     def erasure(self) -> None:
         began = time.perf_counter()

@@ -14,6 +14,8 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+from infra.local.provision import ACCOUNT_ID
+
 
 def event(kind: str, sent: Any, at: datetime) -> dict[str, Any]:
     """An SES event (``Send``, ``Delivery``, ``Bounce``, ``Complaint``) for a sent email,
@@ -24,7 +26,7 @@ def event(kind: str, sent: Any, at: datetime) -> dict[str, Any]:
         "mail": {
             "timestamp": stamp,
             "source": sent.source,
-            "sendingAccountId": "123456789012",
+            "sendingAccountId": ACCOUNT_ID,
             "messageId": sent.message_id,
             "destination": [sent.recipient],
             "tags": {name: [value] for name, value in sent.tags.items()}

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import ClientError
 
 from infra import PROJECT_DIR
+from infra.local.provision import ACCOUNT_ID
 from infra.local.zoom.standin import ZoomStandIn
 from infra.local.zoom.webhooks import sign
 from infra.rehearsal import functions
@@ -37,7 +38,7 @@ from infra.rehearsal.functions import Pool, lambda_environment
 from infra.rehearsal.gateway import Gateway, serve
 from infra.rehearsal.ses import Feedback
 from infra.rehearsal.sources import QueuePoller, StreamPoller
-from infra.rehearsal.stack import Stack, read_template, translate
+from infra.rehearsal.stack import REGION, Stack, read_template, translate
 from infra.rehearsal.zoomnet import ZoomOverTls
 
 # Containers a function may run at once here: its reserved concurrency, or fewer on a
@@ -311,10 +312,10 @@ class Stage:
                 "id": os.urandom(8).hex(),
                 "detail-type": "Scheduled Event",
                 "source": "aws.events",
-                "account": "123456789012",
+                "account": ACCOUNT_ID,
                 "time": self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "region": "us-east-1",
-                "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{schedule.function}"],
+                "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{schedule.function}"],
                 "detail": {},
             }
         )
@@ -328,7 +329,12 @@ class Stage:
         self.clock.jump_to(moment)
         for pool in self.pools.values():
             pool.recycle(self._environment(pool.function), self.clock.offset)
-        self.gateway._cache.clear()
+        self.gateway.forget_authorizations()
+
+    def restart(self) -> None:
+        """A deploy: every function's containers end; the next invocation starts cold."""
+        for pool in self.pools.values():
+            pool.recycle(self._environment(pool.function))
 
     def queues_empty(self) -> bool:
         sqs = self.aws.client("sqs")
