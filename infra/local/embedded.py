@@ -12,12 +12,13 @@ The others keep the services' promises under concurrent requests: DynamoDB's ato
 conditional writes, and transactions that leave no trace when they fail; SQS's one
 receiver for a message at a time.
 And moto's expensive paths are kept off the hot path (``install_quick_answers``,
-``install_quick_queues``, ``install_quick_parsing``, the dispatcher's memory), changing
-nothing a client reads.
+``install_quick_copies``, ``install_quick_queues``, ``install_quick_parsing``, the
+dispatcher's memory), changing nothing a client reads.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import functools
@@ -45,9 +46,9 @@ from moto.core.responses import ActionResult
 from moto.core.utils import camelcase_to_underscores
 from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
-from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
 from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.ses.models import SESBackend
@@ -151,7 +152,8 @@ class _NoTableCopy:
     moto backs up every table a transaction touches (a deep copy, O(table size) per
     transaction) and puts the copy in place on failure, which also swaps the table's
     stream shard under any reader. :func:`_transact_write_items` rolls back just the
-    items the transaction touched instead.
+    items the transaction touched instead. With :func:`install_quick_copies`, the copy
+    of an item that ``update_item`` makes for its stream record is a :class:`_Snapshot`.
     """
 
     def __getattr__(self, name: str) -> Any:
@@ -159,7 +161,11 @@ class _NoTableCopy:
 
     @staticmethod
     def deepcopy(value: Any, memo: Any = None) -> Any:
-        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+        if isinstance(value, Table):
+            return value
+        if isinstance(value, Item) and getattr(DynamoType, "_majlis_quick", False):
+            return _Snapshot(value)  # update_item's old image (install_quick_copies)
+        return copy.deepcopy(value, memo)
 
 
 def _key_of(table: Table, operation: dict[str, Any]) -> tuple[DynamoType, DynamoType | None]:
@@ -253,6 +259,25 @@ def _timestamp(value: Any) -> float:
 serialised_by_moto = ActionResult.execute_result
 
 
+class _JsonResult(DynamoResult):
+    """moto's ``DynamoResult``, its result written as JSON at once when it is JSON already.
+
+    moto rebuilds every result, level by level, to turn the DynamoDB types in it into
+    plain values; an item's JSON (``Item.to_json``, all that an update answers) has none,
+    and the rebuilt one is equal to it. Written here, under the table's turn, the body is
+    the one :func:`install_quick_answers` would write from moto's rebuilt result.
+    """
+
+    def __init__(self, result: object) -> None:
+        try:
+            self.json = json.dumps(result)  # any DynamoType, bytes or time refuses
+        except (TypeError, ValueError):
+            self.json = None
+            super().__init__(result)
+        else:
+            ActionResult.__init__(self, result)
+
+
 def install_quick_answers() -> None:
     """Answer the operations of :data:`QUICK_ANSWERS` with their result as JSON, as it is.
 
@@ -261,8 +286,11 @@ def install_quick_answers() -> None:
     click's time in moto, and more for a batch of stream records); these results are
     DynamoDB's JSON already, so the walk changes nothing a client reads
     (tests/unit/test_embedded_aws.py compares the two, answer by answer). Errors, and a
-    result holding anything else, are serialised by moto as before.
+    result holding anything else, are serialised by moto as before. A result that is
+    JSON already is not rebuilt first (:class:`_JsonResult`).
     """
+    from moto.dynamodb import responses as dynamodb_responses
+
     if getattr(ActionResult, "_majlis_quick", False):
         return
     serialised = serialised_by_moto
@@ -271,15 +299,88 @@ def install_quick_answers() -> None:
         operation = (context.service_model.service_name, context.operation_model.name)
         if operation not in QUICK_ANSWERS or isinstance(self.result, Exception):
             return serialised(self, context)
+        body = getattr(self, "json", None)
         try:
-            body = json.dumps(self.result, default=_timestamp)
+            body = body or json.dumps(self.result, default=_timestamp)
         except TypeError:
             return serialised(self, context)
         version = context.service_model.metadata.get("jsonVersion", "1.0")
         return 200, {"Content-Type": f"application/x-amz-json-{version}"}, body
 
     ActionResult.execute_result = execute_result  # type: ignore[method-assign]
+    dynamodb_responses.DynamoResult = _JsonResult  # type: ignore[misc]
     ActionResult._majlis_quick = True  # type: ignore[attr-defined]
+
+
+class _Snapshot:
+    """An item as it was before an update: all that moto's stream record reads of the
+    deep copy ``update_item`` makes for it (its keys, and its JSON once)."""
+
+    __slots__ = ("_attributes", "hash_key", "range_key")
+
+    def __init__(self, item: Item) -> None:
+        self.hash_key, self.range_key = item.hash_key, item.range_key  # never updated
+        self._attributes = item.to_json()  # new dicts and lists all through
+
+    def to_json(self) -> dict[str, Any]:
+        return self._attributes
+
+
+class _ReadOnce:
+    """``copy`` for moto's DynamoDB handler, whose one deep copy is of the item about to
+    be updated, read at once (``to_json``, new dicts and lists) and then dropped."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, Item) else copy.deepcopy(value, memo)
+
+
+# moto's own, whichever is installed (the tests compare the two).
+moto_to_regular_json = DynamoType.to_regular_json
+
+
+def _to_regular_json(self: DynamoType) -> dict[str, Any]:
+    """moto's ``DynamoType.to_regular_json`` without the deep copy of the whole value
+    at every level of a map or list (a map of maps was copied once per level)."""
+    value = self.value
+    if isinstance(value, dict):
+        value = {
+            key: item.to_regular_json() if isinstance(item, DynamoType) else copy.deepcopy(item)
+            for key, item in value.items()
+        }
+    elif isinstance(value, list):
+        value = [
+            item.to_regular_json() if isinstance(item, DynamoType) else copy.deepcopy(item)
+            for item in value
+        ]
+    if self.is_binary() and isinstance(value, str):
+        value = base64.b64decode(value)
+    return {self.type: value}
+
+
+def install_quick_copies() -> None:
+    """Keep moto's DynamoDB from copying an item where reading it once is enough.
+
+    An update of a registration's item (a join click on one with its Zoom links) was
+    mostly copying: moto deep-copies the item for the stream record's old image, and
+    again in the handler for the return values, and copies each map once per level of
+    it to turn it into JSON (a fifth of the DynamoDB process's time under clicks, and
+    growing with the item). Here the stream record's old image is the item's JSON taken
+    before the update (:class:`_Snapshot`), the handler reads the item before updating
+    it rather than a copy of it (:class:`_ReadOnce`), and a map becomes JSON in one
+    walk. Each gives what moto's own gave (tests/unit/test_embedded_aws.py).
+    """
+    from moto.dynamodb import responses as dynamodb_responses
+
+    if getattr(DynamoType, "_majlis_quick", False):
+        return
+    install_faithful_dynamodb()  # its copy module, made to snapshot items too
+    dynamodb_responses.copy = _ReadOnce()  # type: ignore[attr-defined]
+    DynamoType.to_regular_json = _to_regular_json  # type: ignore[method-assign]
+    DynamoType._majlis_quick = True  # type: ignore[attr-defined]
 
 
 def install_quick_parsing() -> None:
@@ -581,6 +682,7 @@ def serve(fd: int, role: str, outbox: Path | None, dynamodb: tuple[str, int] | N
     if role == DYNAMODB:
         install_faithful_dynamodb()
         install_quick_answers()
+        install_quick_copies()
     else:
         _install_ses_behaviour()
         install_faithful_queues()

@@ -13,7 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import icalendar
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -38,6 +42,24 @@ axe.run(document, {resultTypes: ["violations"]})
 def translated(language: str, text: str) -> str:
     """What a page in ``language`` says for the English ``text`` (its message catalog)."""
     return i18n.translations(language).gettext(text)
+
+
+def _gone(element: WebElement) -> Any:
+    """Like staleness_of, also when Chromium answers mid-navigation that the element's
+    node "does not belong to the document" (an inspector error, not a stale reference)."""
+
+    def left(_driver: WebDriver) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in (error.msg or ""):
+                return True
+            raise
+        return False
+
+    return left
 
 
 class Page:
@@ -97,7 +119,7 @@ class Page:
         button = self.find(css)
         self.js("arguments[0].scrollIntoView({block: 'center'})", button)
         button.click()
-        self.wait(expected_conditions.staleness_of(old), 15, f"{css} loaded no page")
+        self.wait(_gone(old), 15, f"{css} loaded no page")
         self.wait(lambda d: d.execute_script("return document.readyState") == "complete")
         # A same-origin form post must not be taken for a cross-site one (pages send no
         # referrer, so Chromium's Origin header is "null"; Sec-Fetch-Site tells).

@@ -9,6 +9,7 @@ answer with what it reads from moto's own serialiser, answer by answer.
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import uuid
@@ -77,9 +78,9 @@ EVERY_TYPE = {
 }
 
 
-def _table(db: Any, stream: bool = False) -> str:
+def _table(db: Any, stream: bool = False, name: str = "") -> str:
     """A new table of its own (the tests' moto may hold others', and their names)."""
-    t = f"t-{uuid.uuid4().hex}"
+    t = name or f"t-{uuid.uuid4().hex}"
     db.create_table(
         TableName=t,
         KeySchema=[
@@ -202,6 +203,103 @@ def test_the_streams_records_read_the_same_as_moto_serialises_them(compared):
     assert [record["eventName"] for record in records] == ["INSERT", "MODIFY", "REMOVE"]
     assert records[0]["dynamodb"]["ApproximateCreationDateTime"].tzinfo is not None
     assert "GetRecords" in _assert_same(compared)
+
+
+def _updates_and_their_records(db: Any) -> tuple[list[Any], list[Any]]:
+    """Updates of an item of every type (nested maps, lists, sets, binary) with each
+    kind of return value, a refused one and a transaction; their answers and stream
+    records as a client reads them (less what differs by nature: ids and times)."""
+    t = _table(db, stream=True, name="copies")  # a moto of its own: answers name it
+    key = {"pk": {"S": "REG#1"}, "sk": {"S": "REG"}}
+    answers = [db.put_item(TableName=t, Item=EVERY_TYPE, ReturnValues="ALL_OLD")]
+    for n, returned in enumerate(("ALL_NEW", "ALL_OLD", "UPDATED_NEW", "UPDATED_OLD", "NONE")):
+        answers.append(
+            db.update_item(
+                TableName=t,
+                Key=key,
+                UpdateExpression="SET clicks.s1.#last = :now, history[1] = :n "
+                "ADD tags :tag, blobs :blob REMOVE clicks.s2",
+                ExpressionAttributeNames={"#last": "last"},
+                ExpressionAttributeValues={
+                    ":now": {"S": f"2026-06-0{n + 1}T09:00:00Z"},
+                    ":n": {"N": str(n)},
+                    ":tag": {"SS": [f"t{n}"]},
+                    ":blob": {"BS": [bytes([n + 7])]},
+                },
+                ReturnValues=returned,
+            )
+        )
+    with pytest.raises(db.exceptions.ConditionalCheckFailedException) as refused:
+        db.update_item(
+            TableName=t,
+            Key=key,
+            UpdateExpression="SET seats = :n",
+            ConditionExpression="seats > :n",
+            ExpressionAttributeValues={":n": {"N": "9"}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    answers.append(refused.value.response.get("Item"))
+    db.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": t,
+                    "Key": key,
+                    "UpdateExpression": "SET photo = :b",
+                    "ExpressionAttributeValues": {":b": {"B": b"\x07"}},
+                }
+            },
+            {"Put": {"TableName": t, "Item": EVERY_TYPE | {"sk": {"S": "OTHER"}}}},
+        ]
+    )
+    answers.append(db.get_item(TableName=t, Key=key, ConsistentRead=True))
+    answers.append(db.delete_item(TableName=t, Key=key, ReturnValues="ALL_OLD"))
+    for answer in answers:
+        if isinstance(answer, dict):
+            answer.pop("ResponseMetadata", None)
+    streams = boto3.client("dynamodbstreams", region_name=REGION)
+    arn = db.describe_table(TableName=t)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    for record in records:  # SizeBytes counts the digits of the record's time
+        del record["eventID"], record["dynamodb"]["ApproximateCreationDateTime"]
+        assert record["dynamodb"].pop("SizeBytes") > 100
+    return answers, records
+
+
+def test_an_update_reads_and_streams_the_same_without_moto_s_copies(monkeypatch):
+    """install_quick_copies: the stream's old image a snapshot of the item's JSON, the
+    handler's return values read from the item before its update, maps made JSON in one
+    walk; every answer and stream record as with moto's own copies."""
+    from moto.dynamodb import responses as dynamodb_responses
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    embedded.install_quick_copies()
+    quick = (embedded._to_regular_json, dynamodb_responses.copy, True)
+    mine = (embedded.moto_to_regular_json, copy, False)
+    assert quick[1] is not copy and DynamoType.to_regular_json is embedded._to_regular_json
+    seen = []
+    for to_regular_json, copier, snapshots in (mine, quick):
+        monkeypatch.setattr(DynamoType, "to_regular_json", to_regular_json)
+        monkeypatch.setattr(dynamodb_responses, "copy", copier)
+        monkeypatch.setattr(DynamoType, "_majlis_quick", snapshots)
+        with mock_aws():
+            seen.append(_updates_and_their_records(boto3.client("dynamodb", region_name=REGION)))
+    (moto_answers, moto_records), (answers, records) = seen
+    assert len(records) == 9 and records[1]["dynamodb"]["OldImage"]["seats"] == {"N": "3"}
+    # The old image is the item before its update, not after
+    assert records[1]["dynamodb"]["OldImage"] != records[1]["dynamodb"]["NewImage"]
+    assert answers[1]["Attributes"]["clicks"]["M"]["s1"]["M"]["last"] == {
+        "S": "2026-06-01T09:00:00Z"
+    }
+    assert answers == moto_answers
+    assert records == moto_records
 
 
 def test_errors_are_moto_s_own(compared):
