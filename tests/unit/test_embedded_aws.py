@@ -205,11 +205,11 @@ def test_the_streams_records_read_the_same_as_moto_serialises_them(compared):
     assert "GetRecords" in _assert_same(compared)
 
 
-def _updates_and_their_records(db: Any) -> tuple[list[Any], list[Any]]:
+def _updates_and_their_records(db: Any, name: str) -> tuple[list[Any], list[Any]]:
     """Updates of an item of every type (nested maps, lists, sets, binary) with each
     kind of return value, a refused one and a transaction; their answers and stream
     records as a client reads them (less what differs by nature: ids and times)."""
-    t = _table(db, stream=True, name="copies")  # a moto of its own: answers name it
+    t = _table(db, stream=True, name=name)  # the same in both runs: answers name it
     key = {"pk": {"S": "REG#1"}, "sk": {"S": "REG"}}
     answers = [db.put_item(TableName=t, Item=EVERY_TYPE, ReturnValues="ALL_OLD")]
     for n, returned in enumerate(("ALL_NEW", "ALL_OLD", "UPDATED_NEW", "UPDATED_OLD", "NONE")):
@@ -285,12 +285,15 @@ def test_an_update_reads_and_streams_the_same_without_moto_s_copies(monkeypatch)
     mine = (embedded.moto_to_regular_json, copy, False)
     assert quick[1] is not copy and DynamoType.to_regular_json is embedded._to_regular_json
     seen = []
+    name = f"copies-{uuid.uuid4().hex}"  # each run drops it: the worker's moto may be shared
     for to_regular_json, copier, snapshots in (mine, quick):
         monkeypatch.setattr(DynamoType, "to_regular_json", to_regular_json)
         monkeypatch.setattr(dynamodb_responses, "copy", copier)
         monkeypatch.setattr(DynamoType, "_majlis_quick", snapshots)
         with mock_aws():
-            seen.append(_updates_and_their_records(boto3.client("dynamodb", region_name=REGION)))
+            db = boto3.client("dynamodb", region_name=REGION)
+            seen.append(_updates_and_their_records(db, name))
+            db.delete_table(TableName=name)
     (moto_answers, moto_records), (answers, records) = seen
     assert len(records) == 9 and records[1]["dynamodb"]["OldImage"]["seats"] == {"N": "3"}
     # The old image is the item before its update, not after
