@@ -100,6 +100,10 @@ def rehearse(
             }
             for name, pool in sorted(stage.pools.items())
         },
+        "dynamodb_write_units": {
+            f"{who} {table}": {"table": units.table, "indexes": units.indexes}
+            for (who, table), units in sorted(day.writes.items())
+        },
         "cost": {
             "people": REFERENCE_PEOPLE,
             "lines": [
@@ -118,7 +122,8 @@ def day_cost(day: Any, stage: Stage, people: int) -> list[cost.Line]:
     """The reference day's bill, scaled from the conference's own use (``day``, taken
     before the audit): the calls the functions made, but not the operator's (who stood
     the stack up and played SES) and not the pollers' receives (Lambda's polling is the
-    bill's standing line, whatever the rehearsal's wall time)."""
+    bill's standing line, whatever the rehearsal's wall time). DynamoDB's writes are
+    billed as measured, item by item (:mod:`infra.rehearsal.capacity`)."""
     calls = {
         key: totals
         for key, totals in day.calls.items()
@@ -133,6 +138,7 @@ def day_cost(day: Any, stage: Stage, people: int) -> list[cost.Line]:
         functions,
         people=people,
         api_requests=day.api_requests,
+        writes={key: units for key, units in day.writes.items() if key[0] != "operator"},
         log_bytes=stage.log_bytes,
         standing=cost.standing_from_template(
             custom_metrics=custom_metrics(stage.work / "logs"),

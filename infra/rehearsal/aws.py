@@ -77,7 +77,7 @@ from moto.utilities.utils import get_partition
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra.local import embedded
-from infra.rehearsal import iam
+from infra.rehearsal import capacity, iam
 
 REGION = "us-east-1"
 OPERATOR = "operator"  # who the operator's calls are attributed to
@@ -769,6 +769,7 @@ class RehearsalAws:
         self.outbox = outbox
         self.region = region
         self.ledger = Ledger(denial_log)
+        self.writes = capacity.WriteMeter()  # DynamoDB's write units, by who and table
         self.endpoint = ""
         # Each access key id, and whom its calls are attributed to.
         self._names: dict[str, str] = {_BOOTSTRAP["aws_access_key_id"]: OPERATOR}
@@ -776,6 +777,7 @@ class RehearsalAws:
         self._enforcing = False
         self._lock = threading.Lock()
         self._sent: list[SentEmail] = []
+        self._sent_to: dict[str, list[SentEmail]] = {}  # by recipient, lower case
         self._throttle = 0
         self._throttled = 0
         # The account's quota (per second, per 24 hours) once out of SES's sandbox; None:
@@ -799,6 +801,7 @@ class RehearsalAws:
         # Concurrent requests keep DynamoDB's and SQS's promises, as in local mode.
         embedded.install_faithful_dynamodb()
         embedded.install_faithful_queues()
+        capacity.install()
         embedded.build_routers([*embedded.ROUTED, "dynamodb", "dynamodbstreams"])
         self.outbox.mkdir(parents=True, exist_ok=True)
         moto = DomainDispatcherApplication(create_backend_app)
@@ -980,6 +983,16 @@ class RehearsalAws:
         with self._lock:
             return list(self._sent)
 
+    def sent_since(self, start: int) -> list[SentEmail]:
+        """The emails accepted after the first ``start``, in order."""
+        with self._lock:
+            return self._sent[start:]
+
+    def sent_to(self, address: str) -> list[SentEmail]:
+        """Every email accepted for ``address`` (any case), in order."""
+        with self._lock:
+            return list(self._sent_to.get(address.lower(), ()))
+
     @property
     def throttled(self) -> int:
         """How many sends :meth:`throttle_ses` refused."""
@@ -1024,6 +1037,7 @@ class RehearsalAws:
         self._write_to_outbox(sent)
         with self._lock:
             self._sent.append(sent)
+            self._sent_to.setdefault(sent.recipient.lower(), []).append(sent)
         return answer
 
     def _write_to_outbox(self, sent: SentEmail) -> Path:
@@ -1051,17 +1065,18 @@ class RehearsalAws:
             body = _read_body(environ)
             environ["wsgi.input"] = io.BytesIO(body)
             environ[_SERVING] = self
-            chunks = moto(environ, start_response)
-            try:
-                answer = b"".join(chunks)
-            finally:
-                close = getattr(chunks, "close", None)
-                if close is not None:
-                    close()
             signer = _signer(environ)
+            who = self.who(signer[0]) if signer else ANONYMOUS
+            with self.writes.measuring(who):
+                chunks = moto(environ, start_response)
+                try:
+                    answer = b"".join(chunks)
+                finally:
+                    close = getattr(chunks, "close", None)
+                    if close is not None:
+                        close()
             if not path.startswith("/moto-api/"):
                 service = _IAM_PREFIX.get(signer[2], signer[2]) if signer else "-"
-                who = self.who(signer[0]) if signer else ANONYMOUS
                 operation = self._operations.name(environ, signer[2] if signer else "", body)
                 self.ledger.record_call((who, service, operation), len(body), len(answer))
             return [answer]

@@ -19,16 +19,14 @@ stack stands all month around it; ``hours=24`` gives the day's share alone.
 
 Estimates, each an upper bound unless said otherwise:
 
-- An item's size is its call's request bytes (writes) or response bytes (reads) divided
-  by the number of items the call carried, JSON attribute names and type tags included.
-  Without ``items`` for a call, each call counts as one item: exact for ``PutItem`` or
-  ``GetItem``, low for a batch or transaction of small items.
-- An ``UpdateItem`` or ``DeleteItem`` is billed on the larger of the item before and
-  after; its request bytes may be smaller than either (low).
-- Writes to the global secondary indexes are invisible in the calls: ``index_write_share``
-  charges that share of the table's write units once more (registrations are projected
-  whole into ``gsi1``, send records and the waiting list keyed into ``gsi2`` and ``gsi3``;
-  the rate limits' table has no index). High or low, as the writes go.
+- DynamoDB's writes, table and indexes, are measured item by item as they are applied
+  (``writes``, from :mod:`infra.rehearsal.capacity`). Without them they are estimated
+  from the calls: an item's size is the call's request bytes divided by the number of
+  items it carried (``items``; else one item a call), and ``index_write_share`` of the
+  table's units is charged once more for the indexes, high or low as the writes go.
+- A read's item size is its call's response bytes divided by the number of items it
+  carried, JSON attribute names and type tags included (high); without ``items`` for a
+  call, each call counts as one item: exact for ``GetItem``, low for a batch.
 - Every API request is billed, although AWS bills none refused by an authorizer or
   throttled; the SES bytes billed as attachments are whole messages; log storage is the
   day's logs uncompressed for a month (AWS stores them compressed).
@@ -173,6 +171,7 @@ class Usage:
     api_bytes_out: float = 0
     dynamodb_write_units: float = 0
     dynamodb_index_write_units: float = 0
+    dynamodb_writes_measured: bool = False  # else estimated from the calls
     dynamodb_read_units: float = 0
     stream_read_requests: float = 0
     sqs_requests: float = 0
@@ -185,6 +184,16 @@ class Usage:
     kms_requests: float = 0
     log_bytes: float = 0
     standing: Standing = Standing()
+
+
+class MeasuredWrites(Protocol):
+    """DynamoDB's write units of one (who, table), as :mod:`infra.rehearsal.capacity`
+    measures them."""
+
+    @property
+    def table(self) -> float: ...
+    @property
+    def indexes(self) -> float: ...
 
 
 class CallCount(Protocol):
@@ -298,6 +307,7 @@ def usage_from_calls(
     log_bytes: int = 0,
     standing: Standing = Standing(),
     items: Mapping[tuple[str, str, str], int] | None = None,
+    writes: Mapping[tuple[str, str], MeasuredWrites] | None = None,
     index_write_share: float = 1.0,
     billed_stream_readers: Collection[str] = (),
     ses_events_per_email: float = 2.0,
@@ -305,8 +315,10 @@ def usage_from_calls(
     """The billing units of the counted ``calls``, keyed (who, service, action).
 
     ``items`` gives, by the same key, how many items the DynamoDB calls carried in all
-    (batches, transactions); ``billed_stream_readers`` are the callers whose stream reads
-    AWS bills (none in Majlis: only Lambda's trigger reads the stream).
+    (batches, transactions); ``writes``, DynamoDB's write units as measured, keyed (who,
+    table), which the calls then do not estimate; ``billed_stream_readers`` are the
+    callers whose stream reads AWS bills (none in Majlis: only Lambda's trigger reads
+    the stream).
     """
     totals: dict[str, float] = {}
     index_units = 0.0
@@ -318,6 +330,8 @@ def usage_from_calls(
         field, measure, per = meter
         if field == "stream_read_requests" and who not in billed_stream_readers:
             continue
+        if measure is Measure.WRITE and writes is not None:
+            continue
         units = _units(measure, call, (items or {}).get(key))
         totals[field] = totals.get(field, 0) + units * per
         if measure is Measure.WRITE:
@@ -327,12 +341,16 @@ def usage_from_calls(
     totals["sns_publishes"] = (
         totals.get("sns_publishes", 0) + totals.get("ses_emails", 0) * ses_events_per_email
     )
+    if writes is not None:
+        totals["dynamodb_write_units"] = sum(w.table for w in writes.values())
+        index_units = sum(w.indexes for w in writes.values())
     return Usage(
         people=people,
         functions=tuple(functions),
         api_requests=api_requests,
         api_bytes_out=api_bytes_out,
         dynamodb_index_write_units=index_units,
+        dynamodb_writes_measured=writes is not None,
         log_bytes=log_bytes,
         standing=standing,
         **totals,
@@ -365,7 +383,7 @@ def scaled(usage: Usage, to_people: int = REFERENCE_PEOPLE) -> Usage:
     if usage.people <= 0:
         raise ValueError("a run of no people scales to nothing")
     factor = to_people / usage.people
-    fixed = {"people", "functions", "standing"}
+    fixed = {"people", "functions", "standing", "dynamodb_writes_measured"}
     grown = {f.name: getattr(usage, f.name) * factor for f in fields(usage) if f.name not in fixed}
     functions = tuple(
         replace(use, invocations=use.invocations * factor, billed_ms=use.billed_ms * factor)
@@ -418,7 +436,7 @@ def bill(usage: Usage, prices: Prices = Prices()) -> list[Line]:
         Line("DynamoDB", "write request units", u.dynamodb_write_units, p.dynamodb_writes),
         Line(
             "DynamoDB",
-            "index write units (estimate)",
+            "index write units" + ("" if u.dynamodb_writes_measured else " (estimate)"),
             u.dynamodb_index_write_units,
             p.dynamodb_writes,
         ),

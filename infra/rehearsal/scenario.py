@@ -143,7 +143,9 @@ class Conference:
         )
 
     def settle(self) -> None:
-        self.stage.settle()
+        # A stage that stops moving has hung; a crowd's emails take their time (a day's
+        # reminders for 5,000 people are about 25,000).
+        self.stage.settle(most_s=600 + self.people * 0.5)
 
     def owe(self, attendee: Attendee, kind: str, about: str = "", language: str = "") -> None:
         attendee.owed.append(Owed(kind, about, language or attendee.language))
@@ -161,8 +163,8 @@ class Conference:
     def messages_to(self, attendee: Attendee, kind: str) -> list[Any]:
         """The emails of ``kind`` SES took for ``attendee``, parsed, oldest first."""
         found = []
-        for sent in self.stage.aws.sent:
-            if sent.recipient.lower() == attendee.address and sent.tags.get("kind") == kind:
+        for sent in self.stage.aws.sent_to(attendee.address):
+            if sent.tags.get("kind") == kind:
                 found.append(email.message_from_bytes(sent.raw, policy=policy.default))
         return found
 
@@ -371,8 +373,8 @@ class Conference:
         for attendee in complaining:
             (confirmation,) = [
                 s
-                for s in self.stage.aws.sent
-                if s.recipient.lower() == attendee.address and s.tags.get("kind") == "registered"
+                for s in self.stage.aws.sent_to(attendee.address)
+                if s.tags.get("kind") == "registered"
             ][:1]
             self.stage.feedback.complain(confirmation, self.stage.clock.now())
         self.settle()

@@ -81,6 +81,11 @@ class Feedback:
         """The recipient marked ``mail`` as spam: their provider tells SES."""
         self._publish("Complaint", mail, at)
 
+    @property
+    def seen(self) -> int:
+        """How many of SES's emails, oldest first, :meth:`publish` has been given."""
+        return len(self._done)
+
     def publish(self, sent: list[Any], at: datetime) -> int:
         """Every new email's Send and its outcome; how many events were published."""
         count = 0

@@ -74,6 +74,7 @@ class Usage:
     calls: dict[Any, Any]
     functions: dict[str, Any]
     api_requests: int
+    writes: dict[Any, Any]  # DynamoDB's write units by (who, table)
 
 
 class Clock:
@@ -366,7 +367,8 @@ class Stage:
         while quiet < 4:  # four looks in a row, longer than a poller idles
             if time.monotonic() - began > most_s:
                 raise TimeoutError(f"the stage did not settle within {most_s:.0f} s")
-            published = self.feedback.publish(self.aws.sent, self.clock.now())
+            new = self.aws.sent_since(self.feedback.seen)
+            published = self.feedback.publish(new, self.clock.now())
             busy = published or any(p.in_flight for p in self.pollers)
             busy = busy or not all(p.caught_up for p in self.pollers if isinstance(p, StreamPoller))
             if busy:
@@ -435,6 +437,7 @@ class Stage:
             calls=self.aws.ledger.calls,
             functions={n: dataclasses.replace(p.usage) for n, p in self.pools.items()},
             api_requests=self.gateway.counts.requests,
+            writes=self.aws.writes.units,
         )
 
     def stop(self) -> None:

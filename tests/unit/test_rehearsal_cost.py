@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from infra.rehearsal.capacity import WriteUnits
 from infra.rehearsal.cost import (
     FunctionUse,
     Line,
@@ -111,6 +112,26 @@ def test_the_indexes_write_a_share_of_the_table_s_units_once_more() -> None:
     }
     assert usage_of(counted).dynamodb_index_write_units == 20 + 1  # not doubled: no transaction
     assert usage_of(counted, index_write_share=0.5).dynamodb_index_write_units == 10.5
+
+
+def test_measured_writes_replace_the_estimate_from_the_calls() -> None:
+    counted = {
+        ("api_handler", "dynamodb", "PutItem"): Calls(10, request_bytes=10 * 1536),
+        ("api_handler", "dynamodb", "GetItem"): Calls(2, response_bytes=20),
+    }
+    measured = {
+        ("api_handler", "majlis"): WriteUnits(table=30, indexes=12),
+        ("mail_worker", "majlis-limits"): WriteUnits(table=5, indexes=0),
+    }
+    usage = usage_of(counted, writes=measured)
+    assert (usage.dynamodb_write_units, usage.dynamodb_index_write_units) == (35, 12)
+    assert usage.dynamodb_read_units == 2 * 0.5  # reads are still the calls'
+    items = {(line.service, line.item) for line in bill(scaled(usage))}
+    assert ("DynamoDB", "index write units") in items
+    assert scaled(usage).dynamodb_writes_measured
+    assert ("DynamoDB", "index write units (estimate)") in {
+        (line.service, line.item) for line in bill(usage_of(counted))
+    }
 
 
 def test_an_eventually_consistent_read_is_half_a_unit_per_4_kb() -> None:
