@@ -458,7 +458,8 @@ def build_routers(services: list[str] | tuple[str, ...]) -> None:
 
 
 # What moto's SQS counts over every message of a queue, whenever a queue's attributes
-# are read: also on every send, which only asks whether deduplication is content based.
+# are read: also on every send, which only asks whether deduplication is content based,
+# and for every message a receive looks at, to read the queue's retention period.
 _COUNTED = frozenset(
     {
         "ApproximateNumberOfMessages",
@@ -466,16 +467,19 @@ _COUNTED = frozenset(
         "ApproximateNumberOfMessagesNotVisible",
     }
 )
-_sending = threading.local()
+_uncounted = threading.local()  # .now: a send, or a retention check, in this thread
 
 
 def install_quick_queues() -> None:
     """Keep moto's SQS from walking every message of a queue where it need not.
 
     A send reads the queue's attributes, which counts the visible, delayed and
-    in-flight messages one by one: sending to a queue of n messages costs O(n). The
-    counts are left out while a message is being sent, and computed as before for
-    ``GetQueueAttributes``. And moto reads the time for every message it looks at
+    in-flight messages one by one: sending to a queue of n messages costs O(n). So does
+    the retention check of every message a receive looks at (which reads the retention
+    period through all of the attributes, once for each it lists): a receive from a
+    queue of n messages cost O(n²). The counts are left out while a message is being
+    sent or its retention checked, and computed as before for ``GetQueueAttributes``.
+    And moto reads the time for every message it looks at
     through ``datetime`` (an import and two datetimes a message); ``time.time()`` gives
     the same number.
     """
@@ -493,8 +497,9 @@ def install_quick_queues() -> None:
     counted_attributes = sqs_models.Queue.attributes.fget
 
     def attributes(self: Any) -> dict[str, Any]:
-        """moto's ``Queue.attributes``, without the counts while a message is sent."""
-        if not getattr(_sending, "now", False):
+        """moto's ``Queue.attributes``, without the counts while a message is sent or
+        its retention checked."""
+        if not getattr(_uncounted, "now", False):
             return counted_attributes(self)
         names = [name for name in self.BASE_ATTRIBUTES if name not in _COUNTED]
         names += self.FIFO_ATTRIBUTES if self.fifo_queue else []
@@ -506,17 +511,22 @@ def install_quick_queues() -> None:
             result["RedrivePolicy"] = json.dumps(self.redrive_policy)
         return {k: str(v).lower() if isinstance(v, bool) else v for k, v in result.items()}
 
-    send_message = sqs_models.SQSBackend.send_message
+    def uncounted(method: Any) -> Any:
+        def without_counts(self: Any, *args: Any, **kwargs: Any) -> Any:
+            _uncounted.now = True
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                _uncounted.now = False
 
-    def sending(self: Any, *args: Any, **kwargs: Any) -> Any:
-        _sending.now = True
-        try:
-            return send_message(self, *args, **kwargs)
-        finally:
-            _sending.now = False
+        return without_counts
 
+    backend = sqs_models.SQSBackend
     sqs_models.Queue.attributes = property(attributes)  # type: ignore[assignment]
-    sqs_models.SQSBackend.send_message = sending  # type: ignore[method-assign]
+    backend.send_message = uncounted(backend.send_message)  # type: ignore[method-assign]
+    backend.is_message_valid_based_on_retention_period = uncounted(  # type: ignore[method-assign]
+        backend.is_message_valid_based_on_retention_period
+    )
     sqs_models._majlis_quick = True  # type: ignore[attr-defined]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -320,7 +321,9 @@ def test_errors_are_moto_s_own(compared):
     assert compared == []
 
 
-def test_a_send_does_not_count_the_queue_and_the_counts_stay_right(monkeypatch):
+def test_a_send_or_receive_does_not_count_the_queue_and_the_counts_stay_right(
+    monkeypatch, time_machine
+):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -344,6 +347,7 @@ def test_a_send_does_not_count_the_queue_and_the_counts_stay_right(monkeypatch):
         assert counted == []
         received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)["Messages"]
         assert len(received) == 2
+        assert counted == []  # each message's retention checked without the counts
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         assert set(counted) == {name}  # counted for GetQueueAttributes, as before
         assert attributes["ApproximateNumberOfMessages"] == "3"
@@ -359,6 +363,13 @@ def test_a_send_does_not_count_the_queue_and_the_counts_stay_right(monkeypatch):
             QueueUrl=fifo, AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]
         assert attributes["ApproximateNumberOfMessages"] == "1"
+        # A message past the queue's retention period is not received, as before
+        brief = sqs.create_queue(
+            QueueName=f"{name}-brief", Attributes={"MessageRetentionPeriod": "60"}
+        )["QueueUrl"]
+        sqs.send_message(QueueUrl=brief, MessageBody="kept a minute")
+        time_machine.move_to(time.time() + 61)
+        assert "Messages" not in sqs.receive_message(QueueUrl=brief)
 
 
 def test_receives_at_once_get_each_message_once(monkeypatch):
