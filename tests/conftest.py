@@ -62,6 +62,8 @@ class MotoSession:
         embedded.install_faithful_dynamodb()
         embedded.install_faithful_queues()
         embedded.install_quick_answers()
+        embedded.install_quick_copies()
+        embedded.install_quick_queries()
         embedded.install_quick_queues()
         embedded.install_quick_parsing()
         if self.mock is None:

@@ -12,8 +12,8 @@ The others keep the services' promises under concurrent requests: DynamoDB's ato
 conditional writes, and transactions that leave no trace when they fail; SQS's one
 receiver for a message at a time.
 And moto's expensive paths are kept off the hot path (``install_quick_answers``,
-``install_quick_copies``, ``install_quick_queues``, ``install_quick_parsing``, the
-dispatcher's memory), changing nothing a client reads.
+``install_quick_copies``, ``install_quick_queries``, ``install_quick_queues``,
+``install_quick_parsing``, the dispatcher's memory), changing nothing a client reads.
 """
 
 from __future__ import annotations
@@ -383,6 +383,61 @@ def install_quick_copies() -> None:
     DynamoType._majlis_quick = True  # type: ignore[attr-defined]
 
 
+_querying = threading.local()  # .partition: the query's, or .index: True, in this thread
+
+
+def _queried_items(all_items: Any) -> Any:
+    """moto's ``Table.all_items`` (every item, sorted), but for a query: the partition
+    it asks for, or for an index every item, unsorted."""
+
+    @functools.wraps(all_items)
+    def items(self: Table) -> list[Item]:
+        if getattr(_querying, "index", False):
+            if self.range_key_attr:
+                return [item for partition in self.items.values() for item in partition.values()]
+            return list(self.items.values())
+        if getattr(_querying, "partition", None) is not None:
+            partition = self.items.get(_querying.partition)
+            if partition is None:
+                return []
+            return list(partition.values()) if self.range_key_attr else [partition]
+        return all_items(self)
+
+    return items
+
+
+def install_quick_queries() -> None:
+    """Keep moto's DynamoDB from sorting the whole table for every query.
+
+    moto answers a query from every item of the table, sorted by its primary key, and
+    keeps those of the partition asked for (or, on an index, those with the index's
+    key): O(n log n) in the table for one partition, most of the rehearsal's time once
+    it held 5,000 people. What a query finds is then sorted again, by the keys that
+    order its answer, primary keys breaking ties: the first sort decides nothing. Here
+    a query of the table reads its partition alone, and a query of an index every item
+    without sorting them first (tests/unit/test_embedded_aws.py compares the answers).
+    """
+    if getattr(Table, "_majlis_quick", False):
+        return
+    query = Table.query
+    Table.all_items = _queried_items(Table.all_items)  # type: ignore[method-assign]
+
+    @functools.wraps(query)
+    def quick_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name:
+            _querying.index = True
+        else:
+            _querying.partition = hash_key
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            _querying.index, _querying.partition = False, None
+
+    Table.query = quick_query  # type: ignore[method-assign]
+    Table._majlis_quick = True  # type: ignore[attr-defined]
+
+
 def install_quick_parsing() -> None:
     """Keep moto from working out twice what cannot have changed.
 
@@ -693,6 +748,7 @@ def serve(fd: int, role: str, outbox: Path | None, dynamodb: tuple[str, int] | N
         install_faithful_dynamodb()
         install_quick_answers()
         install_quick_copies()
+        install_quick_queries()
     else:
         _install_ses_behaviour()
         install_faithful_queues()

@@ -798,12 +798,14 @@ class RehearsalAws:
         if self._server is not None:
             raise RuntimeError("the rehearsal's AWS is already started")
         _install()
-        # Concurrent requests keep DynamoDB's and SQS's promises, as in local mode, and
-        # SQS does not count a queue's messages for each one sent or received (a burst's
-        # thousands of emails waiting made each send and receive O(queue)).
+        # Concurrent requests keep DynamoDB's and SQS's promises, as in local mode; SQS
+        # does not count a queue's messages for each one sent or received (a burst's
+        # thousands of emails waiting made each send and receive O(queue)), nor DynamoDB
+        # sort the whole table for each query (most of the time of 5,000 people).
         embedded.install_faithful_dynamodb()
         embedded.install_faithful_queues()
         embedded.install_quick_queues()
+        embedded.install_quick_queries()
         capacity.install()
         embedded.build_routers([*embedded.ROUTED, "dynamodb", "dynamodbstreams"])
         self.outbox.mkdir(parents=True, exist_ok=True)

@@ -306,6 +306,125 @@ def test_an_update_reads_and_streams_the_same_without_moto_s_copies(monkeypatch)
     assert records == moto_records
 
 
+def _queries(db: Any, name: str) -> list[Any]:
+    """Queries of a table and its indexes, paged both ways, with ties on the index's keys;
+    every page as a client reads it."""
+    t = _table(db, name=name)
+    db.update_table(
+        TableName=t,
+        AttributeDefinitions=[{"AttributeName": "gsi2pk", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Create": {
+                    "IndexName": "gsi2",
+                    "KeySchema": [{"AttributeName": "gsi2pk", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            }
+        ],
+    )
+    for n in (7, 3, 11, 1, 5, 9, 2):  # written out of order, in three partitions
+        item = {
+            "pk": {"S": f"EVENT#{n % 3}"},
+            "sk": {"S": f"REG#{n:03}"},
+            "gsi1pk": {"S": "EVENT#demo"},
+            "gsi1sk": {"S": f"{n % 2}"},  # ties, broken by the table's keys
+            "n": {"N": str(n)},
+        }
+        if n % 2:
+            item["gsi2pk"] = {"S": "WAIT"}
+        db.put_item(TableName=t, Item=item)
+    hash_only = f"{name}-h"
+    db.create_table(
+        TableName=hash_only,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for key in ("b", "a", "c"):
+        db.put_item(TableName=hash_only, Item={"pk": {"S": key}, "v": {"S": key * 2}})
+    asked = [
+        {
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "EVENT#1"}},
+        },
+        {
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+            "ExpressionAttributeValues": {":p": {"S": "EVENT#2"}, ":s": {"S": "REG#0"}},
+            "ScanIndexForward": False,
+        },
+        {
+            "KeyConditionExpression": "pk = :p",
+            "FilterExpression": "n > :n",
+            "ExpressionAttributeValues": {":p": {"S": "EVENT#0"}, ":n": {"N": "4"}},
+        },
+        {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "none"}}},
+        {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "EVENT#demo"}},
+        },
+        {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p AND gsi1sk = :s",
+            "ExpressionAttributeValues": {":p": {"S": "EVENT#demo"}, ":s": {"S": "1"}},
+            "ScanIndexForward": False,
+        },
+        {
+            "IndexName": "gsi2",
+            "KeyConditionExpression": "gsi2pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "WAIT"}},
+        },
+    ]
+    pages = []
+    for query in asked:
+        start: dict[str, Any] = {}
+        while True:  # two at a time: every page boundary crossed
+            page = db.query(TableName=t, Limit=2, **query, **start)
+            page.pop("ResponseMetadata")
+            pages.append(page)
+            if "LastEvaluatedKey" not in page:
+                break
+            start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+    for key in ("a", "z"):
+        page = db.query(
+            TableName=hash_only,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": key}},
+        )
+        page.pop("ResponseMetadata")
+        pages.append(page)
+    scanned = db.scan(TableName=t)  # not a query: moto's own order, as before
+    scanned.pop("ResponseMetadata")
+    return [*pages, scanned]
+
+
+def test_a_query_reads_the_same_without_sorting_the_whole_table(monkeypatch):
+    """install_quick_queries: a query of the table reads its partition alone, of an
+    index every item unsorted; every page as moto's own gives it."""
+    from moto.dynamodb.models.table import Table
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    embedded.install_quick_queries()
+    quick = (Table.query, Table.all_items)
+    mine = (Table.query.__wrapped__, Table.all_items.__wrapped__)  # moto's own
+    seen = []
+    name = f"queries-{uuid.uuid4().hex}"
+    for query, all_items in (mine, quick):
+        monkeypatch.setattr(Table, "query", query)
+        monkeypatch.setattr(Table, "all_items", all_items)
+        with mock_aws():
+            db = boto3.client("dynamodb", region_name=REGION)
+            seen.append(_queries(db, name))
+            db.delete_table(TableName=name)
+            db.delete_table(TableName=f"{name}-h")
+    moto_pages, pages = seen
+    assert len(pages) > 14 and any("LastEvaluatedKey" in page for page in pages)
+    assert pages == moto_pages
+
+
 def test_errors_are_moto_s_own(compared):
     db = boto3.client("dynamodb", region_name=REGION)
     t = _table(db)
