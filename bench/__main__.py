@@ -36,7 +36,8 @@ def main(names: list[str]) -> int:
     for name in chosen:
         results[name] = SECTIONS[name][0]()
         measured_at[name] = datetime.now(UTC).isoformat(timespec="seconds")
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        # Kept as each ends: a section that fails leaves those before it measured
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print("\nMajlis benchmarks (median [min–max]; ratio = figure / floor, same run)\n")
     print(f"{'figure':<44}{'median':>10}{'range':>22}{'floor':>10}{'ratio':>8}")
     for name in chosen:

@@ -97,13 +97,16 @@ def _aws_in_process() -> None:
         MAJLIS_CHECK_SENDER_IDENTITY="false",
         POWERTOOLS_LOG_LEVEL="WARNING",
     )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
+    for name in [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL")]:
+        del os.environ[name]  # an earlier section's embedded AWS, DynamoDB's own included
     from infra.local import embedded
 
     # As local mode runs it: no whole-table copy per transaction, moto's shortcuts.
     embedded.install_faithful_dynamodb()
     embedded.install_faithful_queues()
     embedded.install_quick_answers()
+    embedded.install_quick_copies()
+    embedded.install_quick_queries()
     embedded.install_quick_queues()
 
 

@@ -191,6 +191,7 @@ def console_at_scale(runs: int = RUNS, people: int = PEOPLE) -> dict[str, Any]:
         outputs = Provisioner("us-east-1").create_all()
         os.environ["MAJLIS_MAIL_QUEUE_URL"] = outputs["MailQueueUrl"]
         config.settings.cache_clear()
+        client.cache_clear()  # an earlier section's clients, on its embedded AWS
         wired = bootstrap.services()
         body = event_body(zoom_base_for(EVENT_ID), capacity=people - 2 * (people // 50))
         put_event(wired, EVENT_ID, body)
