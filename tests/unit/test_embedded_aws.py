@@ -112,6 +112,17 @@ def _table(db: Any, stream: bool = False, name: str = "") -> str:
     return t
 
 
+def _stream_records(db: Any, table: str) -> list[dict[str, Any]]:
+    """The records of ``table``'s stream from its start, as a client reads them."""
+    streams = boto3.client("dynamodbstreams", region_name=REGION)
+    arn = db.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    return streams.get_records(ShardIterator=iterator)["Records"]
+
+
 def _assert_same(seen: list[tuple[str, Any, Any]]) -> set[str]:
     for operation, quick, moto in seen:
         assert quick == moto, operation
@@ -194,13 +205,7 @@ def test_the_streams_records_read_the_same_as_moto_serialises_them(compared):
         UpdateExpression="REMOVE nothing",
     )
     db.delete_item(TableName=t, Key={"pk": {"S": "REG#1"}, "sk": {"S": "REG"}})
-    streams = boto3.client("dynamodbstreams", region_name=REGION)
-    arn = db.describe_table(TableName=t)["Table"]["LatestStreamArn"]
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
-    iterator = streams.get_shard_iterator(
-        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-    )["ShardIterator"]
-    records = streams.get_records(ShardIterator=iterator)["Records"]
+    records = _stream_records(db, t)
     assert [record["eventName"] for record in records] == ["INSERT", "MODIFY", "REMOVE"]
     assert records[0]["dynamodb"]["ApproximateCreationDateTime"].tzinfo is not None
     assert "GetRecords" in _assert_same(compared)
@@ -258,13 +263,7 @@ def _updates_and_their_records(db: Any, name: str) -> tuple[list[Any], list[Any]
     for answer in answers:
         if isinstance(answer, dict):
             answer.pop("ResponseMetadata", None)
-    streams = boto3.client("dynamodbstreams", region_name=REGION)
-    arn = db.describe_table(TableName=t)["Table"]["LatestStreamArn"]
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
-    iterator = streams.get_shard_iterator(
-        StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-    )["ShardIterator"]
-    records = streams.get_records(ShardIterator=iterator)["Records"]
+    records = _stream_records(db, t)
     for record in records:  # SizeBytes counts the digits of the record's time
         del record["eventID"], record["dynamodb"]["ApproximateCreationDateTime"]
         assert record["dynamodb"].pop("SizeBytes") > 100
