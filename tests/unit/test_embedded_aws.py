@@ -211,6 +211,29 @@ def test_the_streams_records_read_the_same_as_moto_serialises_them(compared):
     assert "GetRecords" in _assert_same(compared)
 
 
+def _moto_s_then_ours(
+    monkeypatch: pytest.MonkeyPatch,
+    moto_s: list[tuple[Any, str, Any]],
+    run: Any,
+    tables: list[str],
+) -> list[Any]:
+    """What ``run(db)`` gives with moto's own code in place of ours (``moto_s``: owner,
+    name, moto's), then with ours, each on a moto of its own. Each run drops its
+    ``tables`` (named alike in both, as answers name them): the worker's moto may be
+    shared with an earlier test's."""
+    ours = [(owner, name, getattr(owner, name)) for owner, name, _ in moto_s]
+    seen = []
+    for side in (moto_s, ours):
+        for owner, name, value in side:
+            monkeypatch.setattr(owner, name, value)
+        with mock_aws():
+            db = boto3.client("dynamodb", region_name=REGION)
+            seen.append(run(db))
+            for table in tables:
+                db.delete_table(TableName=table)
+    return seen
+
+
 def _updates_and_their_records(db: Any, name: str) -> tuple[list[Any], list[Any]]:
     """Updates of an item of every type (nested maps, lists, sets, binary) with each
     kind of return value, a refused one and a transaction; their answers and stream
@@ -281,20 +304,19 @@ def test_an_update_reads_and_streams_the_same_without_moto_s_copies(monkeypatch)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     embedded.install_quick_copies()
-    quick = (embedded._to_regular_json, dynamodb_responses.copy, True)
-    mine = (embedded.moto_to_regular_json, copy, False)
-    assert quick[1] is not copy and DynamoType.to_regular_json is embedded._to_regular_json
-    seen = []
-    name = f"copies-{uuid.uuid4().hex}"  # each run drops it: the worker's moto may be shared
-    for to_regular_json, copier, snapshots in (mine, quick):
-        monkeypatch.setattr(DynamoType, "to_regular_json", to_regular_json)
-        monkeypatch.setattr(dynamodb_responses, "copy", copier)
-        monkeypatch.setattr(DynamoType, "_majlis_quick", snapshots)
-        with mock_aws():
-            db = boto3.client("dynamodb", region_name=REGION)
-            seen.append(_updates_and_their_records(db, name))
-            db.delete_table(TableName=name)
-    (moto_answers, moto_records), (answers, records) = seen
+    assert dynamodb_responses.copy is not copy
+    assert DynamoType.to_regular_json is embedded._to_regular_json
+    name = f"copies-{uuid.uuid4().hex}"
+    (moto_answers, moto_records), (answers, records) = _moto_s_then_ours(
+        monkeypatch,
+        [
+            (DynamoType, "to_regular_json", embedded.moto_to_regular_json),
+            (dynamodb_responses, "copy", copy),
+            (DynamoType, "_majlis_quick", False),
+        ],
+        lambda db: _updates_and_their_records(db, name),
+        [name],
+    )
     assert len(records) == 9 and records[1]["dynamodb"]["OldImage"]["seats"] == {"N": "3"}
     # The old image is the item before its update, not after
     assert records[1]["dynamodb"]["OldImage"] != records[1]["dynamodb"]["NewImage"]
@@ -407,19 +429,16 @@ def test_a_query_reads_the_same_without_sorting_the_whole_table(monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     embedded.install_quick_queries()
-    quick = (Table.query, Table.all_items)
-    mine = (Table.query.__wrapped__, Table.all_items.__wrapped__)  # moto's own
-    seen = []
     name = f"queries-{uuid.uuid4().hex}"
-    for query, all_items in (mine, quick):
-        monkeypatch.setattr(Table, "query", query)
-        monkeypatch.setattr(Table, "all_items", all_items)
-        with mock_aws():
-            db = boto3.client("dynamodb", region_name=REGION)
-            seen.append(_queries(db, name))
-            db.delete_table(TableName=name)
-            db.delete_table(TableName=f"{name}-h")
-    moto_pages, pages = seen
+    moto_pages, pages = _moto_s_then_ours(
+        monkeypatch,
+        [
+            (Table, "query", Table.query.__wrapped__),
+            (Table, "all_items", Table.all_items.__wrapped__),
+        ],
+        lambda db: _queries(db, name),
+        [name, f"{name}-h"],
+    )
     assert len(pages) > 14 and any("LastEvaluatedKey" in page for page in pages)
     assert pages == moto_pages
 
