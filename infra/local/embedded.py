@@ -424,6 +424,7 @@ def install_quick_queries() -> None:
 
     @functools.wraps(query)
     def quick_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        # index_name: Table.query's eighth parameter, as DynamoDBBackend.query passes it
         index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
         if index_name:
             _querying.index = True
