@@ -135,20 +135,26 @@ def announcement_mail(
 
 
 REMINDER_SUBJECT = i18n.N_("Reminder: %(session)s — %(event)s")
+DAY_REMINDER_SUBJECT = i18n.N_("Reminder: your sessions — %(event)s")
 
 
 def reminder_mail(
     event: Event, campaign: Campaign, registration: Registration, links: RegistrationLinks
 ) -> Rendered:
-    """A reminder of one session, in the registrant's own language and time zone."""
+    """A reminder of a session, or of the reader's sessions of a day (the campaign's
+    sessions they hold), in the registrant's own language and time zone."""
     language = registration.language
     gettext = i18n.translations(language).gettext
     event_title = event.title_in(language)
-    sessions = [
-        s for s in sessions_shown(event, registration, links) if s["id"] == campaign.session_id
-    ]
-    title = sessions[0]["title"] if sessions else event_title
-    subject = gettext(REMINDER_SUBJECT) % {"session": title, "event": event_title}
+    about = {campaign.session_id} if campaign.session_id else set(campaign.audience.sessions)
+    sessions = [s for s in sessions_shown(event, registration, links) if s["id"] in about]
+    if len(sessions) == 1:
+        subject = gettext(REMINDER_SUBJECT) % {
+            "session": sessions[0]["title"],
+            "event": event_title,
+        }
+    else:
+        subject = gettext(DAY_REMINDER_SUBJECT) % {"event": event_title}
     context = {
         **email_frame(language, subject, event_title),
         "sessions": sessions,

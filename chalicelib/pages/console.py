@@ -9,11 +9,12 @@ overview is one document (:func:`overview_document`): the page shows it as table
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from babel.dates import format_datetime, format_skeleton, get_timezone_location
+from babel.dates import format_date, format_datetime, format_skeleton, get_timezone_location
 from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
 
@@ -985,10 +986,14 @@ def _campaign_name(item: dict[str, Any], event: Event, language: str) -> str:
         revision = name.rsplit(" ", 1)[-1]
         return f"{gettext(PURPOSE_LABELS['change'])} {revision}" if revision.isdigit() else name
     if item["purpose"] == "reminder":
-        session = event.session(name.rsplit(" ", 1)[-1])
+        about = name.rsplit(" ", 1)[-1]  # a session's id, or a day's date
+        session = event.session(about)
         if session is not None:
             title = session.title_in(language, event.default_language)
             return f"{gettext(PURPOSE_LABELS['reminder'])} · {title}"
+        with contextlib.suppress(ValueError):
+            day = format_date(date.fromisoformat(about), "long", locale=i18n.locale(language))
+            return f"{gettext(PURPOSE_LABELS['reminder'])} · {day}"
     return name
 
 

@@ -299,9 +299,14 @@ def install_quick_answers() -> None:
         operation = (context.service_model.service_name, context.operation_model.name)
         if operation not in QUICK_ANSWERS or isinstance(self.result, Exception):
             return serialised(self, context)
-        body = getattr(self, "json", None)
+        body, result = getattr(self, "json", None), self.result
+        members = context.operation_model.output_shape.members
+        if isinstance(result, dict) and not result.keys() <= members.keys():
+            # What the output has no place for, moto's walk leaves out (a DeleteItem's
+            # "ConsumedCapacityUnits"): the same bytes, which the rehearsal weighs.
+            body, result = None, {k: v for k, v in result.items() if k in members}
         try:
-            body = body or json.dumps(self.result, default=_timestamp)
+            body = body or json.dumps(result, default=_timestamp)
         except TypeError:
             return serialised(self, context)
         version = context.service_model.metadata.get("jsonVersion", "1.0")

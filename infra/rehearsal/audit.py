@@ -67,8 +67,9 @@ def _campaigns(stage: Stage) -> dict[str, dict[str, Any]]:
 
 def _about(campaign: dict[str, Any]) -> str:
     purpose = campaign.get("purpose", "announcement")
-    if purpose == "reminder":
-        return f"{campaign.get('session_id')} {campaign.get('reminder')}"
+    if purpose == "reminder":  # of a session, or of a day ("… before 2027-03-06")
+        about = campaign.get("session_id") or str(campaign.get("name", "")).rsplit(" ", 1)[-1]
+        return f"{about} {campaign.get('reminder')}"
     if purpose == "change":
         changed = (campaign.get("change") or {}).get("sessions") or []
         return ",".join(str(c.get("session_id")) for c in changed)
@@ -203,7 +204,12 @@ class Audit:
                 continue
             zones = {attendee.person.timezone, attendee.timezone}
             text = message.get_body(("plain",)).get_content()
-            for session_id in _about(campaign).split(" ")[0].split(","):
+            about = _about(campaign).split(" ")[0].split(",")
+            if campaign.get("purpose") == "reminder" and not campaign.get("session_id"):
+                # a day's: the reader's own sessions of the day
+                theirs = attendee.person.sessions or tuple(self.conference.sessions)
+                about = [s for s in campaign["audience"]["sessions"] if s in theirs]
+            for session_id in about:
                 session = self.conference.sessions[session_id]
                 starts, ends = (
                     datetime.fromisoformat(session[k]) for k in ("starts_at", "ends_at")

@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from email import policy
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -596,28 +597,47 @@ class Conference:
         self._step("export", began, rows=len(rows) - 1)
 
     def the_days(self) -> None:
+        """Each day's reminder a day before its first session, then each session's hour
+        reminder and its join clicks, in the order they come."""
         for attendee in self.in_status("pending"):
             attendee.status = "expired"  # unconfirmed past opt_in_hours: forgotten
+        zone = ZoneInfo(self.event["timezone"])
         by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for session in self.event["sessions"]:
-            by_day[session["starts_at"][:10]].append(session)
-        for day in sorted(by_day):
-            sessions = sorted(by_day[day], key=lambda s: s["starts_at"])
-            began = time.perf_counter()
-            last = max(datetime.fromisoformat(s["starts_at"]) for s in sessions)
-            self.stage.jump_to(last - timedelta(days=1) + timedelta(minutes=5))
-            self._reminders(sessions, "P1D")
-            self.stage.fire("ReconcileZoom")  # every 30 minutes: once a day is enough here
-            self.settle()
-            self._step(f"reminders P1D {day}", began)
+            starts = datetime.fromisoformat(session["starts_at"])
+            by_day[starts.astimezone(zone).date().isoformat()].append(session)
+        moments: list[tuple[datetime, str, Any]] = []
+        for day, sessions in by_day.items():
+            first = min(datetime.fromisoformat(s["starts_at"]) for s in sessions)
+            moments.append((first - timedelta(days=1) + timedelta(minutes=5), "day", day))
             for session in sessions:
-                began = time.perf_counter()
                 start = datetime.fromisoformat(session["starts_at"])
-                self.stage.jump_to(start - timedelta(minutes=55))
-                self._reminders([session], "PT1H")
-                self.stage.jump_to(start + timedelta(minutes=2))
-                clicks, joins = self._join(session)
-                self._step(f"session {session['id']}", began, clicks=clicks, webhooks=joins)
+                moments.append((start - timedelta(minutes=55), "session", session))
+        for moment, kind, what in sorted(moments, key=lambda m: (m[0], m[1])):
+            began = time.perf_counter()
+            moment = max(moment, self.stage.clock.now())  # a session's clicks ran past it
+            if kind == "day":
+                self.stage.jump_to(moment)
+                self._day_reminder(what, [s["id"] for s in by_day[what]])
+                self.stage.fire("ReconcileZoom")  # every 30 minutes: once a day is enough here
+                self.settle()
+                self._step(f"reminders P1D {what}", began)
+                continue
+            start = datetime.fromisoformat(what["starts_at"])
+            self.stage.jump_to(moment)
+            self._reminders([what], "PT1H")
+            self.stage.jump_to(start + timedelta(minutes=2))
+            clicks, joins = self._join(what)
+            self._step(f"session {what['id']}", began, clicks=clicks, webhooks=joins)
+
+    def _day_reminder(self, day: str, sessions: list[str]) -> None:
+        """One email to each registered person holding any of the day's sessions."""
+        holding = {a.address: a for session in sessions for a in self.holders(session)}
+        for attendee in holding.values():
+            if attendee.takes_transactional:
+                self.owe(attendee, "reminder", f"{day} P1D")
+        self.stage.fire("SendReminders")
+        self.settle()
 
     def _reminders(self, sessions: list[dict[str, Any]], offset: str) -> None:
         for session in sessions:

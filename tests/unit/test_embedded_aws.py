@@ -31,8 +31,9 @@ REGION = "us-east-1"
 
 @pytest.fixture
 def compared(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Any, Any]]]:
-    """Every quick answer beside moto's own, as a client parses each: (operation, quick,
-    moto's) — on a moto of this test's own."""
+    """Every quick answer beside moto's own, as a client parses each and its length in
+    bytes (which the rehearsal weighs reads by): (operation, quick, moto's) — on a moto
+    of this test's own."""
     embedded.install_quick_answers()
     quick = ActionResult.execute_result
     serialised = embedded.serialised_by_moto
@@ -47,7 +48,7 @@ def compared(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Any, A
 
             def parsed(status: int, headers: dict[str, str], body: str) -> Any:
                 response = {"status_code": status, "headers": headers, "body": body.encode()}
-                return parser.parse(response, shape)
+                return parser.parse(response, shape), len(body.encode())
 
             seen.append((operation[1], parsed(*answer), parsed(*serialised(self, context))))
         return answer

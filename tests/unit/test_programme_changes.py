@@ -343,10 +343,10 @@ def test_reminders_follow_a_session_moved_after_the_first_reminder(
     majlis: Services, body: dict[str, Any], people: dict[str, str], clock: Any
 ) -> None:
     start = majlis.events.get(EVENT_ID).session("education").starts_at
-    # Given the P1D reminder sent for education's first time
+    # Given the P1D reminder of education's day sent for its first time
     clock.now = start - timedelta(hours=23)
     first = reminders.run(majlis)
-    assert f"{EVENT_ID}/education/P1D" in first.created
+    assert f"{EVENT_ID}/2027-03-06/P1D" in first.created
     # When education moves two hours later
     moved = _changed(
         body, "education", starts_at="2027-03-06T14:00:00Z", ends_at="2027-03-06T16:00:00Z"

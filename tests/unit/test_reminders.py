@@ -69,7 +69,7 @@ def test_the_schedule_running_twice_sends_each_reminder_once(majlis, clock: Cloc
     clock.now = START - timedelta(hours=23)
     first = reminders.run(majlis)
     second = reminders.run(majlis)
-    assert first.created == [f"{EVENT_ID}/education/P1D"]
+    assert first.created == [f"{EVENT_ID}/2027-03-06/P1D"]  # its day, in Jerusalem
     assert (second.created, second.already) == ([], 1)
     _deliver(majlis)
     _deliver(majlis)
@@ -96,7 +96,7 @@ def test_a_moved_session_gets_reminders_for_its_new_time(majlis, clock: Clock):
     _one_session(majlis)
     _people(majlis, [{"language": "en"}])
     clock.now = START - timedelta(hours=20)
-    assert reminders.run(majlis).created == [f"{EVENT_ID}/education/P1D"]
+    assert reminders.run(majlis).created == [f"{EVENT_ID}/2027-03-06/P1D"]
     _deliver(majlis)
     # The organisers move the session two days later.
     moved = START + timedelta(days=2)
@@ -104,7 +104,7 @@ def test_a_moved_session_gets_reminders_for_its_new_time(majlis, clock: Clock):
     clock.now = START - timedelta(minutes=30)  # the old time: no reminder for it now
     assert reminders.run(majlis).created == []
     clock.now = moved - timedelta(hours=20)
-    assert reminders.run(majlis).created == [f"{EVENT_ID}/education/P1D"]
+    assert reminders.run(majlis).created == [f"{EVENT_ID}/2027-03-08/P1D"]
     _deliver(majlis)
     assert _received(majlis) == {"person0@example.org": 2}
     (_, latest) = (m for m in majlis.mailer.sent)
@@ -152,3 +152,51 @@ def test_the_reminder_is_theirs_in_their_language_zone_and_link(majlis, clock: C
     assert 'dir="rtl"' in html and "Ayesha" in text
     assert text.count("/join/") == 1  # the one session, with their own link
     assert "17:00" in text  # 12:00 UTC is 17:00 in Karachi
+
+
+def test_a_day_s_sessions_are_one_reminder_listing_each_reader_s_own(majlis, clock: Clock):
+    """Four sessions on the first day: a day before the first, one email each, with the
+    reader's sessions of the day (and only those), in their zone; an hour before each
+    session, its own reminder."""
+    configure(majlis, registration={"opens_at": "2027-02-01T00:00:00Z"})
+    event = majlis.events.get(EVENT_ID)
+    day_one = [s.id for s in event.sessions if s.starts_at.date() == START.date()]
+    assert len(day_one) == 4
+    both, one = day_one[0], day_one[2]
+    ids = [
+        register(
+            majlis, EVENT_ID, person(0, sessions=[both, day_one[1]], language="fr"), form=False
+        ).registration_id,
+        register(
+            majlis,
+            EVENT_ID,
+            person(1, sessions=[one, "media"], language="en", timezone="Asia/Karachi"),
+            form=False,
+        ).registration_id,
+    ]
+    assert len(ids) == 2
+    clock.now = START - timedelta(hours=23)
+    assert reminders.run(majlis).created == [f"{EVENT_ID}/2027-03-06/P1D"]
+    _deliver(majlis)
+    assert _received(majlis) == {"person0@example.org": 1, "person1@example.org": 1}
+    mails = {
+        sent["recipient"]: email.message_from_bytes(sent["raw"], policy=policy.default)
+        for sent in majlis.mailer.sent
+    }
+    french, other = mails["person0@example.org"], mails["person1@example.org"]
+    assert str(french["Subject"]).startswith("Rappel : vos sessions — ")
+    text = french.get_body(("plain",)).get_content()
+    assert text.count("/join/") == 2 and "Vos sessions de" in text
+    single = other.get_body(("plain",)).get_content()
+    assert single.count("/join/") == 1  # their day-one session; "media" is another day's
+    title = event.session(one).title_in("en", event.default_language)
+    assert str(other["Subject"]).startswith(f"Reminder: {title} — ")
+    # An hour before the second session: its own reminder, to its own people; and the
+    # second day's, a day before that day's first session.
+    clock.now = event.session(day_one[1]).starts_at - timedelta(minutes=50)
+    assert reminders.run(majlis).created == [
+        f"{EVENT_ID}/{day_one[1]}/PT1H",
+        f"{EVENT_ID}/2027-03-07/P1D",
+    ]
+    _deliver(majlis)
+    assert _received(majlis) == {"person0@example.org": 2, "person1@example.org": 2}
