@@ -74,6 +74,7 @@ def test_majlis_s_own_campaigns_are_named_in_the_organiser_s_language_newest_fir
             ("announcement", "Day two"),
             ("change", "Programme change 3"),
             ("reminder", f"Reminder P1D before {first.id}"),
+            ("reminder", "Reminder P1D before 2027-03-07"),  # a day's
         ]
     ):
         majlis.campaigns.create(
@@ -96,3 +97,4 @@ def test_majlis_s_own_campaigns_are_named_in_the_organiser_s_language_newest_fir
     )
     html, _ = campaigns_page(signed, event, listed, "fr", "http://127.0.0.1:8000")
     assert "Programme change 3" not in html and first.title_in("fr", "ar") in html
+    assert "Reminder P1D" not in html and "· 7 mars 2027" in html
