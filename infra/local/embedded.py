@@ -200,6 +200,7 @@ def _transact_write_items(original: Any) -> Any:
                     bucket.pop(slot, None)
                 else:
                     bucket[slot] = before
+                    _noted(table, before)  # the index's buckets (install_quick_queries)
             for shard, length in shards.values():
                 del shard.items[length:]  # no stream record for what never happened
             raise
@@ -388,19 +389,74 @@ def install_quick_copies() -> None:
     DynamoType._majlis_quick = True  # type: ignore[attr-defined]
 
 
-_querying = threading.local()  # .partition: the query's, or .index: True, in this thread
+_querying = threading.local()  # .partition: the query's, or .index: (attribute, value)
+
+
+def _index_hashes(table: Table) -> dict[str, dict[DynamoType, dict[Any, Item]]]:
+    """The table's items by the value of each index's hash key attribute: for each value,
+    {primary key: item} of the items that held it when last written. A superset of
+    those that hold it now: a query checks each (:func:`_holding`). Built at the first
+    query of an index, from every item; kept since by :func:`_noted`."""
+    hashes = table.__dict__.get("_majlis_hashes")
+    wanted = {
+        key["AttributeName"]
+        for index in table.all_indexes()
+        for key in index.schema
+        if key["KeyType"] == "HASH"
+    }
+    if hashes is None or not wanted <= hashes.keys():  # first, or an index made since
+        hashes = {attribute: {} for attribute in wanted}
+        table._majlis_hashes = hashes  # type: ignore[attr-defined]
+        for item in _every_item(table):
+            _noted(table, item)
+    return hashes
+
+
+def _every_item(table: Table) -> list[Item]:
+    if table.range_key_attr:
+        return [item for partition in table.items.values() for item in partition.values()]
+    return list(table.items.values())
+
+
+def _noted(table: Table, item: Item | None) -> None:
+    """``item`` is the table's item for its key now: in the buckets of its values."""
+    hashes = table.__dict__.get("_majlis_hashes")
+    if hashes is None or item is None:
+        return
+    key = (item.hash_key, item.range_key)
+    for attribute, by_value in hashes.items():
+        value = item.attrs.get(attribute)
+        if value is not None:
+            by_value.setdefault(value, {})[key] = item
+
+
+def _holding(table: Table, attribute: str, value: DynamoType) -> list[Item]:
+    """The items whose ``attribute`` is ``value`` now; the bucket's others dropped (an
+    item written since is in the bucket of what it holds now)."""
+    bucket = _index_hashes(table)[attribute].get(value, {})
+    found = []
+    for key, item in list(bucket.items()):
+        hash_value, range_value = key
+        current = table.items.get(hash_value)
+        if current is not None and range_value is not None:
+            current = current.get(range_value)
+        held = item.attrs.get(attribute)  # None once removed from the item
+        if current is item and held is not None and held == value:
+            found.append(item)
+        else:
+            del bucket[key]
+    return found
 
 
 def _queried_items(all_items: Any) -> Any:
     """moto's ``Table.all_items`` (every item, sorted), but for a query: the partition
-    it asks for, or for an index every item, unsorted."""
+    it asks for, or for an index the items holding its hash key's value, unsorted."""
 
     @functools.wraps(all_items)
     def items(self: Table) -> list[Item]:
-        if getattr(_querying, "index", False):
-            if self.range_key_attr:
-                return [item for partition in self.items.values() for item in partition.values()]
-            return list(self.items.values())
+        index = getattr(_querying, "index", None)
+        if index:
+            return _holding(self, *index) if isinstance(index, tuple) else _every_item(self)
         if getattr(_querying, "partition", None) is not None:
             partition = self.items.get(_querying.partition)
             if partition is None:
@@ -411,6 +467,31 @@ def _queried_items(all_items: Any) -> Any:
     return items
 
 
+def _noting_puts(put_item: Any) -> Any:
+    @functools.wraps(put_item)
+    def put(self: Table, *args: Any, **kwargs: Any) -> Any:
+        item = put_item(self, *args, **kwargs)
+        _noted(self, item)
+        return item
+
+    return put
+
+
+def _noting_updates(update_item: Any) -> Any:
+    """moto's update changes the item in place; noted even when it fails half-way."""
+
+    @functools.wraps(update_item)
+    def update(self: DynamoDBBackend, table_name: str, key: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return update_item(self, table_name, key, *args, **kwargs)
+        finally:
+            table = self.tables.get(table_name)
+            if table is not None and table.__dict__.get("_majlis_hashes") is not None:
+                _noted(table, table.get_item(*_key_of(table, {"Key": key})))
+
+    return update
+
+
 def install_quick_queries() -> None:
     """Keep moto's DynamoDB from sorting the whole table for every query.
 
@@ -419,26 +500,34 @@ def install_quick_queries() -> None:
     key): O(n log n) in the table for one partition, most of the rehearsal's time once
     it held 5,000 people. What a query finds is then sorted again, by the keys that
     order its answer, primary keys breaking ties: the first sort decides nothing. Here
-    a query of the table reads its partition alone, and a query of an index every item
-    without sorting them first (tests/unit/test_embedded_aws.py compares the answers).
+    a query of the table reads its partition alone, and a query of an index the items
+    that hold its hash key's value (:func:`_index_hashes`, kept as items are written:
+    reading every item for each index query was most of a 5,000-person rehearsal's
+    time once the table held its marks and send records). tests/unit/test_embedded_aws.py
+    compares the answers with moto's own, query by query and write by write.
     """
     if getattr(Table, "_majlis_quick", False):
         return
     query = Table.query
     Table.all_items = _queried_items(Table.all_items)  # type: ignore[method-assign]
+    Table.put_item = _noting_puts(Table.put_item)  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = _noting_updates(  # type: ignore[method-assign]
+        DynamoDBBackend.update_item
+    )
 
     @functools.wraps(query)
     def quick_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         # index_name: Table.query's eighth parameter, as DynamoDBBackend.query passes it
         index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
         if index_name:
-            _querying.index = True
+            conditions = kwargs.get("hash_key_conditions") or []
+            _querying.index = conditions[0] if conditions else True
         else:
             _querying.partition = hash_key
         try:
             return query(self, hash_key, *args, **kwargs)
         finally:
-            _querying.index, _querying.partition = False, None
+            _querying.index, _querying.partition = None, None
 
     Table.query = quick_query  # type: ignore[method-assign]
     Table._majlis_quick = True  # type: ignore[attr-defined]

@@ -444,6 +444,155 @@ def test_a_query_reads_the_same_without_sorting_the_whole_table(monkeypatch):
     assert pages == moto_pages
 
 
+def _index_queries_between_writes(db: Any, name: str) -> list[Any]:
+    """An index queried after each kind of write: a put, an update moving an item to
+    another index value and back, one creating an item, a delete, a batch, a
+    transaction that succeeds and one refused (rolled back), an index made later."""
+    t = _table(db, name=name)
+
+    def queried() -> list[Any]:
+        found = []
+        for value in ("EVENT#a", "EVENT#b"):
+            page = db.query(
+                TableName=t,
+                IndexName="gsi1",
+                KeyConditionExpression="gsi1pk = :p",
+                ExpressionAttributeValues={":p": {"S": value}},
+            )
+            found.append(page["Items"])
+        return found
+
+    def item(n: int, value: str) -> dict[str, Any]:
+        return {
+            "pk": {"S": f"P#{n % 2}"},
+            "sk": {"S": f"R#{n}"},
+            "gsi1pk": {"S": value},
+            "gsi1sk": {"S": str(n)},
+        }
+
+    def key(n: int) -> dict[str, Any]:
+        return {"pk": {"S": f"P#{n % 2}"}, "sk": {"S": f"R#{n}"}}
+
+    def move(n: int, value: str) -> None:
+        db.update_item(
+            TableName=t,
+            Key=key(n),
+            UpdateExpression="SET gsi1pk = :v, gsi1sk = :s",
+            ExpressionAttributeValues={":v": {"S": value}, ":s": {"S": str(n)}},
+        )
+
+    seen = [queried()]  # the buckets built from nothing
+    for n in range(4):
+        db.put_item(TableName=t, Item=item(n, "EVENT#a"))
+    seen.append(queried())
+    move(1, "EVENT#b")
+    seen.append(queried())
+    move(1, "EVENT#a")
+    move(2, "EVENT#b")
+    seen.append(queried())
+    move(9, "EVENT#b")  # no such item: the update creates it
+    db.update_item(TableName=t, Key=key(9), UpdateExpression="REMOVE gsi1pk")  # out of it
+    move(9, "EVENT#b")  # and back
+    db.put_item(TableName=t, Item=item(3, "EVENT#b"))  # a put over an item, moved
+    db.delete_item(TableName=t, Key=key(0))
+    seen.append(queried())
+    db.update_item(TableName=t, Key=key(9), UpdateExpression="REMOVE gsi1pk")
+    seen.append(queried())
+    db.batch_write_item(
+        RequestItems={
+            t: [
+                {"PutRequest": {"Item": item(5, "EVENT#b")}},
+                {"DeleteRequest": {"Key": key(2)}},
+            ]
+        }
+    )
+    seen.append(queried())
+    db.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": t, "Item": item(6, "EVENT#a")}},
+            {
+                "Update": {
+                    "TableName": t,
+                    "Key": key(5),
+                    "UpdateExpression": "SET gsi1pk = :v",
+                    "ExpressionAttributeValues": {":v": {"S": "EVENT#a"}},
+                }
+            },
+        ]
+    )
+    seen.append(queried())
+    with pytest.raises(ClientError):  # the second item's condition fails: all undone
+        db.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": t,
+                        "Key": key(6),
+                        "UpdateExpression": "SET gsi1pk = :v",
+                        "ExpressionAttributeValues": {":v": {"S": "EVENT#b"}},
+                    }
+                },
+                {"Delete": {"TableName": t, "Key": key(3)}},
+                {
+                    "Put": {
+                        "TableName": t,
+                        "Item": item(1, "EVENT#b"),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+    seen.append(queried())
+    db.update_table(
+        TableName=t,
+        AttributeDefinitions=[{"AttributeName": "gsi2pk", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Create": {
+                    "IndexName": "gsi2",
+                    "KeySchema": [{"AttributeName": "gsi2pk", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            }
+        ],
+    )
+    db.put_item(TableName=t, Item={**item(7, "EVENT#a"), "gsi2pk": {"S": "WAIT"}})
+    waiting = db.query(
+        TableName=t,
+        IndexName="gsi2",
+        KeyConditionExpression="gsi2pk = :p",
+        ExpressionAttributeValues={":p": {"S": "WAIT"}},
+    )
+    return [*seen, queried(), waiting["Items"]]
+
+
+def test_an_index_query_reads_the_items_holding_its_value_kept_through_every_write(
+    monkeypatch,
+):
+    """install_quick_queries: an index query reads the items that hold its hash key's
+    value, kept through puts, updates, deletes, batches and transactions (a refused
+    one too); the same answers as moto's reading every item."""
+    from moto.dynamodb.models.table import Table
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    embedded.install_faithful_dynamodb()  # a refused transaction undone item by item
+    embedded.install_quick_queries()
+    name = f"index-{uuid.uuid4().hex}"
+    theirs, ours = _moto_s_then_ours(
+        monkeypatch,
+        [
+            (Table, "query", Table.query.__wrapped__),
+            (Table, "all_items", Table.all_items.__wrapped__),
+        ],
+        lambda db: _index_queries_between_writes(db, name),
+        [name],
+    )
+    assert sum(len(found) for found in ours[-2]) == 5 and len(ours[-1]) == 1
+    assert ours == theirs
+
+
 def test_errors_are_moto_s_own(compared):
     db = boto3.client("dynamodb", region_name=REGION)
     t = _table(db)
